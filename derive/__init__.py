@@ -1,0 +1,26 @@
+"""derive: backpropagation derivations, derived by SymPy, checked, and exported."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import CheckError, DeriveError, InputError, NotSupportedError
+from .network import Network
+
+if TYPE_CHECKING:
+    from .derivation import backprop
+    from .numeric import lambdify
+
+__all__ = ["Network", "backprop", "lambdify", "DeriveError", "InputError", "NotSupportedError", "CheckError"]
+
+_LAZY = {"backprop": "derive.derivation", "lambdify": "derive.numeric", "Derivation": "derive.steps",
+         "Step": "derive.steps", "render": "derive.printers"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the heavy parts on first use, so that `derive --help` and bad-input errors stay fast."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'derive' has no attribute {name!r}")

@@ -1,0 +1,77 @@
+"""The ``derive`` command: parses the command line and connects the pure functions behind it.
+
+Exit codes: 0 success, 1 a check found a wrong claim (or a wrong answer), 2 bad input (one line on
+stderr naming what is wrong and what is allowed; nothing written), 3 an internal error (rerun with
+--debug for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .errors import CheckError, InputError
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "derivation": ("derive.commands.derivation", "the full backpropagation derivation of a network"),
+    "numeric": ("derive.commands.numeric", "cost, activations, deltas and gradients for given parameters and data"),
+    "exercise": ("derive.commands.exercise", "the worked answer to an exercise (squared-error)"),
+    "graph": ("derive.commands.graph", "a computation graph: forward values, reverse-mode derivatives, nudge check"),
+    "check": ("derive.commands.check", "check the numbers claimed in a worked example"),
+    "lecture": ("derive.commands.lecture", "regenerate the lecture set in outputs/"),
+    "grade": ("derive.commands.grade", "grade an answer (or a class file) against the derivation"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every other bad input
+        self.exit(2, f"derive: error: {message} (see derive --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="derive", description="Backpropagation derivations, derived by SymPy.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        try:
+            importlib.import_module(module).add_arguments(p)
+        except ModuleNotFoundError:
+            p.set_defaults(missing=name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "missing", None):
+        print(f"derive: error: the {args.missing!r} command is not available in this version", file=sys.stderr)
+        return 2
+    try:
+        module = importlib.import_module(COMMANDS[args.command][0])
+        return int(module.run(args) or 0)
+    except InputError as e:
+        print(f"derive: error: {e}", file=sys.stderr)
+        return 2
+    except CheckError as e:
+        if args.debug:
+            raise
+        print(f"derive: internal error: {e} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # the last line of defence: never a bare traceback
+        if args.debug:
+            raise
+        print(f"derive: internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,367 @@
+"""Backpropagation, derived: from a Network to a checked Derivation.
+
+Every right-hand side here comes from SymPy working on the registry definitions (the activation's g,
+the loss's unit term); nothing is typed in as a result. The sections follow the slides: forward pass,
+cost, output error δ^(L), the hidden recursion, the weight gradients, regularization and the update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+from .activations import ACTIVATIONS, Activation
+from .calculus import explain_derivative, layer_identity, over_common_denominator, polynomial_identity, tidy
+from .expressions import Applied, Hadamard, Partial, Product, Underbrace, hadamard_form
+from .losses import LOSSES
+from .network import Network
+from .notation import q
+from .steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
+
+CHECK_UNITS = 4
+"""element-wise identities are checked on at most this many units per layer (they are structural)"""
+
+REDUCTIONS: dict[str, Callable[[sp.Symbol], sp.Expr]] = {"mean": lambda m: 1 / m, "sum": lambda m: sp.Integer(1)}
+"""the factor each example's loss carries in J (SPEC §1)"""
+
+G, G_PRIME = sp.Symbol("g"), sp.Symbol("g'")
+M, LAM, ALPHA = q("m"), q("lambda"), q("alpha")
+J = q("J")
+
+
+@dataclass(frozen=True)
+class UnitDerivative:
+    """g′ for one unit: the plain derivative in z and, where one exists, the proven form in a = g(z)."""
+
+    in_z: sp.Expr
+    in_a: sp.Expr | None
+
+    @property
+    def best(self) -> sp.Expr:
+        return self.in_a if self.in_a is not None else self.in_z
+
+
+@lru_cache(maxsize=64)
+def unit_derivative(name: str, z: sp.Symbol, a: sp.Symbol) -> UnitDerivative:
+    """dg/dz for an element-wise activation, with the identity in a found and proven when there is one."""
+    g = ACTIVATIONS[name]
+    assert g.unit is not None
+    value = g.unit(z)
+    d = sp.diff(value, z)
+    return UnitDerivative(d, polynomial_identity(d, value, z, a))
+
+
+def backprop(net: Network) -> Derivation:
+    """The full derivation for ``net``: every step derived by SymPy and checked before it is returned."""
+    sections = [_forward(net), _cost(net)]
+    output, (delta_result, delta_layer) = _output_delta(net)
+    sections.append(output)
+    hidden = [_hidden_delta(net, layer) for layer in range(net.L - 1, 1, -1)]
+    sections.extend(s for s, _ in hidden)
+    sections.extend(_gradient(net, layer) for layer in range(net.L - 1, 0, -1))
+    sections.append(_regularized(net))
+    sections.append(_update(net))
+    a, y, z = sp.symbols("a y z")
+    primes = tuple(d for _, d in reversed(hidden))
+    results = Results(
+        output_delta=delta_result,
+        hidden_derivative=primes[-1] if primes else None,
+        gradient=sp.Symbol("delta") * a,
+        hidden_derivatives=primes,
+        output_delta_layer=delta_layer,
+    )
+    return Derivation(net, tuple(sections), results)
+
+
+def _forward(net: Network) -> Section:
+    steps: list[Step] = [definition("forward.1", q("a", 1), q("x"), note="input_layer")]
+    for layer in range(1, net.L):
+        nxt = layer + 1
+        theta = sp.Symbol(f"Theta[{layer}]", commutative=False)
+        act = sp.Symbol(f"a[{layer}]", commutative=False)
+        steps.append(definition(f"forward.z{nxt}", q("z", nxt), theta * act, note="add_bias", layer=layer))
+        steps.append(definition(f"forward.a{nxt}", q("a", nxt), Applied(G, q("z", nxt), q("z", nxt)),
+                                note="activation", activation=net.activation(nxt), layer=nxt))
+    return section("forward", *steps)
+
+
+def _cost(net: Network) -> Section:
+    out = ACTIVATIONS[net.output]
+    k, i, j, el = sp.symbols("k i j l")
+    K, L = q("K"), net.L
+    term = LOSSES[net.loss].term(q("a", L, k), q("y", k), out)
+    scale = REDUCTIONS[net.reduction](M)
+    data = scale * sp.Sum(sp.Sum(term, (k, 1, K)), (sp.Symbol("e"), 1, M))
+    reg = LAM * scale / 2 * sp.Sum(q("Theta", el, i, j) ** 2, (j, 1, q("s", el)), (i, 1, q("s", "l+1")), (el, 1, L - 1))
+    steps = [definition("cost.J", J, sp.Add(data, reg, evaluate=False), note="cost", loss=net.loss,
+                        reduction=net.reduction)]
+    return section("cost", *steps)
+
+
+def _output_delta(net: Network) -> tuple[Section, tuple[sp.Expr, tuple[sp.Expr, ...] | None]]:
+    g = ACTIVATIONS[net.output]
+    if g.elementwise:
+        return _output_delta_unit(net, g)
+    return _output_delta_layer(net, g)
+
+
+def _unit_checker(net: Network) -> Checker:
+    low, high = LOSSES[net.loss].targets or (-1.0, 1.0)
+    y = q("y")
+    return Checker(domain={y: (low + 0.05, high - 0.05)})
+
+
+def _output_delta_unit(net: Network, g: Activation) -> tuple[Section, tuple[sp.Expr, None]]:
+    """δ^(L) for one output unit of an element-wise activation: ∂J/∂a · ∂a/∂z, each derived in steps."""
+    assert g.unit is not None
+    L = net.L
+    a, z, y, d = q("a", L), q("z", L), q("y"), q("delta", L)
+    term = LOSSES[net.loss].term(a, y, g)
+    ck = _unit_checker(net)
+    ck.define(J, term)
+    ck.define(a, g.unit(z))
+    ck.define(d, Partial(J, z))
+
+    delta = Chain(ck, "output_delta.chain", d)
+    delta.then("definition_delta", Partial(J, z))
+    delta.then("chain_rule", Product(Partial(J, a), Partial(a, z)))
+
+    dJda = Chain(ck, "output_delta.loss", Partial(J, a))
+    dJda.then("definition_loss", sp.Derivative(term, a), loss=net.loss)
+    for rule, expr in explain_derivative(term, a):
+        dJda.then(rule, expr)
+    common = over_common_denominator(dJda.last)
+    if common is not None:
+        dJda.then("common_denominator", common)
+    dJda.then("cancel", tidy(dJda.last))
+
+    dadz = Chain(ck, "output_delta.activation", Partial(a, z))
+    dadz.then("definition_activation", sp.Derivative(g.unit(z), z), activation=g.name)
+    for rule, expr in explain_derivative(g.unit(z), z):
+        dadz.then(rule, expr)
+    prime = unit_derivative(g.name, z, a)
+    dadz.then("simplify", prime.in_z)
+    if prime.in_a is not None:
+        dadz.then("activation_identity", prime.in_a.xreplace({a: Applied(G, z, g.unit(z))}), activation=g.name)
+        dadz.then("substitute_activation", prime.in_a)
+
+    result = tidy(dJda.last * dadz.last)
+    product = Chain(ck, "output_delta.product", d)
+    product.then("substitute", Product(dJda.last, dadz.last))
+    product.then("cancel", result)
+    plain_a, plain_y, plain_z = sp.symbols("a y z")
+    one_unit = result.xreplace({a: plain_a, y: plain_y, z: plain_z})
+    return section("output_delta", delta, dJda, dadz, product, layer=L), (one_unit, None)
+
+
+def _output_delta_layer(net: Network, g: Activation) -> tuple[Section, tuple[sp.Expr, tuple[sp.Expr, ...]]]:
+    """δ^(L)_1 for an activation that couples the layer (softmax): the chain rule sums over every output."""
+    L, K = net.L, net.layers[-1]
+    zs = [q("z", L, k) for k in range(1, K + 1)]
+    As = [q("a", L, k) for k in range(1, K + 1)]
+    ys = [q("y", k) for k in range(1, K + 1)]
+    values = g.apply(zs)
+    ck = _unit_checker(net)
+    for y in ys:
+        ck.domain[y] = (0.05, 0.95)
+    for a_k, v in zip(As, values):
+        ck.define(a_k, v)
+    loss = LOSSES[net.loss]
+    ck.define(J, loss.example(tuple(As), tuple(ys), g))
+    d1 = q("delta", L, 1)
+    ck.define(d1, Partial(J, zs[0]))
+
+    chains: list[Chain] = []
+    for k in (0, 1) if K > 1 else (0,):
+        c = Chain(ck, f"output_delta.softmax{k + 1}", Partial(As[k], zs[0]))
+        c.then("definition_activation", sp.Derivative(values[k], zs[0]), activation=g.name)
+        c.then("simplify", sp.simplify(sp.diff(values[k], zs[0])))
+        found = layer_identity(sp.diff(values[k], zs[0]), values, zs, As)
+        if found is not None:
+            c.then("activation_identity", found, activation=g.name)
+        chains.append(c)
+
+    def local(k: int) -> sp.Expr:
+        dJ = sp.diff(loss.term(As[k], ys[k], g), As[k])
+        dA = layer_identity(sp.diff(values[k], zs[0]), values, zs, As)
+        return Product(dJ, dA if dA is not None else sp.diff(values[k], zs[0]))
+
+    delta = Chain(ck, "output_delta.chain", d1)
+    delta.then("definition_delta", Partial(J, zs[0]))
+    delta.then("chain_rule_layer", sp.Add(*(Product(Partial(J, As[k]), Partial(As[k], zs[0])) for k in range(K)),
+                                           evaluate=False))
+    delta.then("substitute", sp.Add(*(local(k) for k in range(K)), evaluate=False))
+    expanded = sp.expand(sp.Add(*(local(k).doit() for k in range(K))))
+    delta.then("expand", sp.collect(expanded, As[0]))
+    result = tidy(expanded)
+    if g.sums_to_one:
+        # the outputs sum to one, and so do the targets the loss compares them with (one-hot)
+        assume = {ys[-1]: 1 - sp.Add(*ys[:-1])}
+        reduced = tidy(sp.expand(expanded.xreplace(assume)))
+        if sp.count_ops(reduced) < sp.count_ops(result):
+            ck.assume.update(assume)
+            result = reduced
+            delta.then("targets_sum_to_one", result, total=sp.Add(*ys))
+    delta.then("cancel", result)
+    a, y = sp.symbols("a y")
+    one_unit = result.xreplace({As[0]: a, ys[0]: y})
+    layer = tuple(result.xreplace({As[0]: As[j], As[j]: As[0], ys[0]: ys[j], ys[j]: ys[0]}) for j in range(K))
+    return section("output_delta", delta, *chains, layer=L), (one_unit, layer)
+
+
+def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
+    """δ^(l) from δ^(l+1): the element-wise chain rule, then the vector form, checked on concrete units."""
+    nxt, act = layer + 1, net.activation(layer)
+    i, k = sp.symbols("i k")
+    n_here, n_next = (min(n, CHECK_UNITS) for n in (net.layers[layer - 1], net.layers[layer]))
+    g = ACTIVATIONS[act]
+    assert g.unit is not None
+    prime = unit_derivative(act, q("z"), q("a"))
+
+    def forms(i_: sp.Expr, ks: list | None) -> list[tuple[str, sp.Expr]]:
+        """The chain for unit i_, summed over ks (concrete) or over k = 1 … s_{l+1} (ks None)."""
+        z_i, a_i = q("z", layer, i_), q("a", layer, i_)
+
+        def over(term: Callable[[sp.Expr], sp.Expr]) -> sp.Expr:
+            if ks is None:
+                return sp.Sum(term(k), (k, 1, q("s", nxt)))
+            return sp.Add(*(term(kk) for kk in ks), evaluate=False)
+
+        gp_z = Applied(G_PRIME, z_i, prime.in_z.xreplace({q("z"): z_i}))
+        out = [
+            ("definition_delta", Partial(J, z_i)),
+            ("chain_rule", over(lambda kk: Product(Underbrace(Partial(J, q("z", nxt, kk)), q("delta", nxt, kk)),
+                                                   Partial(q("z", nxt, kk), a_i), Partial(a_i, z_i)))),
+            ("substitute_partials", over(lambda kk: Product(q("delta", nxt, kk), q("Theta", layer, kk, i_), gp_z))),
+        ]
+        if prime.in_a is not None:
+            gp_a = prime.in_a.xreplace({q("a"): a_i})
+            out.append(("activation_identity", Product(over(lambda kk: q("delta", nxt, kk) * q("Theta", layer, kk, i_)),
+                                                       gp_a)))
+        return out
+
+    ck = Checker(symbolic=True)
+    for unit in range(1, n_here + 1):
+        ck.define(q("a", layer, unit), g.unit(q("z", layer, unit)))
+    for kk in range(1, n_next + 1):
+        ck.define(q("z", nxt, kk), sp.Add(q("Theta", layer, kk, 0),
+                                          *(q("Theta", layer, kk, j) * q("a", layer, j) for j in range(1, n_here + 1))))
+        ck.define(Partial(J, q("z", nxt, kk)), q("delta", nxt, kk))
+    for unit in range(1, n_here + 1):
+        ck.define(Partial(J, q("z", layer, unit)),
+                  sp.Add(*(q("delta", nxt, kk) * sp.diff(ck.definitions[q("z", nxt, kk)], q("a", layer, unit))
+                           for kk in range(1, n_next + 1))) * sp.diff(g.unit(q("z", layer, unit)), q("z", layer, unit)))
+        ck.define(q("delta", layer, unit), Partial(J, q("z", layer, unit)))
+    concrete = Chain(ck, f"hidden_delta{layer}.check", q("delta", layer, 1))
+    for rule, expr in forms(1, list(range(1, n_next + 1))):
+        concrete.then(rule, expr)
+
+    element = Chain(Checker(), f"hidden_delta{layer}.element", q("delta", layer, i))
+    for rule, expr in forms(i, None):
+        element.then(rule, expr, check=False)
+
+    vector = _hidden_vector(net, layer, prime, n_here, n_next)
+    plain_a, plain_z = sp.symbols("a z")
+    one_unit = prime.best.xreplace({q("a"): plain_a, q("z"): plain_z})
+    return section(f"hidden_delta{layer}", element, vector, layer=layer, activation=act), one_unit
+
+
+def _hidden_vector(net: Network, layer: int, prime: UnitDerivative, n_here: int, n_next: int) -> Chain:
+    """δ^(l) = (Θ^(l))ᵀ δ^(l+1) ∘ g′(z^(l)) with Θ's bias column left out, proven on explicit matrices."""
+    nxt = layer + 1
+    theta = sp.MatrixSymbol(f"Theta[{layer}]", net.layers[layer], net.layers[layer - 1])
+    delta_next = sp.MatrixSymbol(f"delta[{nxt}]", net.layers[layer], 1)
+    z, a, d = (sp.MatrixSymbol(f"{n}[{layer}]", net.layers[layer - 1], 1) for n in ("z", "a", "delta"))
+    ck = Checker()
+    explicit_theta = sp.Matrix(n_next, n_here, lambda r, c: q("Theta", layer, r + 1, c + 1))
+    explicit_dn = sp.Matrix(n_next, 1, lambda r, c: q("delta", nxt, r + 1))
+    explicit_z = sp.Matrix(n_here, 1, lambda r, c: q("z", layer, r + 1))
+    explicit_a = explicit_z.applyfunc(ACTIVATIONS[net.activation(layer)].unit)
+    gp = explicit_z.applyfunc(lambda zz: prime.in_z.xreplace({q("z"): zz}))
+    ck.define(d, sp.Matrix(n_here, 1, lambda r, c: sum(
+        (q("delta", nxt, kk) * q("Theta", layer, kk, r + 1) for kk in range(1, n_next + 1)), sp.Integer(0))
+        * gp[r]))
+    small = {theta: explicit_theta, delta_next: explicit_dn, z: explicit_z, a: explicit_a}
+    ck.definitions.update(small)
+    ck.define(sp.MatrixSymbol(f"g'[{layer}]", net.layers[layer - 1], 1), gp)
+    shapes_ok = all(sp.Matrix(v).shape == (n_here if k is not theta else n_next, 1 if k is not theta else n_here)
+                    or k in (theta, delta_next) for k, v in small.items())
+    assert shapes_ok
+    vector = Chain(ck, f"hidden_delta{layer}.vector", d)
+    product = Hadamard(theta.T * delta_next, Applied(G_PRIME, z, gp))
+    vector.then("vectorize", _concrete(product, small, theta, delta_next, z, n_here, n_next), check=True)
+    vector.steps[-1] = Step(vector.steps[-1].id, d, product, "vectorize", "bias_row_dropped", (("layer", layer),))
+    if prime.in_a is not None:
+        element_form = hadamard_form(prime.in_a.xreplace({q("a"): sp.Symbol(f"a[{layer}]")}))
+        vector.steps.append(Step(f"hidden_delta{layer}.vector.2", d, Hadamard(theta.T * delta_next, element_form),
+                                 "activation_identity", None, (("activation", net.activation(layer)),)))
+    return vector
+
+
+def _concrete(product: Hadamard, small: dict, theta: sp.MatrixSymbol, delta_next: sp.MatrixSymbol,
+              z: sp.MatrixSymbol, n_here: int, n_next: int) -> sp.Expr:
+    """The vector form evaluated on the explicit check matrices (so the check compares numbers of units)."""
+    tm, dm = small[theta], small[delta_next]
+    gp = product.args[1].args[2]
+    return Hadamard(tm.T * dm, gp)
+
+
+def _gradient(net: Network, layer: int) -> Section:
+    """∂J/∂Θ^(l)_ij = δ^(l+1)_i a^(l)_j (a_0 = 1), and its matrix form δ^(l+1) (a^(l))ᵀ."""
+    nxt = layer + 1
+    i, j = sp.symbols("i j")
+    n_here = min(net.layers[layer - 1], CHECK_UNITS)
+
+    def forms(i_: sp.Expr, j_: sp.Expr) -> list[tuple[str, sp.Expr]]:
+        z_i = q("z", nxt, i_)
+        return [
+            ("chain_rule", Product(Underbrace(Partial(J, z_i), q("delta", nxt, i_)),
+                                   Partial(z_i, q("Theta", layer, i_, j_)))),
+            ("substitute_partials", q("delta", nxt, i_) * q("a", layer, j_)),
+        ]
+
+    ck = Checker()
+    ck.define(q("z", nxt, 1), sp.Add(*(q("Theta", layer, 1, jj) * q("a", layer, jj) for jj in range(0, n_here + 1))))
+    ck.define(Partial(J, q("z", nxt, 1)), q("delta", nxt, 1))
+    ck.define(q("a", layer, 0), sp.Integer(1))
+    for jj in (0, 1):
+        c = Chain(ck, f"gradient{layer}.check{jj}", Partial(J, q("Theta", layer, 1, jj)))
+        ck.define(Partial(J, q("Theta", layer, 1, jj)), q("delta", nxt, 1) * (1 if jj == 0 else q("a", layer, jj)))
+        for rule, expr in forms(1, jj):
+            c.then(rule, expr)
+
+    element = Chain(Checker(), f"gradient{layer}.element", Partial(J, q("Theta", layer, i, j)))
+    for rule, expr in forms(i, j):
+        element.then(rule, expr, check=False)
+    d = sp.MatrixSymbol(f"delta[{nxt}]", net.layers[layer], 1)
+    a = sp.MatrixSymbol(f"a[{layer}]", net.layers[layer - 1] + 1, 1)
+    vector = Step(f"gradient{layer}.vector", Partial(J, sp.MatrixSymbol(f"Theta[{layer}]", 1, 1)), d * a.T,
+                  "vectorize", "bias_unit", (("layer", layer),))
+    return section(f"gradient{layer}", element, vector, layer=layer)
+
+
+def _regularized(net: Network) -> Section:
+    """Δ accumulates δ(a)ᵀ over the examples; D adds the regularization's derivative, found by diff."""
+    el, i, j = sp.symbols("l i j")
+    scale = REDUCTIONS[net.reduction](M)
+    theta_ij = q("Theta", el, i, j)
+    # the penalty's derivative for one regularized weight, by SymPy: d/dΘ (λ·scale/2 · Θ²)
+    reg_d = sp.diff(LAM * scale / 2 * theta_ij**2, theta_ij)
+    d_big = q("Delta", el, i, j)
+    a_vec = sp.MatrixSymbol("a[l]", 1, 1)
+    big = sp.MatrixSymbol("Delta[l]", 1, 1)
+    accumulate = definition("regularized.accumulate", big,
+                            big + sp.MatrixSymbol("delta[l+1]", 1, 1) * a_vec.T, note="accumulate")
+    regularized = sp.Piecewise((scale * d_big + reg_d, sp.Ne(j, 0)), (scale * d_big, True))
+    step = Step("regularized.D", q("D", el, i, j), regularized, "regularization", "bias_not_regularized",
+                (("reduction", net.reduction),))
+    return section("regularized", accumulate, step)
+
+
+def _update(net: Network) -> Section:
+    el, i, j = sp.symbols("l i j")
+    theta = q("Theta", el, i, j)
+    return section("update", Step("update.theta", theta, theta - ALPHA * q("D", el, i, j), "gradient_descent"))

@@ -1,0 +1,171 @@
+"""The network description of SPEC §2: read, validated completely, immutable. Holds no SymPy."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .activations import ACTIVATIONS
+from .errors import InputError
+from .losses import LOSSES
+
+REDUCTIONS = ("mean", "sum")
+NOTATIONS = ("ng", "nielsen")
+LANGUAGES = ("en", "zh")
+MAX_LAYERS = 64
+MAX_UNITS = 100_000
+
+DEFAULTS: dict[str, Any] = {
+    "activation": "sigmoid",
+    "output": "sigmoid",
+    "loss": "cross_entropy",
+    "reduction": "mean",
+    "lambda": 0.0,
+    "notation": "ng",
+    "language": "en",
+}
+KEYS = ("layers", *DEFAULTS)
+
+
+@dataclass(frozen=True)
+class Network:
+    """A feed-forward network: units per layer (input first, bias not counted) and its training setup."""
+
+    layers: tuple[int, ...]
+    activations: tuple[str, ...]
+    """one activation name per hidden layer (layers 2 … L−1)"""
+    output: str = "sigmoid"
+    loss: str = "cross_entropy"
+    reduction: str = "mean"
+    lam: float = 0.0
+    notation: str = "ng"
+    language: str = "en"
+
+    @property
+    def L(self) -> int:
+        return len(self.layers)
+
+    def activation(self, layer: int) -> str:
+        """The activation of layer ``layer`` (2 … L, 1-based as in the notation)."""
+        if not 2 <= layer <= self.L:
+            raise IndexError(f"layer {layer} has no activation (layers 2 … {self.L})")
+        return self.output if layer == self.L else self.activations[layer - 2]
+
+    @property
+    def weight_count(self) -> int:
+        return sum((n_in + 1) * n_out for n_in, n_out in zip(self.layers, self.layers[1:]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The description in SPEC §2's keys (what ``from_dict`` reads back)."""
+        d = asdict(self)
+        hidden = d.pop("activations")
+        d["layers"] = list(self.layers)
+        d["activation"] = hidden[0] if len(set(hidden)) == 1 else list(hidden)
+        if not hidden:
+            d["activation"] = DEFAULTS["activation"]
+        d["lambda"] = d.pop("lam")
+        return {k: d[k] for k in KEYS}
+
+    @classmethod
+    def from_dict(cls, spec: Any, *, source: str = "network") -> Network:
+        """Validate a description (the keys of SPEC §2) and build the network."""
+        if not isinstance(spec, dict):
+            raise InputError(f"{source}: expected a table of keys ({', '.join(KEYS)})")
+        unknown = sorted(set(spec) - set(KEYS))
+        if unknown:
+            raise InputError(f"{source}: unknown key {unknown[0]!r}; allowed keys: {', '.join(KEYS)}")
+        if "layers" not in spec:
+            raise InputError(f"{source}: 'layers' is required, e.g. layers = [3, 5, 5, 4]")
+        v = {**DEFAULTS, **spec}
+        layers = _layers(v["layers"], source)
+        hidden = _hidden(v["activation"], len(layers) - 2, source)
+        output = _choice(v["output"], "output", list(ACTIVATIONS), source)
+        loss = _choice(v["loss"], "loss", list(LOSSES), source)
+        g, rule = ACTIVATIONS[output], LOSSES[loss]
+        if rule.outputs and not g.within(*rule.outputs):
+            fits = [n for n, a in ACTIVATIONS.items() if a.within(*rule.outputs)]
+            raise InputError(
+                f"{source}: loss {loss!r} needs outputs in ({rule.outputs[0]:g}, {rule.outputs[1]:g}) "
+                f"but output {output!r} ranges over ({g.range[0]:g}, {g.range[1]:g}); "
+                f"use output = {' | '.join(fits)} or loss = 'squared_error'"
+            )
+        reduction = _choice(v["reduction"], "reduction", list(REDUCTIONS), source)
+        lam = v["lambda"]
+        if isinstance(lam, bool) or not isinstance(lam, int | float) or not math.isfinite(lam) or lam < 0:
+            raise InputError(f"{source}: 'lambda' must be a finite number >= 0, got {lam!r}")
+        notation = _choice(v["notation"], "notation", list(NOTATIONS), source)
+        language = _choice(v["language"], "language", list(LANGUAGES), source)
+        return cls(layers, hidden, output, loss, reduction, float(lam), notation, language)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Network:
+        """Read and validate a TOML description file."""
+        return cls.from_dict(read_toml(path), source=str(path))
+
+    def replace(self, **changes: Any) -> Network:
+        """A new network with some keys of SPEC §2 changed (validated again)."""
+        return Network.from_dict({**self.to_dict(), **changes})
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every way it can fail into one InputError line."""
+    text = read_text(path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{path}: not valid TOML ({e})") from None
+
+
+def read_text(path: str | Path, *, limit: int = 10_000_000) -> str:
+    """Read a UTF-8 text file, refusing what is missing, too large or binary."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    if len(data) > limit:
+        raise InputError(f"{path}: {len(data)} bytes is larger than the {limit}-byte limit")
+    if b"\0" in data:
+        raise InputError(f"{path}: binary file, expected UTF-8 text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+
+
+def _layers(value: Any, source: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
+        raise InputError(f"{source}: 'layers' must be a list of whole numbers, got {value!r}")
+    if len(value) < 2:
+        raise InputError(f"{source}: 'layers' needs at least two layers (input and output), got {value!r}")
+    if len(value) > MAX_LAYERS:
+        raise InputError(f"{source}: 'layers' has {len(value)} layers; at most {MAX_LAYERS} are allowed")
+    for n in value:
+        if not 1 <= n <= MAX_UNITS:
+            raise InputError(f"{source}: every layer size must be from 1 to {MAX_UNITS}, got {n}")
+    return tuple(value)
+
+
+def _hidden(value: Any, count: int, source: str) -> tuple[str, ...]:
+    allowed = [n for n, a in ACTIVATIONS.items() if a.hidden]
+    names = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and len(value) != count:
+        raise InputError(f"{source}: 'activation' lists {len(value)} names but the network has {count} hidden layers")
+    for name in names:
+        if isinstance(name, str) and name in ACTIVATIONS and not ACTIVATIONS[name].hidden:
+            raise InputError(f"{source}: {name!r} cannot be a hidden activation; allowed: {' | '.join(allowed)}")
+        _choice(name, "activation", allowed, source)
+    return tuple(names) if isinstance(value, list) else tuple(names) * count
+
+
+def _choice(value: Any, key: str, allowed: list[str], source: str) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise InputError(f"{source}: {key!r} is {value!r}; allowed: {' | '.join(allowed)}")
+    return value

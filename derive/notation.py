@@ -1,0 +1,120 @@
+"""Notation profiles: how each named quantity is written. A profile is data; results never depend on it.
+
+Quantities are SymPy symbols named as in the answer language of SPEC §8 — ``a[2][1]``, ``z[4]``,
+``delta[3][k]``, ``Theta[1][2][0]``, ``y[1]``, ``x[2]``, ``J`` — so one name means the same thing in a
+derivation, a student's answer and a claim. A name without its unit index is the layer's vector (or
+one generic unit of it, in the one-unit derivations).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from types import MappingProxyType
+
+_NAME = re.compile(r"^([A-Za-z]+)((?:\[[^\[\]]+\])*)$")
+
+
+def parse_name(name: str) -> tuple[str, tuple[str, ...]] | None:
+    """('a', ('2', '1')) for 'a[2][1]'; None for a name outside the scheme."""
+    m = _NAME.match(name)
+    if not m:
+        return None
+    return m.group(1), tuple(re.findall(r"\[([^\[\]]+)\]", m.group(2)))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Symbol templates by quantity kind. ``{l}`` is the layer, ``{i}``, ``{j}`` the unit indices."""
+
+    name: str
+    templates: Mapping[str, tuple[str, str]]
+    """kind -> (vector or generic-unit form, element form)"""
+    function: str
+    """the letter of the activation function (g or σ)"""
+
+    def latex(self, name: str) -> str | None:
+        parsed = parse_name(name)
+        if parsed is None or parsed[0] not in self.templates:
+            return None
+        kind, idx = parsed
+        vector, element = self.templates[kind]
+        layered = "{l}" in vector
+        layer = idx[0] if layered and idx else ""
+        units = idx[1:] if layered else idx
+        if layered and not idx:
+            return vector.replace("^{{({l})}}", "").replace("^{{{l}}}", "").format(l="")
+        if not units:
+            return vector.format(l=_shift(self.name, kind, layer))
+        sub = "".join(units) if all(len(u) == 1 for u in units) else ",".join(units)
+        if self.name == "nielsen" and kind == "Theta":
+            return _nielsen_weight(layer, units)
+        return element.format(l=_shift(self.name, kind, layer), i=sub)
+
+
+def _shift(profile: str, kind: str, layer: str) -> str:
+    """Nielsen numbers weights by the layer they feed: Θ^(l) is w^{l+1}."""
+    if profile == "nielsen" and kind in ("Theta", "Delta", "D") and layer.isdigit():
+        return str(int(layer) + 1)
+    if profile == "nielsen" and kind in ("Theta", "Delta", "D"):
+        return f"{layer}+1"
+    return layer
+
+
+def _nielsen_weight(layer: str, units: tuple[str, ...]) -> str:
+    lay = _shift("nielsen", "Theta", layer)
+    if len(units) == 2 and units[1] == "0":
+        return f"b^{{{lay}}}_{{{units[0]}}}"
+    return f"w^{{{lay}}}_{{{''.join(units)}}}"
+
+
+NG = Profile(
+    "ng",
+    MappingProxyType({
+        "a": ("a^{{({l})}}", "a^{{({l})}}_{{{i}}}"),
+        "z": ("z^{{({l})}}", "z^{{({l})}}_{{{i}}}"),
+        "delta": (r"\delta^{{({l})}}", r"\delta^{{({l})}}_{{{i}}}"),
+        "Theta": (r"\Theta^{{({l})}}", r"\Theta^{{({l})}}_{{{i}}}"),
+        "Delta": (r"\Delta^{{({l})}}", r"\Delta^{{({l})}}_{{{i}}}"),
+        "D": ("D^{{({l})}}", "D^{{({l})}}_{{{i}}}"),
+        "x": ("x", "x_{{{i}}}"),
+        "y": ("y", "y_{{{i}}}"),
+        "J": ("J", "J"),
+        "lambda": (r"\lambda", r"\lambda"),
+        "alpha": (r"\alpha", r"\alpha"),
+        "m": ("m", "m"),
+        "s": ("s_{{{l}}}", "s_{{{l}}}"),
+    }),
+    "g",
+)
+
+NIELSEN = Profile(
+    "nielsen",
+    MappingProxyType({
+        "a": ("a^{{{l}}}", "a^{{{l}}}_{{{i}}}"),
+        "z": ("z^{{{l}}}", "z^{{{l}}}_{{{i}}}"),
+        "delta": (r"\delta^{{{l}}}", r"\delta^{{{l}}}_{{{i}}}"),
+        "Theta": ("w^{{{l}}}", "w^{{{l}}}_{{{i}}}"),
+        "Delta": (r"\Delta w^{{{l}}}", r"\Delta w^{{{l}}}_{{{i}}}"),
+        "D": (r"\nabla_{{w^{{{l}}}}} C", r"\frac{{\partial C}}{{\partial w^{{{l}}}_{{{i}}}}}"),
+        "x": ("x", "x_{{{i}}}"),
+        "y": ("y", "y_{{{i}}}"),
+        "J": ("C", "C"),
+        "lambda": (r"\lambda", r"\lambda"),
+        "alpha": (r"\eta", r"\eta"),
+        "m": ("n", "n"),
+        "s": ("n_{{{l}}}", "n_{{{l}}}"),
+    }),
+    r"\sigma",
+)
+
+PROFILES: Mapping[str, Profile] = MappingProxyType({"ng": NG, "nielsen": NIELSEN})
+
+
+def q(kind: str, *index: object) -> Any:
+    """The symbol of a named quantity: q('a', 2, 1) is a[2][1], a_1^(2)."""
+    import sympy as sp
+
+    return sp.Symbol(kind + "".join(f"[{i}]" for i in index))

@@ -1,0 +1,42 @@
+"""The JSON form of a Derivation (SPEC §3): steps with LaTeX sides, and results SymPy reads back."""
+
+from __future__ import annotations
+
+import json as _json
+from typing import Any
+
+import sympy as sp
+
+from ..steps import Derivation
+from ..text import catalogue
+from .tex import latex
+
+
+def as_dict(d: Derivation) -> dict[str, Any]:
+    net, words = d.network, catalogue(d.network.language)
+    steps = []
+    for section in d.sections:
+        for step in section.steps:
+            steps.append({
+                "id": step.id,
+                "section": section.id,
+                "lhs": latex(step.lhs, net.notation),
+                "rhs": latex(step.rhs, net.notation),
+                "rule": step.rule,
+                "text": words.explain(step),
+                "sympy": sp.sstr(step.rhs),
+            })
+    r = d.results
+    return {
+        "network": net.to_dict(),
+        "steps": steps,
+        "results": {
+            "output_delta": sp.sstr(r.output_delta),
+            "hidden_derivative": None if r.hidden_derivative is None else sp.sstr(r.hidden_derivative),
+            "gradient": sp.sstr(r.gradient),
+        },
+    }
+
+
+def render(d: Derivation, **options: Any) -> str:
+    return _json.dumps(as_dict(d), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,194 @@
+"""The Derivation: an immutable sequence of checked steps, grouped in sections, plus its results.
+
+Steps are built through a ``Chain``: every new right-hand side is checked equal to the one before
+(symbolically, and numerically at random points) by the ``Checker`` before it is kept. A check that
+fails raises ``CheckError`` naming the step; nothing unchecked is ever emitted.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from .errors import CheckError
+from .expressions import Partial
+
+if TYPE_CHECKING:
+    from .network import Network
+
+
+@dataclass(frozen=True)
+class Step:
+    """lhs = rhs, obtained from the previous step by ``rule`` (a rule id of the catalogue)."""
+
+    id: str
+    lhs: sp.Basic
+    rhs: sp.Basic
+    rule: str
+    note: str | None = None
+    """catalogue key of an explanation beyond the rule's name"""
+    args: tuple[tuple[str, Any], ...] = ()
+    """values the note's text refers to (layer numbers, names)"""
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    steps: tuple[Step, ...]
+    args: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Results:
+    """The one-unit results of SPEC §3, in the symbols a, y, z (a = the unit's activation, y its target)."""
+
+    output_delta: sp.Expr
+    hidden_derivative: sp.Expr | None
+    gradient: sp.Expr
+    hidden_derivatives: tuple[sp.Expr, ...] = ()
+    """g′ for every hidden layer 2 … L−1, in a or z"""
+    output_delta_layer: tuple[sp.Expr, ...] | None = None
+    """δ^(L)_1 … δ^(L)_K in a[L][k], y[k] when the output activation couples its units (softmax)"""
+
+
+@dataclass(frozen=True)
+class Derivation:
+    network: Network
+    sections: tuple[Section, ...]
+    results: Results
+
+    def section(self, id: str) -> Section:
+        for s in self.sections:
+            if s.id == id:
+                return s
+        raise KeyError(f"no section {id!r}; sections: {', '.join(s.id for s in self.sections)}")
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return tuple(step for s in self.sections for step in s.steps)
+
+    # Jupyter: a Derivation shows itself as the document it is
+    def _repr_markdown_(self) -> str:
+        from .printers import render
+
+        return render(self, "markdown")
+
+    def _repr_latex_(self) -> str:
+        from .printers import render
+
+        return render(self, "markdown")
+
+
+@dataclass
+class Checker:
+    """Checks that two sides are equal, given what every named quantity stands for.
+
+    ``definitions`` maps a quantity to its expression in the quantities it is computed from (a to g(z),
+    J to the loss in a); ``domain`` gives sampling intervals for the free symbols; ``assume`` holds
+    substitutions a step may rely on (e.g. Σ y_k = 1 for one-hot targets).
+    """
+
+    definitions: dict[sp.Basic, sp.Basic] = field(default_factory=dict)
+    domain: dict[sp.Symbol, tuple[float, float]] = field(default_factory=dict)
+    assume: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
+    points: int = 5
+    symbolic: bool = True
+
+    def define(self, quantity: sp.Basic, value: sp.Basic) -> None:
+        self.definitions[quantity] = value
+
+    def value(self, expr: sp.Basic) -> sp.Basic:
+        """expr with every partial taken, every display node evaluated and every quantity expanded."""
+        for _ in range(64):
+            new = expr.replace(lambda e: isinstance(e, Partial), self._partial).doit()
+            if new.free_symbols & self.definitions.keys():
+                new = new.xreplace(self.definitions)
+            if isinstance(new, sp.MatrixExpr) and not isinstance(new, sp.MatrixBase):
+                new = new.as_explicit()
+            if new == expr:
+                break
+            expr = new
+        return expr.xreplace(self.assume)
+
+    def _partial(self, p: Partial) -> sp.Expr:
+        """∂f/∂x: f's definition expanded until x appears in it, then differentiated by SymPy."""
+        if p in self.definitions:
+            return self.definitions[p]
+        if p.f not in self.definitions:
+            raise CheckError("?", f"{p.f} has no definition to differentiate")
+        expr = self.definitions[p.f]
+        for _ in range(64):
+            expr = expr.replace(lambda e: isinstance(e, Partial), self._partial)
+            if expr.has(p.x):
+                break
+            new = expr.xreplace(self.definitions)
+            if new == expr:
+                break
+            expr = new
+        return sp.diff(expr, p.x)
+
+    def equal(self, step: str, left: sp.Basic, right: sp.Basic) -> None:
+        diff = self.value(left) - self.value(right)
+        items = list(diff) if isinstance(diff, sp.MatrixBase) else [diff]
+        for item in items:
+            self._numeric(step, item)
+            if self.symbolic and not _zero(item):
+                raise CheckError(step, f"SymPy cannot show {left} = {right} (difference {item})")
+
+    def _numeric(self, step: str, diff: sp.Expr) -> None:
+        rng = random.Random(hash(step) & 0xFFFF)
+        symbols = sorted(diff.free_symbols, key=str)
+        for _ in range(self.points):
+            point = {s: rng.uniform(*self.domain.get(s, (-1.5, 1.5))) for s in symbols}
+            point = {**point, **{s: v.xreplace(point) for s, v in self.assume.items() if s in point}}
+            value = complex(diff.xreplace(point).evalf(30))
+            if abs(value) > 1e-12:
+                raise CheckError(step, f"the sides differ by {value.real:.3g} at {point}")
+
+
+def _zero(expr: sp.Expr) -> bool:
+    """Whether SymPy can show expr == 0 (simplify, then again with hyperbolics written as exponentials)."""
+    return sp.simplify(expr) == 0 or sp.simplify(expr.rewrite(sp.exp)) == 0
+
+
+class Chain:
+    """lhs = rhs₁ = rhs₂ = … where each rhs is checked against the previous one as it is added."""
+
+    def __init__(self, checker: Checker, id: str, lhs: sp.Basic) -> None:
+        self.checker, self.id, self.lhs = checker, id, lhs
+        self.steps: list[Step] = []
+
+    @property
+    def last(self) -> sp.Basic:
+        return self.steps[-1].rhs if self.steps else self.lhs
+
+    def then(self, rule: str, rhs: sp.Basic, *, note: str | None = None, check: bool = True,
+             **args: Any) -> Chain:
+        """Add ``= rhs`` by ``rule``; equal forms are skipped, unequal ones raise CheckError."""
+        if self.steps and rhs == self.last:
+            return self
+        step_id = f"{self.id}.{len(self.steps) + 1}"
+        if check:
+            self.checker.equal(step_id, self.last, rhs)
+        self.steps.append(Step(step_id, self.lhs, rhs, rule, note, tuple(args.items())))
+        return self
+
+
+def section(id: str, *chains: Chain | Step, **args: Any) -> Section:
+    steps: list[Step] = []
+    for c in chains:
+        steps.extend(c.steps if isinstance(c, Chain) else [c])
+    return Section(id, tuple(steps), tuple(args.items()))
+
+
+def definition(id: str, lhs: sp.Basic, rhs: sp.Basic, *, note: str | None = None, **args: Any) -> Step:
+    """A step that defines a quantity (nothing to check)."""
+    return Step(id, lhs, rhs, "definition", note, tuple(args.items()))
+
+
+def as_mapping(args: tuple[tuple[str, Any], ...]) -> Mapping[str, Any]:
+    return dict(args)

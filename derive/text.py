@@ -1,0 +1,47 @@
+"""The words of a derivation, from one catalogue per language (derive/catalogue/<language>.toml)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .steps import Section, Step
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    language: str
+    table: dict[str, dict[str, str]]
+
+    def word(self, group: str, key: str, **args: Any) -> str:
+        try:
+            text = self.table[group][key]
+        except KeyError:
+            raise KeyError(f"catalogue {self.language!r} has no {group}.{key}") from None
+        return text.format(**args) if args else text
+
+    def rule(self, rule: str) -> str:
+        return self.word("rules", rule)
+
+    def explain(self, step: Step) -> str:
+        """The rule's name, then the step's note if it has one."""
+        text = self.rule(step.rule)
+        if step.note:
+            text += ": " + self.word("notes", step.note, **dict(step.args))
+        return text
+
+    def heading(self, section: Section) -> str:
+        key = re.sub(r"\d+$", "", section.id)
+        return self.word("sections", key, **dict(section.args))
+
+
+@cache
+def catalogue(language: str) -> Catalogue:
+    """The catalogue of ``language`` (en, zh)."""
+    text = (Path(__file__).parent / "catalogue" / f"{language}.toml").read_text(encoding="utf-8")
+    return Catalogue(language, tomllib.loads(text))
