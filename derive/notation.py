@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from types import MappingProxyType
+from typing import Any
 
 _NAME = re.compile(r"^([A-Za-z]+)((?:\[[^\[\]]+\])*)$")
 
