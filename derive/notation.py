@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .steps import Section, Step
+    from .text import Catalogue
 
 _NAME = re.compile(r"^([A-Za-z]+)((?:\[[^\[\]]+\])*)$")
 
@@ -34,6 +38,8 @@ class Profile:
     """kind -> (vector or generic-unit form, element form)"""
     function: str
     """the letter of the activation function (g or σ)"""
+    wording: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """catalogue group -> the group holding this profile's own wording of some of its keys (see ``word``)"""
 
     def latex(self, name: str) -> str | None:
         parsed = parse_name(name)
@@ -108,6 +114,7 @@ NIELSEN = Profile(
         "s": ("n_{{{l}}}", "n_{{{l}}}"),
     }),
     r"\sigma",
+    MappingProxyType({"sections": "nielsen_sections", "notes": "nielsen_notes", "rules": "nielsen_rules"}),
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType({"ng": NG, "nielsen": NIELSEN})
@@ -118,3 +125,34 @@ def q(kind: str, *index: object) -> Any:
     import sympy as sp
 
     return sp.Symbol(kind + "".join(f"[{i}]" for i in index))
+
+
+def text_args(args: Mapping[str, Any] | tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """The values a text may refer to: a step's or section's args and ``next`` = layer + 1 (the layer a
+    weight matrix feeds, for profiles that number weights so). Catalogue.word translates registry names."""
+    out = dict(args)
+    if isinstance(out.get("layer"), int):
+        out["next"] = out["layer"] + 1
+    return out
+
+
+def word(profile: str | Profile, words: Catalogue, group: str, key: str, **args: Any) -> str:
+    """The catalogue's text for group.key, in the profile's own wording where it has one."""
+    prof = PROFILES[profile] if isinstance(profile, str) else profile
+    own = prof.wording.get(group)
+    if own is not None and key in words.table.get(own, {}):
+        group = own
+    return words.word(group, key, **text_args(args))
+
+
+def section_title(profile: str | Profile, words: Catalogue, section: Section) -> str:
+    """A section's heading: sections.<id without its layer number>, e.g. "BP1: …" under nielsen."""
+    return word(profile, words, "sections", re.sub(r"\d+$", "", section.id), **dict(section.args))
+
+
+def step_text(profile: str | Profile, words: Catalogue, step: Step) -> str:
+    """A step's explanation: the rule's name, then its note (in the profile's wording) if it has one."""
+    text = word(profile, words, "rules", step.rule)
+    if step.note:
+        text += ": " + word(profile, words, "notes", step.note, **dict(step.args))
+    return text

@@ -23,7 +23,8 @@ class Catalogue:
             text = self.table[group][key]
         except KeyError:
             raise KeyError(f"catalogue {self.language!r} has no {group}.{key}") from None
-        return text.format(**args) if args else text
+        names = self.table.get("names", {})  # registry names (cross_entropy, mean …) in this language's words
+        return text.format(**{k: names.get(v, v) if isinstance(v, str) else v for k, v in args.items()})
 
     def rule(self, rule: str) -> str:
         return self.word("rules", rule)
