@@ -1,0 +1,42 @@
+"""derive graph PROGRAM.txt --at NAME=VALUE … [--format F] [-o FILE]"""
+
+from __future__ import annotations
+
+import argparse
+
+FORMATS = ("json", "latex", "html", "markdown", "mathml")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("program", metavar="PROGRAM.txt", help="scalar assignments, one per line (SPEC §5)")
+    p.add_argument("--at", nargs="*", default=[], metavar="NAME=VALUE", help="the value of every input")
+    p.add_argument("--format", "-f", default="json", choices=FORMATS, help="output format (default json)")
+    p.add_argument("--language", default="en", choices=("en", "zh"), help="the words of the document")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+
+def parse_at(items: list[str]) -> dict[str, str]:
+    """NAME=VALUE pairs, each name once (values stay text: graph.parse_value reads them exactly)."""
+    from ..errors import InputError
+
+    at: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InputError(f"--at {item}: expected NAME=VALUE, e.g. --at w=2 b=8")
+        if name.strip() in at:
+            raise InputError(f"--at: {name.strip()!r} is given twice")
+        at[name.strip()] = value.strip()
+    return at
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..graph import graph
+    from ..network import read_text
+    from ..output import emit
+    from ..printers.graph import render
+
+    text = read_text(args.program, limit=1_000_000)
+    g = graph(text, parse_at(args.at), source=args.program)
+    emit(render(g, args.format, language=args.language), args.output, inputs=[args.program])
+    return 0

@@ -1,0 +1,404 @@
+"""Computation graphs (SPEC §5): a program of scalar assignments, parsed (never run), differentiated in reverse.
+
+Pipeline: ``parse`` (Python's ``ast`` under a strict whitelist, with size and depth limits checked before and
+while parsing) → ``build`` (one SymPy expression per assignment, in its parents' symbols, built unevaluated so
+no constant is folded) → ``evaluate`` (forward values, then ∂J/∂v right to left: for every node and input the
+sum over its children of local derivative × upstream derivative, each local derivative by ``sympy.diff``) and
+the ε-nudge check per input. Numbers are computed with mpmath at 30 digits by a small table-driven evaluator,
+so a hostile ``2**10**10**10`` costs nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import mpmath
+import sympy as sp
+
+from .activations import ACTIVATIONS
+from .errors import InputError
+
+MAX_CHARS = 20_000
+MAX_ASSIGNMENTS = 200
+MAX_OPERATORS_PER_LINE = 100
+"""operators, calls and parentheses in one line; checked on the text before ``ast.parse`` sees it"""
+MAX_DEPTH = 100
+MAX_NAME = 32
+EPSILON = Decimal("0.001")
+DIGITS = 30
+
+ALLOWED = ("assignments NAME = expression, one per line, with + - * / ** unary -, numbers, names "
+           "and exp log sigmoid tanh relu of one argument")
+
+FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
+    "exp": lambda x: sp.exp(x, evaluate=False),
+    "log": lambda x: sp.log(x, evaluate=False),
+    **{name: ACTIVATIONS[name].unit for name in ("sigmoid", "tanh", "relu")},  # type: ignore[misc]
+}
+"""the functions a program may call, each a SymPy definition (the activations from their registry)"""
+
+BINARY: dict[type, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
+    ast.Add: lambda a, b: sp.Add(a, b, evaluate=False),
+    ast.Sub: lambda a, b: sp.Add(a, sp.Mul(-1, b, evaluate=False), evaluate=False),
+    ast.Mult: lambda a, b: sp.Mul(a, b, evaluate=False),
+    ast.Div: lambda a, b: sp.Mul(a, sp.Pow(b, -1, evaluate=False), evaluate=False),
+    ast.Pow: lambda a, b: sp.Pow(a, b, evaluate=False),
+}
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One assignment: ``name = expr``, with expr in the symbols of ``parents`` (inputs or earlier nodes)."""
+
+    name: str
+    expr: sp.Expr
+    parents: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Program:
+    nodes: tuple[Node, ...]
+    inputs: tuple[str, ...]
+    """names used but never assigned, in order of first use"""
+
+    @property
+    def output(self) -> str:
+        return self.nodes[-1].name
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
+    def children(self, name: str) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if name in n.parents)
+
+
+@dataclass(frozen=True)
+class Term:
+    """local × upstream for one child c of v: ∂c/∂v (a formula and its value) times ∂J/∂c."""
+
+    child: str
+    local: sp.Expr
+    local_value: float
+    upstream: float
+
+
+@dataclass(frozen=True)
+class GradientStep:
+    """∂J/∂name = Σ terms = value (reverse mode, right to left)."""
+
+    name: str
+    terms: tuple[Term, ...]
+    value: float
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """(J(v + ε) − J(v))/ε beside the exact ∂J/∂v."""
+
+    name: str
+    epsilon: float
+    nudged: float
+    quotient: float
+    derivative: float
+
+
+@dataclass(frozen=True)
+class Graph:
+    program: Program
+    at: Mapping[str, str]
+    """the input values as given"""
+    values: Mapping[str, float]
+    gradients: Mapping[str, float]
+    steps: tuple[GradientStep, ...]
+    nudges: tuple[Nudge, ...]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Derivative steps of one reverse pass (n + p) against node evaluations of nudging each input (n·p)."""
+        n, p = len(self.program.nodes), len(self.program.inputs)
+        return {"nodes": n, "inputs": p, "reverse_mode": n + p, "nudging": n * p}
+
+
+# --- parsing -------------------------------------------------------------------------------------------
+
+def parse(text: str, *, source: str = "program") -> Program:
+    """The program as graph nodes; anything outside the whitelist is an InputError naming its line."""
+    _precheck(text, source)
+    try:
+        tree = ast.parse(text, mode="exec")
+    except SyntaxError as e:
+        raise InputError(f"{source}: line {e.lineno}: not a valid assignment ({e.msg}); allowed: {ALLOWED}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise InputError(f"{source}: too deeply nested; allowed: {ALLOWED}") from None
+    if not tree.body:
+        raise InputError(f"{source}: no assignments; allowed: {ALLOWED}")
+    if len(tree.body) > MAX_ASSIGNMENTS:
+        raise InputError(f"{source}: {len(tree.body)} statements; at most {MAX_ASSIGNMENTS} are allowed")
+    nodes: list[Node] = []
+    inputs: list[str] = []
+    assigned: set[str] = set()
+    for stmt in tree.body:
+        name, value = _assignment(stmt, source)
+        builder = _Builder(source, stmt.lineno)
+        expr = builder.build(value, 0)
+        for used in builder.names:
+            if used == name:
+                raise InputError(f"{source}: line {stmt.lineno}: {name!r} is used in its own definition; "
+                                 "each name is assigned once, from earlier names and inputs")
+            if used not in assigned and used not in inputs:
+                if any(used == s.targets[0].id for s in tree.body if isinstance(s, ast.Assign)
+                       and isinstance(s.targets[0], ast.Name)):
+                    raise InputError(f"{source}: line {stmt.lineno}: {used!r} is used before it is assigned")
+                inputs.append(used)
+        if name in assigned or name in inputs:
+            raise InputError(f"{source}: line {stmt.lineno}: {name!r} is assigned twice; each name once")
+        assigned.add(name)
+        nodes.append(Node(name, expr, tuple(builder.names), stmt.lineno))
+    return Program(tuple(nodes), tuple(inputs))
+
+
+def _precheck(text: str, source: str) -> None:
+    """Bounds checked on the text itself, so that the parser never meets a pathological input."""
+    if len(text) > MAX_CHARS:
+        raise InputError(f"{source}: {len(text)} characters; at most {MAX_CHARS} are allowed")
+    if "\0" in text:
+        raise InputError(f"{source}: contains a NUL character; expected text")
+    for number, line in enumerate(text.splitlines(), start=1):
+        ops = sum(line.count(c) for c in "+-*/(")
+        if ops > MAX_OPERATORS_PER_LINE:
+            raise InputError(f"{source}: line {number}: {ops} operators; at most {MAX_OPERATORS_PER_LINE} per line "
+                             "(split it into several assignments)")
+
+
+def _assignment(stmt: ast.stmt, source: str) -> tuple[str, ast.expr]:
+    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+        what = type(stmt).__name__.lower()
+        raise InputError(f"{source}: line {stmt.lineno}: {what} statement is not allowed; allowed: {ALLOWED}")
+    return _name(stmt.targets[0].id, source, stmt.lineno), stmt.value
+
+
+def _name(name: str, source: str, line: int) -> str:
+    if not _IDENTIFIER.match(name) or len(name) > MAX_NAME or name.startswith("_") or "__" in name:
+        raise InputError(f"{source}: line {line}: name {name!r} is not allowed; names are letters, digits and "
+                         f"single underscores, starting with a letter, at most {MAX_NAME} characters")
+    if name in FUNCTIONS:
+        raise InputError(f"{source}: line {line}: {name!r} is a function name and cannot be a variable")
+    return name
+
+
+class _Builder:
+    """AST expression → unevaluated SymPy expression, by a table of allowed node types."""
+
+    def __init__(self, source: str, line: int) -> None:
+        self.source, self.line = source, line
+        self.names: list[str] = []
+
+    def refuse(self, what: str) -> InputError:
+        return InputError(f"{self.source}: line {self.line}: {what} is not allowed; allowed: {ALLOWED}")
+
+    def build(self, node: ast.expr, depth: int) -> sp.Expr:
+        if depth > MAX_DEPTH:
+            raise InputError(f"{self.source}: line {self.line}: nested deeper than {MAX_DEPTH}; "
+                             "split it into several assignments")
+        handler = self.HANDLERS.get(type(node))
+        if handler is None:
+            raise self.refuse(_describe(node))
+        return handler(self, node, depth + 1)
+
+    def _binop(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        op = BINARY.get(type(node.op))
+        if op is None:
+            raise self.refuse(f"the operator {type(node.op).__name__}")
+        return op(self.build(node.left, depth), self.build(node.right, depth))
+
+    def _unary(self, node: ast.UnaryOp, depth: int) -> sp.Expr:
+        if not isinstance(node.op, ast.USub):
+            raise self.refuse(f"the unary operator {type(node.op).__name__}")
+        operand = self.build(node.operand, depth)
+        # a name or a number is negated plainly (-x); anything larger keeps its unevaluated form
+        return -operand if isinstance(operand, sp.Symbol | sp.Number) else sp.Mul(-1, operand, evaluate=False)
+
+    def _constant(self, node: ast.Constant, depth: int) -> sp.Expr:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.refuse(f"the constant {type(value).__name__}")
+        text = repr(value)
+        if not _NUMBER.match(text) or len(text) > 40:
+            raise self.refuse(f"the number {text[:20]}")
+        return sp.Rational(text) if isinstance(value, float) else sp.Integer(value)
+
+    def _name_node(self, node: ast.Name, depth: int) -> sp.Expr:
+        name = _name(node.id, self.source, self.line)
+        if name not in self.names:
+            self.names.append(name)
+        return sp.Symbol(name)
+
+    def _call(self, node: ast.Call, depth: int) -> sp.Expr:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            what = repr(node.func.id) if isinstance(node.func, ast.Name) else _describe(node.func)
+            raise self.refuse(f"calling {what}")
+        if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
+            raise self.refuse(f"{node.func.id} with other than one positional argument")
+        return FUNCTIONS[node.func.id](self.build(node.args[0], depth))
+
+    HANDLERS: dict[type, Callable[[_Builder, ast.expr, int], sp.Expr]] = {
+        ast.BinOp: _binop, ast.UnaryOp: _unary, ast.Constant: _constant, ast.Name: _name_node, ast.Call: _call,
+    }
+
+
+def _describe(node: ast.AST) -> str:
+    names = {ast.Attribute: "attribute access", ast.Subscript: "subscripting", ast.Lambda: "lambda",
+             ast.ListComp: "a comprehension", ast.GeneratorExp: "a comprehension", ast.DictComp: "a comprehension",
+             ast.SetComp: "a comprehension", ast.Compare: "a comparison", ast.BoolOp: "and/or",
+             ast.IfExp: "a conditional expression", ast.NamedExpr: "the := operator", ast.JoinedStr: "a string"}
+    return names.get(type(node), type(node).__name__.lower())
+
+
+# --- numbers -------------------------------------------------------------------------------------------
+
+def parse_value(text: str, name: str) -> Decimal:
+    """A decimal number as given on the command line (exact)."""
+    if not _NUMBER.match(text.strip()):
+        raise InputError(f"--at {name}={text}: not a number; give a decimal such as 2, -0.5 or 1e-3")
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise InputError(f"--at {name}={text}: not a number") from None
+    if not value.is_finite() or abs(value.adjusted()) > 300:
+        raise InputError(f"--at {name}={text}: out of range; give a finite number of moderate size")
+    return value
+
+
+def _mpf(value: Decimal | sp.Number) -> mpmath.mpf:
+    return mpmath.mpf(str(value))
+
+
+MAX_MAGNITUDE = 10_000
+"""|log| of any intermediate value; beyond it a number is refused as overflowing before mpmath computes it"""
+
+
+def _power(base: mpmath.mpf, exponent: mpmath.mpf) -> mpmath.mpf:
+    if base != 0 and abs(exponent) * abs(mpmath.log(abs(base))) > MAX_MAGNITUDE:
+        raise InputError("a power overflows at these inputs; choose other --at values")
+    return mpmath.power(base, exponent)
+
+
+def _exp(x: mpmath.mpf) -> mpmath.mpf:
+    if abs(x) > MAX_MAGNITUDE:
+        raise InputError("exp overflows at these inputs; choose other --at values")
+    return mpmath.exp(x)
+
+
+EVALUATORS: dict[type, Callable[..., mpmath.mpf]] = {
+    sp.Add: lambda *xs: mpmath.fsum(xs),
+    sp.Mul: lambda *xs: mpmath.fprod(xs),
+    sp.Pow: _power,
+    sp.exp: _exp,
+    sp.log: lambda x: mpmath.log(x) if x > 0 else mpmath.nan,
+    sp.tanh: mpmath.tanh,
+    sp.Max: lambda *xs: max(xs),
+    sp.Min: lambda *xs: min(xs),
+    sp.Heaviside: lambda x, h0=mpmath.mpf("0.5"): mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else h0),
+}
+"""mpmath for each SymPy node a program's expressions or their derivatives can contain"""
+
+
+def numeric(expr: sp.Basic, env: Mapping[sp.Symbol, mpmath.mpf]) -> mpmath.mpf:
+    """expr at env, by mpmath (never by SymPy's own evaluation, which may fold huge exact powers)."""
+    if isinstance(expr, sp.Symbol):
+        return env[expr]
+    if isinstance(expr, sp.Number | sp.NumberSymbol):
+        if isinstance(expr, sp.Integer):
+            return mpmath.mpf(int(expr))
+        return mpmath.mpf(sp.Float(expr, DIGITS + 5)._mpf_)
+    f = EVALUATORS.get(type(expr))
+    if f is None:
+        raise InputError(f"cannot evaluate {type(expr).__name__} in a computation graph")
+    try:
+        return f(*(numeric(a, env) for a in expr.args))
+    except ZeroDivisionError:
+        raise InputError("a division by zero at these inputs; choose other --at values") from None
+
+
+def _real(value: mpmath.mpf, what: str) -> float:
+    if not isinstance(value, mpmath.mpf) or not mpmath.isfinite(value):
+        raise InputError(f"{what} is not a finite real number at these inputs; choose other --at values")
+    out = float(value)
+    if out in (float("inf"), float("-inf")):
+        raise InputError(f"{what} overflows at these inputs; choose other --at values")
+    return out
+
+
+# --- forward and reverse -------------------------------------------------------------------------------
+
+def evaluate(program: Program, at: Mapping[str, str]) -> Graph:
+    """Forward values, reverse-mode gradients (one step per node and input) and the nudge check."""
+    missing = [n for n in program.inputs if n not in at]
+    unknown = [n for n in at if n not in program.inputs]
+    if missing:
+        raise InputError(f"--at: no value for input {missing[0]!r}; the inputs are {', '.join(program.inputs)}")
+    if unknown:
+        which = "a computed node" if any(n.name == unknown[0] for n in program.nodes) else "not in the program"
+        raise InputError(f"--at: {unknown[0]!r} is {which}; the inputs are {', '.join(program.inputs)}")
+    exact = {n: parse_value(at[n], n) for n in program.inputs}
+    with mpmath.workdps(DIGITS):
+        env = _forward(program, {n: _mpf(v) for n, v in exact.items()})
+        values = {name: _real(v, f"the value of {name}") for name, v in env.items()}
+        grads, steps = _reverse(program, env)
+        gradients = {name: _real(g, f"the derivative ∂{program.output}/∂{name}") for name, g in grads.items()}
+        nudges = []
+        eps = _mpf(EPSILON)
+        for name in program.inputs:
+            moved = {**{n: env[n] for n in program.inputs}, name: env[name] + eps}
+            nudged = _forward(program, moved)[program.output]
+            quotient = (nudged - env[program.output]) / eps
+            nudges.append(Nudge(name, float(EPSILON), _real(nudged, f"J at {name} + ε"),
+                                _real(quotient, f"the nudge quotient for {name}"), gradients[name]))
+    return Graph(program, dict(at), values, gradients, tuple(steps), tuple(nudges))
+
+
+def _forward(program: Program, inputs: Mapping[str, mpmath.mpf]) -> dict[str, mpmath.mpf]:
+    env: dict[str, mpmath.mpf] = dict(inputs)
+    for node in program.nodes:
+        try:
+            env[node.name] = numeric(node.expr, {sp.Symbol(n): env[n] for n in node.parents})
+        except InputError as e:
+            raise InputError(f"line {node.line} ({node.name}): {e}") from None
+    return env
+
+
+def local_derivative(node: Node, parent: str) -> sp.Expr:
+    """∂node/∂parent as SymPy derives it from the node's expression."""
+    return sp.diff(node.expr, sp.Symbol(parent))
+
+
+def _reverse(program: Program, env: Mapping[str, mpmath.mpf]) -> tuple[dict[str, mpmath.mpf], list[GradientStep]]:
+    """∂J/∂v for v right to left: Σ over the children c of v of ∂c/∂v · ∂J/∂c."""
+    out = program.output
+    grads: dict[str, mpmath.mpf] = {out: mpmath.mpf(1)}
+    steps: list[GradientStep] = []
+    order = [n.name for n in reversed(program.nodes[:-1])] + list(reversed(program.inputs))
+    for name in order:
+        terms, total = [], mpmath.mpf(0)
+        for child in program.children(name):
+            local = local_derivative(child, name)
+            local_value = numeric(local, {sp.Symbol(n): env[n] for n in child.parents})
+            total += local_value * grads[child.name]
+            terms.append(Term(child.name, local, _real(local_value, f"∂{child.name}/∂{name}"),
+                              _real(grads[child.name], f"∂{out}/∂{child.name}")))
+        grads[name] = total
+        steps.append(GradientStep(name, tuple(terms), _real(total, f"∂{out}/∂{name}")))
+    return grads, steps
+
+
+def graph(text: str, at: Mapping[str, str], *, source: str = "program") -> Graph:
+    """parse, then evaluate: the whole computation graph of a program at the given inputs."""
+    return evaluate(parse(text, source=source), at)
