@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from .activations import ACTIVATIONS
 from .errors import InputError
@@ -59,8 +61,22 @@ def stable_log(arg: sp.Expr) -> sp.Expr:
 _MODULES = [{"_lse": _lse}, "numpy"]
 
 
+class _Printer(NumPyPrinter):
+    """NumPy code with reciprocals written as divisions: ``1/(1 + exp(-z))``, not ``(1 + exp(-z))**(-1.0)``
+    (a float power is several times slower than a division over a whole batch)."""
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        if expr.exp.is_Integer and expr.exp < 0:
+            base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
+            power = -expr.exp
+            return f"1/{base}" if power == 1 else f"1/{base}**{power}"
+        return super()._print_Pow(expr, rational=rational)
+
+
 def _lambdify(args: Sequence[sp.Symbol], expr: Any) -> Callable[..., Any]:
-    return sp.lambdify(args, expr, modules=_MODULES, cse=True, docstring_limit=0)
+    printer = _Printer({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                        "user_functions": {}})
+    return sp.lambdify(args, expr, modules=_MODULES, printer=printer, cse=True, docstring_limit=0)
 
 
 @dataclass(frozen=True)
@@ -144,7 +160,8 @@ class NumericFunctions:
         acts, zs = [A], []
         with np.errstate(over="ignore"):
             for T, layer in zip(Ts, self._layers):
-                Z = A @ T[:, 1:].T + T[:, 0]
+                Z = A @ T[:, 1:].T        # the bias column is added, not multiplied by a column of ones
+                Z += T[:, 0]
                 A = layer.activation(Z)
                 zs.append(Z)
                 acts.append(A)
@@ -169,15 +186,9 @@ class NumericFunctions:
             delta = self._delta(acts[-1], Yv, zs[-1])
             deltas = [np.broadcast_to(delta, acts[-1].shape).astype(float)]
             for layer in range(len(Ts) - 1, 0, -1):
-                back = deltas[0] @ Ts[layer][:, 1:]
-                deltas.insert(0, back * self._layers[layer - 1].prime(acts[layer], zs[layer - 1]))
-        scale, lam = self._scale(len(Yv)), self.network.lam
-        grads = []
-        for T, A, D in zip(Ts, acts, deltas):
-            G = np.empty_like(T)
-            G[:, 0] = scale * D.sum(axis=0)
-            G[:, 1:] = scale * (D.T @ A) + lam * scale * T[:, 1:]
-            grads.append(G)
+                deltas.insert(0, self._back(deltas[0], Ts[layer], acts[layer], zs[layer - 1], layer))
+        scale = self._scale(len(Yv))
+        grads = [self._gradient(T, A, D, scale) for T, A, D in zip(Ts, acts, deltas)]
         return {"cost": self.cost(Ts, acts[0], Yv), "activations": acts, "z": zs, "deltas": deltas,
                 "gradients": grads}
 
@@ -186,22 +197,33 @@ class NumericFunctions:
         Ts = self._thetas(thetas)
         acts, zs = self.forward(Ts, X)
         Yv = self._targets(Y, acts[0].shape[0])
-        scale, lam = self._scale(len(Yv)), self.network.lam
+        scale = self._scale(len(Yv))
         with np.errstate(over="ignore"):
-            D = self._delta(acts[-1], Yv, zs[-1])
+            D = np.broadcast_to(self._delta(acts[-1], Yv, zs[-1]), acts[-1].shape)
             grads: list[Array] = []
             for layer in range(len(Ts) - 1, -1, -1):
-                T, A = Ts[layer], acts[layer]
-                G = np.empty_like(T)
-                G[:, 0] = scale * D.sum(axis=0)
-                np.matmul(D.T, A, out=G[:, 1:])
-                G[:, 1:] *= scale
-                if lam:
-                    G[:, 1:] += lam * scale * T[:, 1:]
-                grads.append(G)
+                grads.append(self._gradient(Ts[layer], acts[layer], D, scale))
                 if layer:
-                    D = (D @ T[:, 1:]) * self._layers[layer - 1].prime(A, zs[layer - 1])
+                    D = self._back(D, Ts[layer], acts[layer], zs[layer - 1], layer)
         return grads[::-1]
+
+    def _back(self, D: Array, T: Array, A: Array, Z: Array, layer: int) -> Array:
+        """δ^(l) = (Θ^(l))ᵀ δ^(l+1) ∘ g′(z^(l)) without the bias row, over the batch (rows = examples)."""
+        prime = self._layers[layer - 1].prime
+        assert prime is not None
+        back = D @ T[:, 1:]
+        back *= prime(A, Z)
+        return back
+
+    def _gradient(self, T: Array, A: Array, D: Array, scale: float) -> Array:
+        """scale·Σ_i δ (1, a)ᵀ + λ·scale·Θ with the bias column not regularized, never building (1, a)."""
+        G = np.empty_like(T)
+        Dt = np.ascontiguousarray(D.T)  # BLAS-friendly operands; a strided ``out=`` would leave BLAS
+        np.multiply(Dt.sum(axis=1), scale, out=G[:, 0])
+        np.multiply(Dt @ A, scale, out=G[:, 1:])
+        if self.network.lam:
+            G[:, 1:] += (self.network.lam * scale) * T[:, 1:]
+        return G
 
     # --- input checks
     def _scale(self, m: int) -> float:
@@ -225,7 +247,7 @@ class NumericFunctions:
             want = f"{rows if rows is not None else 'm'} x {cols}"
             raise InputError(f"{name}: shape {'x'.join(map(str, M.shape)) or 'scalar'} does not fit the network; "
                              f"expected {want}")
-        if not np.all(np.isfinite(M)):
+        if not np.isfinite(M.sum()) and not np.all(np.isfinite(M)):  # one pass unless something overflows
             raise InputError(f"{name}: contains NaN or infinity; only finite numbers are allowed")
         return M
 
