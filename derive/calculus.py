@@ -13,14 +13,16 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from .expressions import Frac, rebuild
+from .expressions import Frac, Product, rebuild
+from .steps import is_zero
 
 
 def _mul(*factors: sp.Expr) -> sp.Expr:
+    """The factors as a Product shown with dots in the order the rule produced them (ones left out)."""
     kept = [f for f in factors if f != 1]
     if not kept:
         return sp.Integer(1)
-    return kept[0] if len(kept) == 1 else sp.Mul(*kept, evaluate=False)
+    return kept[0] if len(kept) == 1 else Product(*kept)
 
 
 def chain_rule_level(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
@@ -76,8 +78,15 @@ def explain_derivative(expr: sp.Expr, x: sp.Symbol) -> list[tuple[str, sp.Expr]]
     stages.append((_rule_of(expr), first))
     if first.has(sp.Derivative):
         stages.append(("inner_derivative", evaluate_inner(first)))
-    stages.append(("simplify", sp.diff(expr, x)))
+    stages.append(("simplify", termwise(stages[-1][1], sp.diff(expr, x))))
     return _distinct(stages)
+
+
+def termwise(expr: sp.Expr, plain: sp.Expr) -> sp.Expr:
+    """Each term of a sum tidied on its own, in the order written (−y/a + (1 − y)/(1 − a)); ``plain`` otherwise."""
+    if not isinstance(expr, sp.Add):
+        return plain
+    return sp.Add(*(tidy(t) for t in expr.args), evaluate=False)
 
 
 def _rule_of(expr: sp.Expr) -> str:
@@ -170,7 +179,7 @@ def polynomial_identity(derivative: sp.Expr, function: sp.Expr, z: sp.Symbol, a:
         return None
     coeffs, *_ = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)
     poly = sp.Add(*(sp.nsimplify(round(float(c), 9), rational=True) * a**n for n, c in enumerate(coeffs)))
-    if sp.simplify(derivative - poly.subs(a, function)) != 0:
+    if not is_zero(derivative - poly.subs(a, function)):
         return None
     return tidy(poly)
 
@@ -201,6 +210,6 @@ def layer_identity(derivative: sp.Expr, outputs: Sequence[sp.Expr], zs: Sequence
                 continue
             poly = sp.Add(*(sp.nsimplify(round(float(c), 9), rational=True) * monomials[m]
                             for c, m in zip(coeffs, subset)))
-            if sp.simplify(derivative - poly.subs(dict(zip(names, outputs)))) == 0:
+            if is_zero(derivative - poly.subs(dict(zip(names, outputs)))):
                 return tidy(poly)
     return None

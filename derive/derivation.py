@@ -94,7 +94,7 @@ def _cost(net: Network) -> Section:
     K, L = q("K"), net.L
     term = LOSSES[net.loss].term(q("a", L, k), q("y", k), out)
     scale = REDUCTIONS[net.reduction](M)
-    data = scale * sp.Sum(sp.Sum(term, (k, 1, K)), (sp.Symbol("e"), 1, M))
+    data = scale * sp.Sum(sp.Sum(term, (k, 1, K)), (i, 1, M))
     reg = LAM * scale / 2 * sp.Sum(q("Theta", el, i, j) ** 2, (j, 1, q("s", el)), (i, 1, q("s", "l+1")), (el, 1, L - 1))
     steps = [definition("cost.J", J, sp.Add(data, reg, evaluate=False), note="cost", loss=net.loss,
                         reduction=net.reduction)]
@@ -209,7 +209,7 @@ def _output_delta_layer(net: Network, g: Activation) -> tuple[Section, tuple[sp.
     a, y = sp.symbols("a y")
     one_unit = result.xreplace({As[0]: a, ys[0]: y})
     layer = tuple(result.xreplace({As[0]: As[j], As[j]: As[0], ys[0]: ys[j], ys[j]: ys[0]}) for j in range(K))
-    return section("output_delta", delta, *chains, layer=L), (one_unit, layer)
+    return section("output_delta", *chains, delta, layer=L), (one_unit, layer)
 
 
 def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
@@ -239,8 +239,8 @@ def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
         ]
         if prime.in_a is not None:
             gp_a = prime.in_a.xreplace({q("a"): a_i})
-            out.append(("activation_identity", Product(over(lambda kk: q("delta", nxt, kk) * q("Theta", layer, kk, i_)),
-                                                       gp_a)))
+            out.append(("activation_identity", Product(over(lambda kk: Product(q("delta", nxt, kk),
+                                                                               q("Theta", layer, kk, i_))), gp_a)))
         return out
 
     ck = Checker(symbolic=True)
@@ -320,7 +320,7 @@ def _gradient(net: Network, layer: int) -> Section:
         return [
             ("chain_rule", Product(Underbrace(Partial(J, z_i), q("delta", nxt, i_)),
                                    Partial(z_i, q("Theta", layer, i_, j_)))),
-            ("substitute_partials", q("delta", nxt, i_) * q("a", layer, j_)),
+            ("substitute_partials", Product(q("delta", nxt, i_), q("a", layer, j_))),
         ]
 
     ck = Checker()
@@ -353,8 +353,9 @@ def _regularized(net: Network) -> Section:
     d_big = q("Delta", el, i, j)
     a_vec = sp.MatrixSymbol("a[l]", 1, 1)
     big = sp.MatrixSymbol("Delta[l]", 1, 1)
-    accumulate = definition("regularized.accumulate", big,
-                            big + sp.MatrixSymbol("delta[l+1]", 1, 1) * a_vec.T, note="accumulate")
+    accumulate = Step("regularized.accumulate", big,
+                      sp.MatAdd(big, sp.MatrixSymbol("delta[l+1]", 1, 1) * a_vec.T, evaluate=False), "accumulate",
+                      "accumulate")
     regularized = sp.Piecewise((scale * d_big + reg_d, sp.Ne(j, 0)), (scale * d_big, True))
     step = Step("regularized.D", q("D", el, i, j), regularized, "regularization", "bias_not_regularized",
                 (("reduction", net.reduction),))

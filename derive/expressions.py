@@ -64,7 +64,7 @@ class Underbrace(sp.Expr):
 
 
 class Product(sp.Expr):
-    """A product shown factor by factor with explicit dots, in the order given."""
+    """A product shown factor by factor with explicit dots, in the order given (a leading −1 shows as a sign)."""
 
     def __new__(cls, *factors: sp.Expr) -> Product:
         return sp.Expr.__new__(cls, *factors)
@@ -72,15 +72,42 @@ class Product(sp.Expr):
     def doit(self, **hints: object) -> sp.Expr:
         return sp.Mul(*(f.doit(**hints) for f in self.args))
 
-    def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:
-        parts = []
+    def factors(self) -> list[sp.Expr]:
+        """The factors with nested Products flattened."""
+        out: list[sp.Expr] = []
         for f in self.args:
+            out.extend(f.factors() if isinstance(f, Product) else [f])
+        return out
+
+    def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:
+        factors = self.factors()
+        sign = ""
+        if len(factors) > 1 and factors[0] == -1:
+            sign, factors = "-", factors[1:]
+        parts = []
+        for n, f in enumerate(factors):
             text = printer._print(f)
-            parts.append(r"\left(%s\right)" % text if isinstance(f, sp.Add) else text)
-        return r" \cdot ".join(parts)
+            if _needs_parentheses(f, first=n == 0 and not sign, last=n == len(factors) - 1):
+                text = _parens(printer, text)
+            parts.append(text)
+        return sign + r" \cdot ".join(parts)
 
     def _sympystr(self, printer: sp.printing.str.StrPrinter) -> str:
         return "*".join(f"({printer._print(f)})" for f in self.args)
+
+
+def _needs_parentheses(factor: sp.Expr, *, first: bool, last: bool) -> bool:
+    """A sum, a negative factor after the first, or a Σ that more factors follow, is put in parentheses."""
+    if isinstance(factor, sp.Add):
+        return True
+    if isinstance(factor, sp.Sum) and not last:
+        return True
+    return not first and factor.could_extract_minus_sign()
+
+
+def _parens(printer: sp.printing.latex.LatexPrinter, text: str) -> str:
+    """text in the printer's parentheses (plain ones around something flat)."""
+    return printer._add_parens(text) if hasattr(printer, "_add_parens") else r"\left(%s\right)" % text
 
 
 def rebuild(expr: sp.Expr) -> sp.Expr:
@@ -105,7 +132,9 @@ class Applied(sp.Expr):
         return self.args[2].doit(**hints)
 
     def _latex(self, printer: sp.printing.latex.LatexPrinter) -> str:
-        return r"%s\left(%s\right)" % (printer._print(self.args[0]), printer._print(self.args[1]))
+        arg = printer.bracket(self.args[1]) if hasattr(printer, "bracket") else r"\left(%s\right)" % printer._print(
+            self.args[1])
+        return printer._print(self.args[0]) + arg
 
     def _sympystr(self, printer: sp.printing.str.StrPrinter) -> str:
         return f"{printer._print(self.args[0])}({printer._print(self.args[1])})"
@@ -128,7 +157,7 @@ class Hadamard(sp.Expr):
         parts = []
         for f in self.args:
             text = printer._print(f)
-            parts.append(r"\left(%s\right)" % text if isinstance(f, sp.Add) else text)
+            parts.append(_parens(printer, text) if isinstance(f, sp.Add) else text)
         return r" \circ ".join(parts)
 
     def _sympystr(self, printer: sp.printing.str.StrPrinter) -> str:

@@ -78,9 +78,9 @@ class Derivation:
         return render(self, "markdown")
 
     def _repr_latex_(self) -> str:
-        from .printers import render
+        from .printers.markdown import math
 
-        return render(self, "markdown")
+        return math(self)
 
 
 @dataclass

@@ -7,7 +7,10 @@ from typing import Any
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from ..notation import PROFILES, Profile
+from ..notation import PROFILES, Profile, parse_name
+
+CONSTANTS = frozenset({"lambda", "alpha", "m"})
+"""quantities written before the others in a product, as scalars are: (λ/m) Θ, α D, (1/m) Σ"""
 
 
 class MathPrinter(LatexPrinter):
@@ -31,22 +34,129 @@ class MathPrinter(LatexPrinter):
         named = self.profile.latex(expr.name)
         return named if named is not None else super()._print_MatrixSymbol(expr)
 
+    def doprint(self, expr: sp.Basic) -> str:
+        return flatten_parens(super().doprint(expr))
+
+    def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
+        """Terms in the order built; a term printed with a leading minus joins with − instead of + −."""
+        out = ""
+        for n, term in enumerate(self._as_ordered_terms(expr, order=order)):
+            text = self._print(term)
+            if isinstance(term, sp.Add):
+                text = self._add_parens(text)
+            if n == 0:
+                out = text
+            elif text.startswith("-"):
+                out += " - " + text[1:].lstrip()
+            else:
+                out += " + " + text
+        return out
+
+    def _print_Mul(self, expr: sp.Mul) -> str:
+        """Scalars first, as a lecturer writes them: \\frac{\\lambda}{m} \\Theta, \\alpha D, \\frac{1}{m} \\sum."""
+        scalars = [f for f in expr.args if _is_scalar(f)]
+        rest = [f for f in expr.args if not _is_scalar(f)]
+        leading = any(f.free_symbols for f in scalars) or any(f.has(sp.Sum) for f in rest)
+        if not scalars or not rest or not leading:
+            return super()._print_Mul(expr)
+        coeff = sp.Mul(*scalars)
+        body = self._print(sp.Mul(*rest))
+        if isinstance(sp.Mul(*rest), sp.Add):
+            body = self._add_parens(body)
+        if coeff == -1:
+            return "- " + body
+        return "%s %s" % (super()._print(coeff), body)
+
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        """One \\sum per index, outermost first, the summand in brackets when it is a sum."""
+        signs = "".join(r"\sum_{%s=%s}^{%s} " % tuple(map(self._print, lim)) for lim in reversed(expr.limits))
+        body = self._print(expr.function)
+        if isinstance(expr.function, sp.Add):
+            body = r"\left[%s\right]" % body
+        return signs + body
+
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         (var, count), = expr.variable_count
         inner = self._print(expr.expr)
         if isinstance(expr.expr, sp.Add | sp.Mul) or expr.expr.is_Function is False:
-            inner = r"\left(%s\right)" % inner
+            inner = self._add_parens(inner)
         return r"\frac{\partial}{\partial %s} %s" % (self._print(var), inner)
 
     def _print_Transpose(self, expr: Any) -> str:
-        return r"\left(%s\right)^{T}" % self._print(expr.arg)
+        return r"%s^{T}" % self.bracket(expr.arg)
+
+    def _print_log(self, expr: sp.log, exp: str | None = None) -> str:
+        """\\log a for a quantity, \\log(1 - a) otherwise, as the slides write it."""
+        (arg,) = expr.args
+        text = r"\log %s" % self._print(arg) if isinstance(arg, sp.Symbol) else r"\log%s" % self.bracket(arg)
+        return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
+
+    def _print_Pow(self, expr: sp.Pow) -> str:
+        base, power = expr.args
+        if isinstance(base, sp.Symbol) and power.is_Integer and power > 1 and self.profile.latex(base.name):
+            return r"%s^{%s}" % (self.bracket(base), self._print(power))
+        return super()._print_Pow(expr)
+
+    def _add_parens(self, s: str) -> str:
+        return r"\left(%s\right)" % s if _tall(s) else "(%s)" % s
+
+    def _add_parens_lspace(self, s: str) -> str:
+        return r"\left( %s\right)" % s if _tall(s) else "(%s)" % s
+
+    def bracket(self, expr: sp.Basic) -> str:
+        """expr in parentheses, plain ones unless it holds something tall (a fraction, a sum, a power)."""
+        if isinstance(expr, sp.Symbol | sp.MatrixSymbol) and "^" not in self._print(expr) and "_" not in \
+                self._print(expr):
+            return self._print(expr)
+        return self._add_parens(self._print(expr))
 
     def _print_Piecewise(self, expr: sp.Piecewise) -> str:
         rows = []
+        before: list[sp.Basic] = []
         for value, cond in expr.args:
+            if cond is sp.true:  # "otherwise" written as what it means: none of the conditions above
+                cond = sp.And(*(sp.Not(c) for c in before))
+            before.append(cond)
             when = r"\text{otherwise}" if cond is sp.true else self._print(cond)
             rows.append(r"%s & \text{if } %s" % (self._print(value), when))
         return r"\begin{cases} %s \end{cases}" % r" \\ ".join(rows)
+
+
+def flatten_parens(tex: str) -> str:
+    """\\left( … \\right) around something flat becomes plain ( … ): SymPy stretches every bracket."""
+    out, stack = [], []
+    i = 0
+    while i < len(tex):
+        if tex.startswith(r"\left(", i):
+            stack.append(len(out))
+            out.append(r"\left(")
+            i += 6
+        elif tex.startswith(r"\right)", i) and stack:
+            start = stack.pop()
+            inner = "".join(out[start + 1:])
+            if not _tall(inner):
+                out[start] = "("
+                out.append(")")
+            else:
+                out.append(r"\right)")
+            i += 7
+        else:
+            out.append(tex[i])
+            i += 1
+    return "".join(out)
+
+
+def _tall(tex: str) -> bool:
+    """Whether tex holds something taller than a line (a fraction, a sum, a brace, an exponential)."""
+    return any(cmd in tex for cmd in (r"\frac", r"\sum", r"\underbrace", r"\begin", "e^{"))
+
+
+def _is_scalar(factor: sp.Basic) -> bool:
+    if factor.is_number:
+        return True
+    base = factor.as_base_exp()[0]
+    parsed = parse_name(base.name) if isinstance(base, sp.Symbol) else None
+    return parsed is not None and parsed[0] in CONSTANTS
 
 
 def latex(expr: sp.Basic, notation: str = "ng") -> str:

@@ -1,0 +1,19 @@
+"""derive lecture [--out outputs]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="outputs", metavar="FOLDER", help="where the lecture set goes (default outputs)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..lecture import write
+
+    names = write(Path(args.out))
+    print(f"derive: wrote {len(names)} files to {args.out}", file=sys.stderr)
+    return 0

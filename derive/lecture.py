@@ -1,0 +1,137 @@
+"""The lecture set (SPEC §7): a table of entries, each a name and how to build its files, written
+together into one folder with an index page linking everything.
+
+To add a document, add an ``Entry`` to ``ENTRIES``: its ``build`` returns the files' text by suffix.
+Every file is built before anything is written; the set goes to a new folder beside the target, which
+replaces the target only once it is complete, so a failure half-way loses nothing. Nothing in a file
+depends on the time or the machine, so every run writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+FORMATS: tuple[tuple[str, str], ...] = (("html", ".html"), ("latex", ".tex"), ("markdown", ".md"), ("json", ".json"))
+"""the printer and the file suffix of each document of a derivation entry, in the order they are linked"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One document of the set: ``name`` is the file stem, ``build`` gives {suffix: text}."""
+
+    name: str
+    title: str
+    build: Callable[[], Mapping[str, str]]
+    engine: str = "pdflatex"
+    """the program that compiles the entry's .tex"""
+    description: str = ""
+
+
+def derivation_files(spec: Mapping[str, Any]) -> dict[str, str]:
+    """The derivation of the network ``spec`` in every document format."""
+    from .derivation import backprop
+    from .network import Network
+    from .printers import render
+
+    d = backprop(Network.from_dict(dict(spec)))
+    return {suffix: render(d, fmt) for fmt, suffix in FORMATS}
+
+
+def derivation(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
+    """An entry holding the full derivation of ``spec`` as .html, .tex, .md and .json."""
+    from .network import Network
+    from .printers.latex import ENGINES
+
+    net = Network.from_dict(dict(spec))
+    layers = ", ".join(map(str, net.layers))
+    description = f"layers [{layers}], {net.activation(2) if net.L > 2 else '—'} hidden, {net.output} output, " \
+                  f"{net.loss.replace('_', '-')} loss"
+    return Entry(name, title, partial(derivation_files, dict(spec)), ENGINES[net.language], description)
+
+
+SLIDES = {"layers": [3, 5, 5, 4], "activation": "sigmoid", "output": "sigmoid", "loss": "cross_entropy"}
+"""the 4-layer network of the lecture slides"""
+
+ENTRIES: tuple[Entry, ...] = (
+    derivation("backprop-sigmoid-cross-entropy", "Backpropagation: sigmoid + cross-entropy (the slides' network)",
+               SLIDES),
+    derivation("backprop-sigmoid-cross-entropy-zh", "反向传播：sigmoid + 交叉熵（讲义中的网络）",
+               {**SLIDES, "language": "zh"}),
+    derivation("backprop-sigmoid-squared-error", "Backpropagation: sigmoid + squared error",
+               {**SLIDES, "loss": "squared_error"}),
+    derivation("backprop-softmax-cross-entropy", "Backpropagation: softmax + cross-entropy",
+               {**SLIDES, "output": "softmax"}),
+)
+
+
+def build(entries: tuple[Entry, ...] = ENTRIES) -> dict[str, str]:
+    """Every file of the set, by file name, the index page included."""
+    files: dict[str, str] = {}
+    for entry in entries:
+        for suffix, text in entry.build().items():
+            files[entry.name + suffix] = text
+    files["index.html"] = index(entries, files)
+    return files
+
+
+def index(entries: tuple[Entry, ...], files: Mapping[str, str]) -> str:
+    """The page linking every file of the set."""
+    from .printers.html import environment, style
+    from .text import catalogue
+
+    words = catalogue("en")
+    rows = [(e, sorted((n for n in files if n.startswith(e.name + ".")), key=_link_order)) for e in entries]
+    return environment().get_template("index.html.j2").render(
+        title=words.word("document", "lecture"), intro=words.word("document", "lecture_intro"), rows=rows,
+        style=style())
+
+
+def _link_order(name: str) -> tuple[int, str]:
+    suffixes = [s for _, s in FORMATS]
+    suffix = name[name.index("."):]
+    return (suffixes.index(suffix) if suffix in suffixes else len(suffixes), name)
+
+
+def write(out: Path, entries: tuple[Entry, ...] = ENTRIES) -> list[str]:
+    """Build the set and put it in ``out``, replacing what was there only once everything is written."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: is a file, expected a folder")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise InputError(f"--out {out}: folder {parent} does not exist")
+    files = build(entries)
+    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.new-"))
+    try:
+        for name, text in sorted(files.items()):
+            (staging / name).write_bytes(text.encode("utf-8"))
+        _replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return sorted(files)
+
+
+def _replace(staging: Path, out: Path) -> None:
+    """Swap the finished folder in: the old set is moved aside first and removed last."""
+    staging.chmod(0o755)
+    if not out.exists():
+        staging.rename(out)
+        return
+    old = Path(tempfile.mkdtemp(dir=out.resolve().parent, prefix=f".{out.name}.old-"))
+    old.rmdir()
+    out.rename(old)
+    try:
+        staging.rename(out)
+    except BaseException:
+        old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
