@@ -16,6 +16,7 @@ FORMATS: dict[str, str] = {
     "mathml": "derive.printers.mathml",
     "html": "derive.printers.html",
     "markdown": "derive.printers.markdown",
+    "beamer": "derive.printers.beamer",
 }
 
 
