@@ -1,0 +1,46 @@
+"""derive exercise squared-error [--format F] [-o FILE] [--layers 3,5,5,4] [--activation sigmoid] [NET.toml]"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..printers import FORMATS
+
+SLIDES = {"layers": [3, 5, 5, 4], "activation": "sigmoid", "output": "sigmoid"}
+"""the network of the slides' exercise: 4 layers, sigmoid everywhere"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="EXERCISE", help="the exercise: squared-error")
+    p.add_argument("network", metavar="NET.toml", nargs="?", help="pose it for this network instead of the slides'")
+    p.add_argument("--format", "-f", default="latex", choices=list(FORMATS), help="output format (default latex)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--layers", metavar="3,5,5,4", help="units per layer, input first")
+    p.add_argument("--activation", metavar="NAME", help="the activation g of every layer (hidden and output)")
+    p.add_argument("--language", choices=("en", "zh"), help="the words of the answer")
+
+
+def network(args: argparse.Namespace):  # noqa: ANN201 - Network, imported lazily
+    """The slides' network, or NET.toml, with --layers/--activation/--language applied."""
+    from ..exercise import parse_layers
+    from ..network import Network
+
+    net = Network.from_toml(args.network) if args.network else Network.from_dict(SLIDES)
+    changes: dict = {"loss": "squared_error"}  # first, so that an output cross-entropy refuses is allowed
+    if args.layers:
+        changes["layers"] = parse_layers(args.layers)
+    if args.activation:
+        changes.update(activation=args.activation, output=args.activation)
+    if args.language:
+        changes["language"] = args.language
+    return net.replace(**changes)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..exercise import exercise
+    from ..output import emit
+    from ..printers import render
+
+    text = render(exercise(args.name, network(args)), args.format)
+    emit(text, args.output, inputs=[args.network])
+    return 0

@@ -1,0 +1,210 @@
+"""The slides' last exercise: the squared error instead of the cross-entropy, answered by the engine.
+
+The answer is the engine's own derivation for the network with ``loss = squared_error`` (δ^(L) and
+∂E/∂Θ^(L−1)_ij with every step), followed by two sections built from that derivation and the cross-entropy
+one: what changes down the recursion (the hidden errors keep their form — the two derivations are compared
+step by step — and the new δ^(L) is substituted into them), and the two output errors side by side, their
+ratio computed by SymPy, and what that ratio does when the output saturates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import sympy as sp
+
+from .activations import ACTIVATIONS
+from .calculus import tidy
+from .derivation import backprop
+from .errors import CheckError, InputError
+from .expressions import Frac, Partial
+from .losses import LOSSES
+from .network import Network
+from .notation import parse_name, q
+from .steps import Chain, Checker, Derivation, Section, Step, section
+
+E = sp.Symbol("E")
+"""the exercise's name for the squared-error loss (the engine's J stays the cross-entropy in the comparison)"""
+SUM_INDICES = ("k", "n", "p", "r", "t", "u", "v")
+"""summation indices for the nested sums of the substituted recursion, outermost first"""
+
+
+def squared_error(net: Network) -> Derivation:
+    """The exercise for ``net`` (its loss replaced by the squared error): derivation, recursion, comparison."""
+    sq = net.replace(loss="squared_error")
+    d_sq = backprop(sq)
+    try:
+        ce: Network | None = net.replace(loss="cross_entropy")
+    except InputError:
+        ce = None  # the output's range does not suit cross-entropy (linear, tanh, relu): nothing to compare
+    d_ce = backprop(ce) if ce is not None else None
+    sections = [_question(sq), *d_sq.sections, *_recursion(sq, d_sq, d_ce)]
+    if d_ce is not None and ACTIVATIONS[sq.output].elementwise:
+        sections.append(_comparison(sq, d_sq, d_ce))
+    return Derivation(sq, tuple(sections), d_sq.results)
+
+
+EXERCISES: dict[str, Callable[[Network], Derivation]] = {"squared-error": squared_error}
+"""exercise name (as on the command line) → the function that answers it for a network"""
+
+
+def _question(net: Network) -> Section:
+    """E = ½ Σ_k (a^(L)_k − y_k)², the loss as the registry defines it, summed over the output units."""
+    L, k = net.L, sp.Symbol("k")
+    g = ACTIVATIONS[net.output]
+    term = LOSSES["squared_error"].term(q("a", L, k), q("y", k), g)
+    step = Step("exercise.question", E, sp.Sum(term, (k, 1, q("K"))), "definition", "exercise_question",
+                (("layer", L), ("prev", L - 1)))
+    return Section("exercise_question", (step,), (("layer", L),))
+
+
+# --- what changes down the recursion ---------------------------------------------------------------------
+
+def _rename(expr: sp.Basic, mapping: dict[str, str]) -> sp.Basic:
+    """Every index letter in every quantity name renamed at once (δ[4][k] with k → n is δ[4][n])."""
+    changes = {}
+    for s in expr.free_symbols | {a for a in expr.atoms(sp.Symbol)}:
+        if s.name in mapping:
+            changes[s] = sp.Symbol(mapping[s.name])
+            continue
+        parsed = parse_name(s.name)
+        if parsed and parsed[1]:
+            changes[s] = q(parsed[0], *(mapping.get(i, i) for i in parsed[1]))
+    return expr.xreplace(changes)
+
+
+def _element(d: Derivation, layer: int) -> sp.Expr:
+    """The last element form of δ^(l)_i (summed over k) in the derivation's hidden-delta section."""
+    steps = [s for s in d.section(f"hidden_delta{layer}").steps if ".element." in s.id]
+    return steps[-1].rhs
+
+
+def _same_form(d_sq: Derivation, d_ce: Derivation | None, layer: int) -> None:
+    """The hidden-delta section of both derivations, compared step by step: the recursion ignores the loss."""
+    if d_ce is None:
+        return
+    ours, theirs = (d.section(f"hidden_delta{layer}").steps for d in (d_sq, d_ce))
+    if [(s.rule, s.lhs, s.rhs) for s in ours] != [(s.rule, s.lhs, s.rhs) for s in theirs]:
+        raise CheckError(f"exercise_recursion.{layer}", "the hidden errors differ between the two losses")
+
+
+def _recursion(net: Network, d_sq: Derivation, d_ce: Derivation | None) -> list[Section]:
+    """δ^(l)_i for l = L−1 … 2: the same form as before, then with the squared-error δ^(L) substituted."""
+    L = net.L
+    if L < 3:
+        return []
+    ck = Checker()
+    a, y = sp.symbols("a y")
+    plain = d_sq.results.output_delta
+    coupled = d_sq.results.output_delta_layer is not None
+
+    def full(layer: int, unit: str, depth: int) -> sp.Expr:
+        """δ^(layer)_unit with every deeper error substituted, down to the squared-error δ^(L)."""
+        if layer == L:
+            return plain.xreplace({a: q("a", L, unit), y: q("y", unit)})
+        index = SUM_INDICES[depth]
+        expr = _rename(_element(d_sq, layer), {"i": unit, "k": index})
+        inner = full(layer + 1, index, depth + 1)
+        ck.define(q("delta", layer + 1, index), inner)
+        return expr.xreplace({q("delta", layer + 1, index): inner})
+
+    chains = []
+    for layer in range(L - 1, 1, -1):
+        _same_form(d_sq, d_ce, layer)
+        element = _element(d_sq, layer)
+        ck.define(q("delta", layer, "i"), element)
+        chain = Chain(ck, f"exercise_recursion.delta{layer}", q("delta", layer, "i"))
+        chain.then("same_form", element, note="same_form", next=layer + 1, last=L)
+        if not coupled and len(SUM_INDICES) > L - layer:
+            chain.then("substitute", full(layer, "i", 0), note="recursion_substitute", last=L)
+        chains.append(chain)
+    return [section("exercise_recursion", *chains, layer=L)]
+
+
+# --- the comparison --------------------------------------------------------------------------------------
+
+def _last(d: Derivation, prefix: str) -> sp.Expr:
+    """The last right-hand side of the chain whose step ids start with prefix."""
+    return [s.rhs for s in d.steps if s.id.startswith(prefix)][-1]
+
+
+def _comparison(net: Network, d_sq: Derivation, d_ce: Derivation) -> Section:
+    """The two output errors side by side, their ratio, and the ratio where the output saturates."""
+    L = net.L
+    g = ACTIVATIONS[net.output]
+    assert g.unit is not None
+    a, y, z, J = q("a", L), q("y"), q("z", L), q("J")
+    plain_a, plain_y, plain_z = sp.symbols("a y z")
+    back = {plain_a: a, plain_y: y, plain_z: z}
+    delta_sq, delta_ce = (d.results.output_delta.xreplace(back) for d in (d_sq, d_ce))
+    low, high = g.range
+    ck = Checker(domain={y: (0.05, 0.95), a: (max(low, -5) + 0.05, min(high, 5) - 0.05)})
+    ck.define(E, LOSSES["squared_error"].term(a, y, g))
+    ck.define(J, LOSSES["cross_entropy"].term(a, y, g))
+    ck.define(a, g.unit(z))
+
+    pair = Chain(ck, "exercise_comparison.pair", sp.ImmutableMatrix([[Partial(E, z), Partial(J, z)]]))
+    pair.then("side_by_side", sp.ImmutableMatrix([[delta_sq, delta_ce]]), note="side_by_side")
+
+    ratio = tidy(sp.cancel(delta_sq / delta_ce))
+    errors = Chain(ck, "exercise_comparison.ratio", Frac(Partial(E, z), Partial(J, z)))
+    errors.then("substitute", Frac(delta_sq, delta_ce))
+    errors.then("cancel", ratio)
+    errors.then("activation_identity", Partial(a, z), note="error_ratio")
+
+    loss_sq = _last(d_sq, "output_delta.loss")
+    loss_ce = _last(d_ce, "output_delta.loss")
+    losses = Chain(ck, "exercise_comparison.loss", Frac(Partial(E, a), Partial(J, a)))
+    losses.then("substitute", Frac(loss_sq, loss_ce))
+    losses.then("cancel", tidy(sp.cancel(loss_sq / loss_ce)), note="loss_ratio")
+
+    steps: list[Chain] = [pair, errors, losses]
+    ends = [(end, "+" if end == low else "-") for end in (low, high) if abs(end) != float("inf")]
+    for n, (end, side) in enumerate(ends, start=1):
+        point = sp.nsimplify(end)
+        value = sp.limit(ratio, a, point, side)
+        c = Chain(ck, f"exercise_comparison.limit{n}", sp.Limit(ratio, a, point, side))
+        c.then("limit", value, note="saturation", point=sp.sstr(point), value=sp.sstr(value))
+        steps.append(c)
+    top = _maximum(ratio, a, low, high)
+    if top is not None:
+        point, value = top
+        c = Chain(ck, "exercise_comparison.maximum", sp.Subs(ratio, a, point))
+        c.then("maximum", value, note="factor_maximum", point=sp.sstr(point), value=sp.sstr(value))
+        steps.append(c)
+    if ends and len(ends) == 2:
+        wrong_a = sp.nsimplify(low + (high - low) / 100)
+        wrong_y = sp.nsimplify(high)
+        for name, delta in (("sq", delta_sq), ("ce", delta_ce)):
+            c = Chain(ck, f"exercise_comparison.saturated_{name}", sp.Subs(delta, (a, y), (wrong_a, wrong_y)))
+            c.then("evaluate", delta.xreplace({a: wrong_a, y: wrong_y}), note="saturated_output",
+                   a=sp.sstr(wrong_a), y=sp.sstr(wrong_y))
+            steps.append(c)
+    return section("exercise_comparison", *steps, layer=L)
+
+
+def _maximum(f: sp.Expr, a: sp.Symbol, low: float, high: float) -> tuple[sp.Expr, sp.Expr] | None:
+    """The interior point of (low, high) where f′ = 0 and f is largest there, if SymPy finds one."""
+    try:
+        points = [p for p in sp.solve(sp.diff(f, a), a) if p.is_real and low < p < high]
+    except NotImplementedError:
+        return None
+    if not points:
+        return None
+    best = max(points, key=lambda p: f.subs(a, p))
+    return best, sp.simplify(f.subs(a, best))
+
+
+def exercise(name: str, net: Network) -> Derivation:
+    """The exercise called ``name`` (see EXERCISES) for ``net``."""
+    if name not in EXERCISES:
+        raise InputError(f"unknown exercise {name!r}; allowed: {' | '.join(EXERCISES)}")
+    return EXERCISES[name](net)
+
+
+def parse_layers(text: str) -> list[int]:
+    """'3,5,5,4' → [3, 5, 5, 4] (validated again by Network)."""
+    if not re.fullmatch(r"\s*\d{1,6}(\s*,\s*\d{1,6})+\s*", text):
+        raise InputError(f"--layers {text}: expected whole numbers separated by commas, e.g. 3,5,5,4")
+    return [int(n) for n in text.split(",")]
