@@ -1,4 +1,4 @@
-"""derive derivation NET.toml [--format F] [-o FILE]"""
+"""derive derivation NET.toml | --preset NAME [--format F] [-o FILE]"""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from ..printers import FORMATS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("network", metavar="NET.toml", help="the network description (SPEC §2)")
+    from ..presets import PRESETS
+
+    p.add_argument("network", metavar="NET.toml", nargs="?", help="the network description (SPEC §2)")
+    p.add_argument("--preset", choices=list(PRESETS), help="a classic network instead of NET.toml")
     p.add_argument("--format", "-f", default="latex", choices=list(FORMATS), help="output format (default latex)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--body", action="store_true", help="LaTeX: only the body, to paste into one's own notes")
@@ -16,11 +19,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..derivation import backprop
+    from ..errors import InputError
     from ..network import Network
     from ..output import emit
+    from ..presets import preset
     from ..printers import render
 
-    net = Network.from_toml(args.network)
+    if (args.network is None) == (args.preset is None):
+        raise InputError("derivation: give either NET.toml or --preset NAME")
+    net = preset(args.preset) if args.preset else Network.from_toml(args.network)
     options = {"body": True} if args.body else {}
     text = render(backprop(net), args.format, **options)
     emit(text, args.output, inputs=[args.network])
