@@ -144,9 +144,11 @@ def symbol(name: str) -> sp.Symbol:
 
 
 def section(rows: list[Claim]) -> Section:
-    """The claims as a document section: one step per claim, ✓ or ✗ with the computed value in its note."""
+    """The claims as a document section: one step per claim, holds or wrong, with the computed value in its note."""
+    from .example import Num
+
     steps = tuple(
-        Step(f"claims.{k}", symbol(c.name), sp.Float(c.claimed, max(len(c.claimed), 15)),
+        Step(f"claims.{k}", symbol(c.name), Num(sp.Rational(c.claimed)),
              "claim_holds" if c.holds else "claim_wrong", "claim",
              (("claimed", c.claimed), ("computed", f"{c.computed:.10g}")))
         for k, c in enumerate(rows, start=1))

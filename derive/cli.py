@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from .errors import CheckError, InputError
@@ -17,6 +19,7 @@ from .errors import CheckError, InputError
 COMMANDS: dict[str, tuple[str, str]] = {
     "derivation": ("derive.commands.derivation", "the full backpropagation derivation of a network"),
     "numeric": ("derive.commands.numeric", "cost, activations, deltas and gradients for given parameters and data"),
+    "example": ("derive.commands.example", "a worked numeric example: forward pass, errors, gradients, one descent step"),
     "exercise": ("derive.commands.exercise", "the worked answer to an exercise (squared-error)"),
     "graph": ("derive.commands.graph", "a computation graph: forward values, reverse-mode derivatives, nudge check"),
     "check": ("derive.commands.check", "check the numbers claimed in a worked example"),
@@ -39,38 +42,48 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         try:
             importlib.import_module(module).add_arguments(p)
-        except ModuleNotFoundError:
-            p.set_defaults(missing=name)
+        except Exception as e:  # a command that cannot load must not take the others down with it
+            if isinstance(e, ModuleNotFoundError) and e.name == module:
+                p.set_defaults(missing=name)
+            else:
+                p.set_defaults(broken=e)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     if getattr(args, "missing", None):
         print(f"derive: error: the {args.missing!r} command is not available in this version", file=sys.stderr)
         return 2
     try:
-        module = importlib.import_module(COMMANDS[args.command][0])
-        return int(module.run(args) or 0)
+        with warnings.catch_warnings():
+            if not args.debug:  # stderr carries one line per run; --debug shows everything
+                warnings.simplefilter("ignore")
+            if getattr(args, "broken", None):
+                raise args.broken
+            module = importlib.import_module(COMMANDS[args.command][0])
+            code = int(module.run(args) or 0)
+            sys.stdout.flush()
+            return code
     except InputError as e:
-        print(f"derive: error: {e}", file=sys.stderr)
+        _say(f"derive: error: {e}")
         return 2
-    except CheckError as e:
-        if args.debug:
-            raise
-        print(f"derive: internal error: {e} (rerun with --debug for the traceback)", file=sys.stderr)
-        return 3
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as e:  # the last line of defence: never a bare traceback
+    except Exception as e:  # the last line of defence (CheckError included): never a bare traceback
         if args.debug:
             raise
-        print(f"derive: internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
-              file=sys.stderr)
+        what = str(e) if isinstance(e, CheckError) else f"{type(e).__name__}: {e}"
+        _say(f"derive: internal error: {what} (rerun with --debug for the traceback)")
         return 3
+
+
+def _say(line: str) -> None:
+    """One line on stderr, whatever the message holds (newlines from input or from a library)."""
+    print(" ".join(line.splitlines()), file=sys.stderr)
 
 
 if __name__ == "__main__":

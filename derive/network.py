@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from dataclasses import asdict, dataclass
@@ -94,8 +95,8 @@ class Network:
             )
         reduction = _choice(v["reduction"], "reduction", list(REDUCTIONS), source)
         lam = v["lambda"]
-        if isinstance(lam, bool) or not isinstance(lam, int | float) or not math.isfinite(lam) or lam < 0:
-            raise InputError(f"{source}: 'lambda' must be a finite number >= 0, got {lam!r}")
+        if isinstance(lam, bool) or not isinstance(lam, int | float) or not _finite(lam) or lam < 0:
+            raise InputError(f"{source}: 'lambda' must be a finite number >= 0, got {show(lam)}")
         notation = _choice(v["notation"], "notation", list(NOTATIONS), source)
         language = _choice(v["language"], "language", list(LANGUAGES), source)
         return cls(layers, hidden, output, loss, reduction, float(lam), notation, language)
@@ -117,21 +118,51 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{path}: not valid TOML ({e})") from None
+    except ValueError as e:  # e.g. an integer of thousands of digits
+        raise InputError(f"{path}: not valid TOML ({str(e).split(';')[0]})") from None
+    except RecursionError:
+        raise InputError(f"{path}: not valid TOML (nested too deeply)") from None
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file of finite numbers, turning every way it can fail into one InputError line.
+
+    NaN and Infinity literals are refused; integers too long for a float (and numbers like 1e999)
+    become infinity, which the readers of numbers refuse as not finite.
+    """
+    text = read_text(path)
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_int=_int)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except ValueError as e:
+        raise InputError(f"{path}: {e}") from None
+    except RecursionError:
+        raise InputError(f"{path}: not valid JSON (nested too deeply)") from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed; only finite numbers")
+
+
+def _int(digits: str) -> int | float:
+    return int(digits) if len(digits) <= 18 else float(digits)
 
 
 def read_text(path: str | Path, *, limit: int = 10_000_000) -> str:
-    """Read a UTF-8 text file, refusing what is missing, too large or binary."""
+    """Read a UTF-8 text file, refusing what is missing, too large or binary (reads at most limit + 1 bytes)."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory, expected a file") from None
     except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
     if len(data) > limit:
-        raise InputError(f"{path}: {len(data)} bytes is larger than the {limit}-byte limit")
+        raise InputError(f"{path}: larger than the {limit}-byte limit")
     if b"\0" in data:
         raise InputError(f"{path}: binary file, expected UTF-8 text")
     try:
@@ -140,16 +171,32 @@ def read_text(path: str | Path, *, limit: int = 10_000_000) -> str:
         raise InputError(f"{path}: not UTF-8 text") from None
 
 
+def show(value: Any, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters, for one-line messages about arbitrary input."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int with more digits than Python converts to text
+        return "a number too large"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _finite(x: int | float) -> bool:
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def _layers(value: Any, source: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
-        raise InputError(f"{source}: 'layers' must be a list of whole numbers, got {value!r}")
+        raise InputError(f"{source}: 'layers' must be a list of whole numbers, got {show(value)}")
     if len(value) < 2:
-        raise InputError(f"{source}: 'layers' needs at least two layers (input and output), got {value!r}")
+        raise InputError(f"{source}: 'layers' needs at least two layers (input and output), got {show(value)}")
     if len(value) > MAX_LAYERS:
         raise InputError(f"{source}: 'layers' has {len(value)} layers; at most {MAX_LAYERS} are allowed")
     for n in value:
         if not 1 <= n <= MAX_UNITS:
-            raise InputError(f"{source}: every layer size must be from 1 to {MAX_UNITS}, got {n}")
+            raise InputError(f"{source}: every layer size must be from 1 to {MAX_UNITS}, got {show(n)}")
     return tuple(value)
 
 
@@ -167,5 +214,5 @@ def _hidden(value: Any, count: int, source: str) -> tuple[str, ...]:
 
 def _choice(value: Any, key: str, allowed: list[str], source: str) -> str:
     if not isinstance(value, str) or value not in allowed:
-        raise InputError(f"{source}: {key!r} is {value!r}; allowed: {' | '.join(allowed)}")
+        raise InputError(f"{source}: {key!r} is {show(value)}; allowed: {' | '.join(allowed)}")
     return value

@@ -17,14 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def read_json(path: str, keys: tuple[str, ...]) -> dict[str, Any]:
     """A JSON object with exactly ``keys``, every failure one InputError line naming the file."""
     from ..errors import InputError
-    from ..network import read_text
+    from ..network import read_json as parse
 
-    try:
-        value = json.loads(read_text(path), parse_constant=_no_constant)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    except ValueError as e:
-        raise InputError(f"{path}: {e}") from None
+    value = parse(path)
     if not isinstance(value, dict):
         raise InputError(f"{path}: expected an object with keys {', '.join(keys)}")
     missing = [k for k in keys if k not in value]
@@ -35,12 +30,10 @@ def read_json(path: str, keys: tuple[str, ...]) -> dict[str, Any]:
     return value
 
 
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed; only finite numbers")
-
-
 def load(args: argparse.Namespace) -> tuple[Any, Any, list, Any, Any]:
     """(network, numeric functions, thetas, X, Y) from the command's three files."""
+    import numpy as np
+
     from ..errors import InputError
     from ..network import Network
     from ..numeric import lambdify
@@ -48,13 +41,38 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, list, Any, Any]:
     net = Network.from_toml(args.network)
     thetas = read_json(args.params, ("Theta",))["Theta"]
     data = read_json(args.data, ("X", "Y"))
+    if isinstance(thetas, list):
+        for n, T in enumerate(thetas, start=1):
+            numbers(T, f"{args.params}: Theta[{n}]")
+    numbers(data["X"], f"{args.data}: X")
+    numbers(data["Y"], f"{args.data}: Y")
     fn = lambdify(net)
     try:
-        fn.backward(thetas, data["X"], data["Y"])
+        out = fn.backward(thetas, data["X"], data["Y"])
     except InputError as e:
         which = args.params if str(e).startswith("Theta") else args.data
         raise InputError(f"{which}: {e}") from None
+    if not all(np.all(np.isfinite(v)) for key in ("gradients", "deltas", "activations") for v in out[key]) \
+            or not np.isfinite(out["cost"]):
+        raise InputError(f"{args.params}, {args.data}: the results overflow double precision; "
+                         "use parameters and inputs of smaller magnitude")
     return net, fn, thetas, data["X"], data["Y"]
+
+
+def numbers(value: Any, name: str) -> None:
+    """Refuse anything but a list of rows of numbers (no true/false, null or strings), naming the entry."""
+    from ..errors import InputError
+    from ..network import show
+
+    if not isinstance(value, list):
+        raise InputError(f"{name}: expected a matrix (a list of rows of numbers), got {show(value)}")
+    for r, row in enumerate(value, start=1):
+        if not isinstance(row, list):
+            raise InputError(f"{name}: row {r} is {show(row)}; expected a list of numbers")
+        for c, x in enumerate(row, start=1):
+            if isinstance(x, bool) or not isinstance(x, int | float):
+                shown = json.dumps(x) if x is None or isinstance(x, bool) else show(x)
+                raise InputError(f"{name}: row {r}, column {c} is {shown}; expected a number")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,36 @@
+"""derive example NET.toml --params P.json --data D.json [--rate 0.5] [--digits 7] [--claims C.json] [--format F]"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..printers import FORMATS
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("network", metavar="NET.toml")
+    p.add_argument("--params", required=True, metavar="P.json", help='{"Theta": [Θ^(1), …]}, column 0 the bias')
+    p.add_argument("--data", required=True, metavar="D.json", help='{"X": [[…], …], "Y": [[…], …]}')
+    p.add_argument("--rate", type=float, default=0.5, help="learning rate of the descent step (default 0.5)")
+    p.add_argument("--digits", type=int, default=7, help="significant digits of inexact numbers (default 7)")
+    p.add_argument("--claims", metavar="C.json", help="add a section checking these claims (see derive check)")
+    p.add_argument("--format", "-f", default="latex", choices=list(FORMATS), help="output format (default latex)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..example import read_problem, with_claims, worked_example
+    from ..output import emit
+    from ..printers import render
+    from .numeric import load
+
+    net, fn, thetas, X, Y = load(args)  # validates the three files against the network, with their messages
+    d = worked_example(net, read_problem(args.params, args.data), rate=args.rate, digits=args.digits)
+    if args.claims:
+        from ..claims import check, section
+        from .check import read_claims
+
+        d = with_claims(d, section(check(net, fn.backward(thetas, X, Y), read_claims(args.claims),
+                                         source=args.claims)))
+    emit(render(d, args.format), args.output, inputs=[args.network, args.params, args.data, args.claims])
+    return 0

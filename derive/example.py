@@ -1,0 +1,337 @@
+"""A worked numeric example: the forward pass, the errors, the gradients and one descent step, with numbers.
+
+Every number is the engine's (``derive.numeric.lambdify(net).backward``). Beside it, the same quantities are
+computed again in exact arithmetic by SymPy from the parameters and data read as exact decimals (a JSON number
+is the decimal it spells: 0.05 is 1/20): where that gives a rational number — a weighted sum always, an
+activation when g maps rationals to rationals (linear, relu, sigmoid at 0), and everything built only from
+such numbers — the document shows it exactly (as a terminating decimal, or a fraction) after checking that it
+agrees with the engine; everything else is shown to ``digits`` significant digits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .activations import ACTIVATIONS
+from .derivation import REDUCTIONS, G, backprop
+from .errors import CheckError, InputError
+from .expressions import Applied, Product
+from .losses import LOSSES
+from .network import Network, read_text
+from .notation import q
+from .steps import Derivation, Section, Step
+
+MAX_UNITS_SHOWN = 200
+"""an example with more numbered steps than this per section is refused: it is not a lecture example"""
+
+
+class Num(sp.Expr):
+    """A number as the page shows it: exact (digits = 0) or to ``digits`` significant digits."""
+
+    def __new__(cls, value: sp.Expr, digits: int = 0, paren: bool = False) -> Num:
+        return sp.Expr.__new__(cls, sp.nsimplify(value) if not isinstance(value, sp.Rational) else value,
+                               sp.Integer(digits), sp.true if paren else sp.false)
+
+    @property
+    def value(self) -> sp.Rational:
+        return self.args[0]
+
+    def doit(self, **hints: object) -> sp.Expr:
+        return self.args[0]
+
+    def text(self) -> str:
+        value, digits = self.args[0], int(self.args[1])
+        if digits:
+            return _plain(Decimal(f"{float(value):.{digits}g}"))
+        p, r = int(value.p), int(value.q)
+        while r % 2 == 0 or r % 5 == 0:  # a terminating decimal is written out in full
+            r //= 2 if r % 2 == 0 else 5
+        if r == 1:
+            return _plain(Decimal(p) / Decimal(int(value.q)))
+        return r"\frac{%d}{%d}" % (abs(p), int(value.q)) if p >= 0 else r"-\frac{%d}{%d}" % (-p, int(value.q))
+
+    def _latex(self, printer: Any) -> str:
+        text = self.text()
+        return r"\left(%s\right)" % text if self.args[2] is sp.true and text.startswith("-") else text
+
+    def _sympystr(self, printer: Any) -> str:
+        return self.text().replace(r"\frac{", "(").replace("}{", ")/(").replace("}", ")")
+
+
+def _plain(d: Decimal) -> str:
+    text = format(d.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Parameters and data as exact rationals (for display and the exact computation) and as floats."""
+
+    thetas: tuple[sp.ImmutableMatrix, ...]
+    X: sp.ImmutableMatrix
+    Y: sp.ImmutableMatrix
+
+    @property
+    def floats(self) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        def f(M: sp.ImmutableMatrix) -> np.ndarray:
+            return np.array(M.tolist(), dtype=float)
+        return [f(T) for T in self.thetas], f(self.X), f(self.Y)
+
+
+def read_problem(params: str, data: str) -> Problem:
+    """The two JSON files, every number kept as the exact decimal it spells."""
+    def load(path: str, keys: tuple[str, ...]) -> dict[str, Any]:
+        from .commands.numeric import read_json
+
+        read_json(path, keys)  # validation: keys, JSON, no NaN/Infinity, with its error messages
+        return json.loads(read_text(path), parse_float=Decimal, parse_int=Decimal)
+
+    def matrix(value: Any, what: str) -> sp.ImmutableMatrix:
+        if not isinstance(value, list) or not value or not all(isinstance(r, list) and r for r in value):
+            raise InputError(f"{what}: expected a non-empty list of rows of numbers")
+        if any(isinstance(v, bool) or not isinstance(v, Decimal) for r in value for v in r):
+            raise InputError(f"{what}: expected numbers only")
+        if len({len(r) for r in value}) != 1:
+            raise InputError(f"{what}: rows of different lengths")
+        return sp.ImmutableMatrix([[sp.Rational(str(v)) for v in r] for r in value])
+
+    p = load(params, ("Theta",))
+    d = load(data, ("X", "Y"))
+    if not isinstance(p["Theta"], list):
+        raise InputError(f"{params}: Theta must be a list of matrices")
+    thetas = tuple(matrix(T, f"{params}: Theta[{n}]") for n, T in enumerate(p["Theta"], start=1))
+    return Problem(thetas, matrix(d["X"], f"{data}: X"), matrix(d["Y"], f"{data}: Y"))
+
+
+def _rational(value: sp.Expr) -> sp.Rational | None:
+    return value if isinstance(value, sp.Rational) else None
+
+
+@dataclass(frozen=True)
+class Exact:
+    """The quantities of example 1 in exact arithmetic where they are rational (None where not)."""
+
+    a: list[list[sp.Rational | None]]
+    z: list[list[sp.Rational | None]]
+    deltas: list[list[sp.Rational | None]]
+
+
+def exact_example(net: Network, d: Derivation, p: Problem) -> Exact:
+    """Forward and backward pass of example 1 by SymPy in rationals, following the derived results."""
+    a_sym, y_sym, z_sym = sp.symbols("a y z")
+    acts: list[list[sp.Rational | None]] = [[_rational(v) for v in p.X.row(0)]]
+    zs: list[list[sp.Rational | None]] = []
+    for layer, T in enumerate(p.thetas, start=1):
+        g = ACTIVATIONS[net.activation(layer + 1)]
+        prev = acts[-1]
+        z_row = [None if None in prev else
+                 _rational(sp.nsimplify(T[i, 0] + sum(T[i, j + 1] * prev[j] for j in range(len(prev)))))
+                 for i in range(T.rows)]
+        zs.append(z_row)
+        if g.elementwise and None not in z_row:
+            assert g.unit is not None
+            acts.append([_rational(sp.nsimplify(g.unit(v))) for v in z_row])
+        else:
+            acts.append([None] * T.rows)
+    L = net.L
+    y = list(p.Y.row(0))
+    deltas: list[list[sp.Rational | None]] = []
+    if d.results.output_delta_layer is None:
+        out = []
+        for k, (av, zv) in enumerate(zip(acts[-1], zs[-1])):
+            ok = av is not None and zv is not None
+            value = d.results.output_delta.xreplace({a_sym: av, y_sym: y[k], z_sym: zv}) if ok else None
+            out.append(_rational(sp.nsimplify(value)) if value is not None else None)
+        deltas.append(out)
+    else:
+        deltas.append([None] * net.layers[-1])
+    for layer in range(L - 1, 1, -1):
+        T, nxt = p.thetas[layer - 1], deltas[0]
+        prime = d.results.hidden_derivatives[layer - 2]
+        row = []
+        for i in range(net.layers[layer - 1]):
+            av, zv = acts[layer - 1][i], zs[layer - 2][i]
+            if None in nxt or av is None or zv is None:
+                row.append(None)
+                continue
+            back = sum(T[k, i + 1] * nxt[k] for k in range(T.rows))
+            row.append(_rational(sp.nsimplify(back * prime.xreplace({a_sym: av, z_sym: zv}))))
+        deltas.insert(0, row)
+    return Exact(acts, zs, deltas)
+
+
+class _Shown:
+    """Chooses, per quantity, the exact value (checked against the engine) or the engine's rounded one."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __call__(self, engine: float, exact: sp.Rational | None, what: str, *, paren: bool = False) -> Num:
+        if exact is not None:
+            if abs(float(exact) - engine) > 1e-9 * (1 + abs(engine)):
+                raise CheckError(what, f"exact {exact} differs from the engine's {engine!r}")
+            return Num(exact, 0, paren)
+        return Num(sp.Rational(repr(float(engine))), self.digits, paren)
+
+    @staticmethod
+    def note(num: Num) -> tuple[str, tuple[tuple[str, Any], ...]]:
+        digits = int(num.args[1])
+        return ("rounded_value", (("digits", digits),)) if digits else ("exact_value", ())
+
+
+def worked_example(net: Network, problem: Problem, *, rate: float = 0.5, digits: int = 7) -> Derivation:
+    """The worked example as a Derivation (so every printer renders it), sections as on the slides."""
+    from .numeric import lambdify
+
+    if not 1 <= digits <= 15:
+        raise InputError(f"--digits {digits}: choose from 1 to 15 significant digits")
+    if not 0 < rate <= 100:
+        raise InputError(f"--rate {rate}: the learning rate must be a positive number (at most 100)")
+    if max(net.layers) > MAX_UNITS_SHOWN:
+        raise InputError(f"a layer of {max(net.layers)} units is too large to show; at most {MAX_UNITS_SHOWN}")
+    d = backprop(net)
+    fn = lambdify(net)
+    thetas, X, Y = problem.floats
+    out = fn.backward(thetas, X, Y)
+    exact = exact_example(net, d, problem)
+    shown = _Shown(digits)
+    sections = [_forward(net, problem, out, exact, shown), _cost(net, problem, out, shown),
+                *_deltas(net, d, problem, out, exact, shown), *_gradients(net, problem, out, shown),
+                _update(net, fn, thetas, X, Y, out, rate, shown)]
+    return Derivation(net, tuple(sections), d.results)
+
+
+def _forward(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -> Section:
+    """z^(l)_i = Θ_i0 + Σ_j Θ_ij a_j with the numbers, then a^(l)_i = g(z) with the number."""
+    steps: list[Step] = []
+    acts = [[shown(out["activations"][0][0][j], exact.a[0][j], f"a[1][{j + 1}]", paren=True)
+             for j in range(net.layers[0])]]
+    for j, num in enumerate(acts[0], start=1):
+        steps.append(Step(f"example.a1_{j}", q("a", 1, j), num, "substitute_numbers"))
+    for layer in range(2, net.L + 1):
+        T = p.thetas[layer - 2]
+        row = []
+        for i in range(1, net.layers[layer - 1] + 1):
+            weights = [Num(T[i - 1, 0])] + [Product(Num(T[i - 1, j], paren=True), acts[-1][j - 1])
+                                            for j in range(1, T.cols)]
+            weighted = sp.Add(*weights, evaluate=False)
+            z_num = shown(out["z"][layer - 2][0][i - 1], exact.z[layer - 2][i - 1], f"z[{layer}][{i}]")
+            a_num = shown(out["activations"][layer - 1][0][i - 1], exact.a[layer - 1][i - 1], f"a[{layer}][{i}]")
+            sid = f"example.forward{layer}_{i}"
+            steps.append(Step(sid + ".z1", q("z", layer, i), weighted, "substitute_numbers", "weighted_sum",
+                              (("layer", layer), ("unit", i))))
+            note, args = shown.note(z_num)
+            steps.append(Step(sid + ".z2", q("z", layer, i), z_num, "evaluate", note, args))
+            steps.append(Step(sid + ".a1", q("a", layer, i), Applied(G, z_num, z_num), "substitute_numbers",
+                              None, (("activation", net.activation(layer)),)))
+            note, args = shown.note(a_num)
+            steps.append(Step(sid + ".a2", q("a", layer, i), a_num, "evaluate", note, args))
+            row.append(Num(a_num.value, int(a_num.args[1]), True))
+        acts.append(row)
+    return Section("example_forward", tuple(steps))
+
+
+def _cost(net: Network, p: Problem, out: dict, shown: _Shown) -> Section:
+    """J with the loss of each output unit written out (one example), then its value."""
+    m = p.X.rows
+    J = q("J")
+    steps = []
+    if m == 1:
+        g = ACTIVATIONS[net.output]
+        As = [Num(sp.Rational(repr(float(v))), shown.digits, True) for v in out["activations"][-1][0]]
+        Ys = [Num(v, 0, True) for v in p.Y.row(0)]
+        terms = [LOSSES[net.loss].term(a, y, g) for a, y in zip(As, Ys)] if g.elementwise else []
+        if terms:
+            steps.append(Step("example.cost.1", J, sp.Add(*terms, evaluate=False), "substitute_numbers"))
+    value = shown(out["cost"], None, "J")
+    steps.append(Step("example.cost.2", J, value, "evaluate", "example_cost"))
+    return Section("example_cost", tuple(steps))
+
+
+def _deltas(net: Network, d: Derivation, p: Problem, out: dict, exact: Exact, shown: _Shown) -> list[Section]:
+    """δ^(L) from the derived output error with the numbers put in, then each hidden δ from the recursion."""
+    a_sym, y_sym, z_sym = sp.symbols("a y z")
+    L = net.L
+    sections = []
+    steps = []
+    for k in range(1, net.layers[-1] + 1):
+        value = shown(out["deltas"][-1][0][k - 1], exact.deltas[-1][k - 1], f"delta[{L}][{k}]")
+        if d.results.output_delta_layer is None:
+            a_num = Num(sp.Rational(repr(float(out["activations"][-1][0][k - 1]))), shown.digits, True)
+            z_num = Num(sp.Rational(repr(float(out["z"][-1][0][k - 1]))), shown.digits, True)
+            with_numbers = d.results.output_delta.xreplace({a_sym: a_num, y_sym: Num(p.Y[0, k - 1], 0, True),
+                                                            z_sym: z_num})
+            steps.append(Step(f"example.delta{L}_{k}.1", q("delta", L, k), with_numbers, "substitute_numbers"))
+        note, args = shown.note(value)
+        steps.append(Step(f"example.delta{L}_{k}.2", q("delta", L, k), value, "evaluate", note, args))
+    sections.append(Section("example_output_delta", tuple(steps), (("layer", L),)))
+    for layer in range(L - 1, 1, -1):
+        T = p.thetas[layer - 1]
+        prime = d.results.hidden_derivatives[layer - 2]
+        steps = []
+        nxt = [Num(sp.Rational(repr(float(v))), shown.digits, True) for v in out["deltas"][layer - 1][0]]
+        for i in range(1, net.layers[layer - 1] + 1):
+            back = sp.Add(*(Product(Num(T[k, i], paren=True), nxt[k]) for k in range(T.rows)), evaluate=False)
+            a_num = Num(sp.Rational(repr(float(out["activations"][layer - 1][0][i - 1]))), shown.digits, True)
+            z_num = Num(sp.Rational(repr(float(out["z"][layer - 2][0][i - 1]))), shown.digits, True)
+            local = prime.xreplace({a_sym: a_num, z_sym: z_num})
+            value = shown(out["deltas"][layer - 2][0][i - 1], exact.deltas[layer - 2][i - 1], f"delta[{layer}][{i}]")
+            steps.append(Step(f"example.delta{layer}_{i}.1", q("delta", layer, i), Product(back, local),
+                              "substitute_numbers"))
+            note, args = shown.note(value)
+            steps.append(Step(f"example.delta{layer}_{i}.2", q("delta", layer, i), value, "evaluate", note, args))
+        sections.append(Section(f"example_hidden_delta{layer}", tuple(steps), (("layer", layer),)))
+    return sections
+
+
+def _gradients(net: Network, p: Problem, out: dict, shown: _Shown) -> list[Section]:
+    """D^(l)_ij: for one example and no λ, δ^(l+1)_i · a^(l)_j written out; always its value."""
+    m = p.X.rows
+    sections = []
+    for layer in range(net.L - 1, 0, -1):
+        G_l = out["gradients"][layer - 1]
+        steps = []
+        for i in range(G_l.shape[0]):
+            for j in range(G_l.shape[1]):
+                name = q("D", layer, i + 1, j)
+                if m == 1 and net.lam == 0 and REDUCTIONS[net.reduction](sp.Integer(1)) == 1:
+                    delta = Num(sp.Rational(repr(float(out["deltas"][layer - 1][0][i]))), shown.digits, True)
+                    a = Num(1) if j == 0 else Num(sp.Rational(repr(float(out["activations"][layer - 1][0][j - 1]))),
+                                                  shown.digits, True)
+                    steps.append(Step(f"example.gradient{layer}_{i + 1}_{j}.1", name, Product(delta, a),
+                                      "substitute_numbers"))
+                value = shown(float(G_l[i, j]), None, f"D[{layer}][{i + 1}][{j}]")
+                steps.append(Step(f"example.gradient{layer}_{i + 1}_{j}.2", name, value, "evaluate",
+                                  *shown.note(value)))
+        sections.append(Section(f"example_gradient{layer}", tuple(steps), (("layer", layer),)))
+    return sections
+
+
+def _update(net: Network, fn: Any, thetas: Sequence[np.ndarray], X: np.ndarray, Y: np.ndarray, out: dict,
+            rate: float, shown: _Shown) -> Section:
+    """Θ ← Θ − αD, and the cost before and after: the step must lower it."""
+    new = [T - rate * G_l for T, G_l in zip(thetas, out["gradients"])]
+    before, after = out["cost"], fn.cost(new, X, Y)
+    if not after < before:
+        raise InputError(f"--rate {rate}: one step does not lower the cost ({before:.6g} → {after:.6g}); "
+                         "choose a smaller learning rate")
+    el, i, j = sp.symbols("l i j")
+    theta = q("Theta", el, i, j)
+    rule = Step("example.update.rule", theta, theta - q("alpha") * q("D", el, i, j),
+                "gradient_descent", "descent_step", (("rate", repr(rate)),))
+    b, a = shown(before, None, "J"), shown(after, None, "J after")
+    cost = Step("example.update.cost", q("J"), a, "evaluate", "cost_falls",
+                (("before", b.text()), ("after", a.text())))
+    return Section("example_update", (rule, cost))
+
+
+def with_claims(d: Derivation, claims: Section) -> Derivation:
+    """The example with a claims section appended (see derive.claims.section)."""
+    return Derivation(d.network, (*d.sections, claims), d.results)
