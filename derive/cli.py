@@ -19,7 +19,7 @@ from .errors import CheckError, InputError
 COMMANDS: dict[str, tuple[str, str]] = {
     "derivation": ("derive.commands.derivation", "the full backpropagation derivation of a network"),
     "numeric": ("derive.commands.numeric", "cost, activations, deltas and gradients for given parameters and data"),
-    "example": ("derive.commands.example", "a worked numeric example: forward pass, errors, gradients, one descent step"),
+    "example": ("derive.commands.example", "a worked numeric example: every number substituted, one descent step"),
     "exercise": ("derive.commands.exercise", "the worked answer to an exercise (squared-error)"),
     "graph": ("derive.commands.graph", "a computation graph: forward values, reverse-mode derivatives, nudge check"),
     "check": ("derive.commands.check", "check the numbers claimed in a worked example"),
