@@ -132,7 +132,7 @@ def text_args(args: Mapping[str, Any] | tuple[tuple[str, Any], ...]) -> dict[str
     weight matrix feeds, for profiles that number weights so). Catalogue.word translates registry names."""
     out = dict(args)
     if isinstance(out.get("layer"), int):
-        out["next"] = out["layer"] + 1
+        out.setdefault("next", out["layer"] + 1)
     return out
 
 
