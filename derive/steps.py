@@ -136,7 +136,7 @@ class Checker:
         items = list(diff) if isinstance(diff, sp.MatrixBase) else [diff]
         for item in items:
             self._numeric(step, item)
-            if self.symbolic and not _zero(item):
+            if self.symbolic and not is_zero(item):
                 raise CheckError(step, f"SymPy cannot show {left} = {right} (difference {item})")
 
     def _numeric(self, step: str, diff: sp.Expr) -> None:
@@ -150,9 +150,15 @@ class Checker:
                 raise CheckError(step, f"the sides differ by {value.real:.3g} at {point}")
 
 
-def _zero(expr: sp.Expr) -> bool:
-    """Whether SymPy can show expr == 0 (simplify, then again with hyperbolics written as exponentials)."""
-    return sp.simplify(expr) == 0 or sp.simplify(expr.rewrite(sp.exp)) == 0
+def is_zero(expr: sp.Expr) -> bool:
+    """Whether SymPy can show expr == 0: the cheap normal forms first (expand, then cancel over a common
+    denominator), simplify only when they cannot tell, then again with hyperbolics written as exponentials."""
+    if expr == 0:
+        return True
+    for proof in (sp.expand, lambda e: sp.cancel(sp.together(e)), sp.simplify):
+        if proof(expr) == 0:
+            return True
+    return sp.simplify(expr.rewrite(sp.exp)) == 0
 
 
 class Chain:
