@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 __all__ = ["Network", "backprop", "lambdify", "DeriveError", "InputError", "NotSupportedError", "CheckError"]
 
 _LAZY = {"backprop": "derive.derivation", "lambdify": "derive.numeric", "Derivation": "derive.steps",
-         "Step": "derive.steps", "render": "derive.printers"}
+         "Step": "derive.steps", "render": "derive.printers",
+         "elementwise": "derive.elementwise"}
 
 
 def __getattr__(name: str) -> Any:
