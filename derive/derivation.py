@@ -15,6 +15,7 @@ import sympy as sp
 
 from .activations import ACTIVATIONS, Activation
 from .calculus import explain_derivative, layer_identity, over_common_denominator, polynomial_identity, tidy
+from .errors import NotSupportedError
 from .expressions import Applied, Hadamard, Partial, Product, Underbrace, hadamard_form
 from .losses import LOSSES
 from .network import Network
@@ -23,6 +24,10 @@ from .steps import Chain, Checker, Derivation, Results, Section, Step, definitio
 
 CHECK_UNITS = 4
 """element-wise identities are checked on at most this many units per layer (they are structural)"""
+
+MAX_COUPLED_UNITS = 10
+"""an output that couples its units (softmax) is derived over all of them at once, at a cost growing faster
+than their square: beyond this many (the ten digit classes) backprop refuses unless given a higher max_units"""
 
 REDUCTIONS: dict[str, Callable[[sp.Symbol], sp.Expr]] = {"mean": lambda m: 1 / m, "sum": lambda m: sp.Integer(1)}
 """the factor each example's loss carries in J (SPEC §1)"""
@@ -54,8 +59,13 @@ def unit_derivative(name: str, z: sp.Symbol, a: sp.Symbol) -> UnitDerivative:
     return UnitDerivative(d, polynomial_identity(d, value, z, a))
 
 
-def backprop(net: Network) -> Derivation:
-    """The full derivation for ``net``: every step derived by SymPy and checked before it is returned."""
+def backprop(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
+    """The full derivation for ``net``: every step derived by SymPy and checked before it is returned.
+
+    ``max_units`` bounds the units of a layer-coupled output (softmax); element-wise layers of any size
+    are derived in vector form, checked on a few units.
+    """
+    _within_bounds(net, max_units)
     sections = [_forward(net), _cost(net)]
     output, (delta_result, delta_layer) = _output_delta(net)
     sections.append(output)
@@ -74,6 +84,15 @@ def backprop(net: Network) -> Derivation:
         output_delta_layer=delta_layer,
     )
     return Derivation(net, tuple(sections), results)
+
+
+def _within_bounds(net: Network, max_units: int) -> None:
+    K = net.layers[-1]
+    if not ACTIVATIONS[net.output].elementwise and K > max_units:
+        raise NotSupportedError(
+            f"output {net.output!r} couples its {K} units, and deriving it takes time growing faster than "
+            f"{K}²; at most {max_units} such units are derived (--max-units {max_units}); use fewer output "
+            f"units or raise --max-units (expect minutes)")
 
 
 def _forward(net: Network) -> Section:

@@ -264,11 +264,11 @@ class NumericFunctions:
         return Yv
 
 
-def lambdify(net: Network) -> NumericFunctions:
-    """Numeric functions for ``net`` built from its derivation's results."""
+def lambdify(net: Network, *, max_units: int | None = None) -> NumericFunctions:
+    """Numeric functions for ``net`` built from its derivation's results (``max_units``: see ``backprop``)."""
     from .derivation import backprop
 
-    d = backprop(net)
+    d = backprop(net) if max_units is None else backprop(net, max_units=max_units)
     return NumericFunctions(net, output_delta=d.results.output_delta,
                             hidden_derivatives=d.results.hidden_derivatives,
                             output_delta_layer=d.results.output_delta_layer)

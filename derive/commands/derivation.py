@@ -15,11 +15,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", "-f", default="latex", choices=list(FORMATS), help="output format (default latex)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--body", action="store_true", help="LaTeX: only the body, to paste into one's own notes")
+    p.add_argument("--max-units", type=int, metavar="N", help="derive a softmax output of up to N units (default 10)")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..derivation import backprop
-    from ..errors import InputError
+    from ..errors import InputError, NotSupportedError
     from ..network import Network
     from ..output import emit
     from ..presets import preset
@@ -29,6 +30,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("derivation: give either NET.toml or --preset NAME")
     net = preset(args.preset) if args.preset else Network.from_toml(args.network)
     options = {"body": True} if args.body else {}
-    text = render(backprop(net), args.format, **options)
+    bounds = {} if args.max_units is None else {"max_units": args.max_units}
+    try:
+        derivation = backprop(net, **bounds)
+    except NotSupportedError as e:
+        raise NotSupportedError(f"{args.network or args.preset}: {e}") from None
+    text = render(derivation, args.format, **options)
     emit(text, args.output, inputs=[args.network])
     return 0

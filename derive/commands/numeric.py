@@ -12,6 +12,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", required=True, metavar="P.json", help='{"Theta": [Θ^(1), …]}, column 0 the bias')
     p.add_argument("--data", required=True, metavar="D.json", help='{"X": [[…], …], "Y": [[…], …]}')
     p.add_argument("-o", "--output", metavar="FILE")
+    p.add_argument("--max-units", type=int, metavar="N", help="derive a softmax output of up to N units (default 10)")
 
 
 def read_json(path: str, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, list, Any, Any]:
     """(network, numeric functions, thetas, X, Y) from the command's three files."""
     import numpy as np
 
-    from ..errors import InputError
+    from ..errors import InputError, NotSupportedError
     from ..network import Network
     from ..numeric import lambdify
 
@@ -46,7 +47,10 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, list, Any, Any]:
             numbers(T, f"{args.params}: Theta[{n}]")
     numbers(data["X"], f"{args.data}: X")
     numbers(data["Y"], f"{args.data}: Y")
-    fn = lambdify(net)
+    try:
+        fn = lambdify(net, max_units=getattr(args, "max_units", None))
+    except NotSupportedError as e:
+        raise NotSupportedError(f"{args.network}: {e}") from None
     try:
         out = fn.backward(thetas, data["X"], data["Y"])
     except InputError as e:
