@@ -22,6 +22,7 @@ from .activations import ACTIVATIONS
 from .errors import InputError
 from .losses import LOSSES
 from .network import Network
+from .progress import track
 
 Array = np.ndarray
 
@@ -94,7 +95,7 @@ class NumericFunctions:
         a, y, z = sp.symbols("a y z")
         self._layers: list[_Layer] = []
         self._pieces: list[tuple[str, Callable[..., Any]]] = []
-        for layer in range(2, net.L + 1):
+        for layer in track(range(2, net.L + 1), "lambdify"):
             g = ACTIVATIONS[net.activation(layer)]
             if g.elementwise:
                 assert g.unit is not None
