@@ -49,7 +49,11 @@ class Num(sp.Expr):
     def text(self) -> str:
         value, digits = self.args[0], int(self.args[1])
         if digits:
-            return _plain(Decimal(f"{float(value):.{digits}g}"))
+            text = f"{float(value):.{digits}g}"
+            if "e" in text:  # very small or large: a power of ten, not a row of zeros
+                mantissa, exponent = text.split("e")
+                return r"%s \times 10^{%d}" % (mantissa, int(exponent))
+            return _plain(Decimal(text))
         p, r = int(value.p), int(value.q)
         while r % 2 == 0 or r % 5 == 0:  # a terminating decimal is written out in full
             r //= 2 if r % 2 == 0 else 5
@@ -121,6 +125,10 @@ class Exact:
     a: list[list[sp.Rational | None]]
     z: list[list[sp.Rational | None]]
     deltas: list[list[sp.Rational | None]]
+    cost: sp.Rational | None = None
+    """J, when the data is this one example"""
+    gradients: tuple[dict[tuple[int, int], sp.Rational | None], ...] = ()
+    """D^(l) entries by (i, j), 0-based, when the data is this one example"""
 
 
 def exact_example(net: Network, d: Derivation, p: Problem) -> Exact:
@@ -164,7 +172,33 @@ def exact_example(net: Network, d: Derivation, p: Problem) -> Exact:
             back = sum(T[k, i + 1] * nxt[k] for k in range(T.rows))
             row.append(_rational(sp.nsimplify(back * prime.xreplace({a_sym: av, z_sym: zv}))))
         deltas.insert(0, row)
-    return Exact(acts, zs, deltas)
+    if p.X.rows != 1:
+        return Exact(acts, zs, deltas)
+    return Exact(acts, zs, deltas, _exact_cost(net, p, acts[-1], y), _exact_gradients(net, p, acts, deltas))
+
+
+def _exact_cost(net: Network, p: Problem, out: list[sp.Rational | None], y: list[sp.Rational]) -> sp.Rational | None:
+    g = ACTIVATIONS[net.output]
+    if None in out or not g.elementwise:
+        return None
+    scale, lam = REDUCTIONS[net.reduction](sp.Integer(1)), sp.Rational(repr(net.lam))
+    data = sum((LOSSES[net.loss].term(av, yv, g) for av, yv in zip(out, y)), sp.Integer(0))
+    penalty = sum((T[i, j] ** 2 for T in p.thetas for i in range(T.rows) for j in range(1, T.cols)), sp.Integer(0))
+    return _rational(sp.nsimplify(scale * data + lam * scale / 2 * penalty))
+
+
+def _exact_gradients(net: Network, p: Problem, acts: list, deltas: list) -> tuple[dict, ...]:
+    scale, lam = REDUCTIONS[net.reduction](sp.Integer(1)), sp.Rational(repr(net.lam))
+    out = []
+    for layer, T in enumerate(p.thetas, start=1):
+        entries: dict[tuple[int, int], sp.Rational | None] = {}
+        for i in range(T.rows):
+            for j in range(T.cols):
+                d, a = deltas[layer - 1][i], sp.Integer(1) if j == 0 else acts[layer - 1][j - 1]
+                penalty = lam * scale * T[i, j] if j else 0
+                entries[i, j] = None if d is None or a is None else _rational(sp.nsimplify(scale * d * a + penalty))
+        out.append(entries)
+    return tuple(out)
 
 
 class _Shown:
@@ -202,8 +236,8 @@ def worked_example(net: Network, problem: Problem, *, rate: float = 0.5, digits:
     out = fn.backward(thetas, X, Y)
     exact = exact_example(net, d, problem)
     shown = _Shown(digits)
-    sections = [_forward(net, problem, out, exact, shown), _cost(net, problem, out, shown),
-                *_deltas(net, d, problem, out, exact, shown), *_gradients(net, problem, out, shown),
+    sections = [_forward(net, problem, out, exact, shown), _cost(net, problem, out, exact, shown),
+                *_deltas(net, d, problem, out, exact, shown), *_gradients(net, problem, out, exact, shown),
                 _update(net, fn, thetas, X, Y, out, rate, shown)]
     return Derivation(net, tuple(sections), d.results)
 
@@ -238,7 +272,7 @@ def _forward(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -
     return Section("example_forward", tuple(steps))
 
 
-def _cost(net: Network, p: Problem, out: dict, shown: _Shown) -> Section:
+def _cost(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -> Section:
     """J with the loss of each output unit written out (one example), then its value."""
     m = p.X.rows
     J = q("J")
@@ -250,7 +284,7 @@ def _cost(net: Network, p: Problem, out: dict, shown: _Shown) -> Section:
         terms = [LOSSES[net.loss].term(a, y, g) for a, y in zip(As, Ys)] if g.elementwise else []
         if terms:
             steps.append(Step("example.cost.1", J, sp.Add(*terms, evaluate=False), "substitute_numbers"))
-    value = shown(out["cost"], None, "J")
+    value = shown(out["cost"], exact.cost, "J")
     steps.append(Step("example.cost.2", J, value, "evaluate", "example_cost"))
     return Section("example_cost", tuple(steps))
 
@@ -291,7 +325,7 @@ def _deltas(net: Network, d: Derivation, p: Problem, out: dict, exact: Exact, sh
     return sections
 
 
-def _gradients(net: Network, p: Problem, out: dict, shown: _Shown) -> list[Section]:
+def _gradients(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -> list[Section]:
     """D^(l)_ij: for one example and no λ, δ^(l+1)_i · a^(l)_j written out; always its value."""
     m = p.X.rows
     sections = []
@@ -307,7 +341,8 @@ def _gradients(net: Network, p: Problem, out: dict, shown: _Shown) -> list[Secti
                                                   shown.digits, True)
                     steps.append(Step(f"example.gradient{layer}_{i + 1}_{j}.1", name, Product(delta, a),
                                       "substitute_numbers"))
-                value = shown(float(G_l[i, j]), None, f"D[{layer}][{i + 1}][{j}]")
+                known = exact.gradients[layer - 1][i, j] if exact.gradients else None
+                value = shown(float(G_l[i, j]), known, f"D[{layer}][{i + 1}][{j}]")
                 steps.append(Step(f"example.gradient{layer}_{i + 1}_{j}.2", name, value, "evaluate",
                                   *shown.note(value)))
         sections.append(Section(f"example_gradient{layer}", tuple(steps), (("layer", layer),)))
