@@ -68,7 +68,7 @@ def _escape(plain: str) -> str:
 def _math(run: str) -> str:
     run = re.sub(r"\^\(([^)]*)\)", r"^{(\1)}", run)
     run = re.sub(r"\^([A-Za-z0-9+]+)", r"^{\1}", run)
-    return "".join(MATH_CHARS.get(c, c) for c in run).strip()
+    return re.sub(r" (?=[\^_'])", "", "".join(MATH_CHARS.get(c, c) for c in run)).strip()
 
 
 def render(d: Derivation, *, body: bool = False, **options: Any) -> str:
