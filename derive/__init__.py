@@ -11,10 +11,10 @@ if TYPE_CHECKING:
     from .derivation import backprop
     from .numeric import lambdify
 
-__all__ = ["Network", "backprop", "lambdify", "DeriveError", "InputError", "NotSupportedError", "CheckError"]
+__all__ = ["Network", "backprop", "lambdify", "grade", "DeriveError", "InputError", "NotSupportedError", "CheckError"]
 
 _LAZY = {"backprop": "derive.derivation", "lambdify": "derive.numeric", "Derivation": "derive.steps",
-         "Step": "derive.steps", "render": "derive.printers",
+         "Step": "derive.steps", "render": "derive.printers", "grade": "derive.grading",
          "elementwise": "derive.elementwise"}
 
 
