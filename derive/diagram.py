@@ -215,7 +215,8 @@ def network_svg(net: Network) -> str:
             fill = "#e6e6e6" if s.kind == "bias" else "#ffffff"
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{sc["r"]}" fill="{fill}" stroke="#222" '
                        f'stroke-width="1.4"><title>{escape(_slot_title(net, s))}</title></circle>')
-            out.append(_svg_text(unit_label(net, s), x, y, 13, fill="#111"))
+            label = unit_label(net, s)
+            out.append(_svg_text(label, x, y, 13 if len("".join(svg_symbol(label))) <= 5 else 11, fill="#111"))
     for layer in range(1, net.L):
         x = sc["margin"] + (layer - 0.5) * sc["x"]
         out.append(_svg_text(weight_label(net, layer), x, sc["top"] / 2, 16, fill="#1f4e9a"))
