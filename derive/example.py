@@ -89,6 +89,13 @@ class Problem:
         return [f(T) for T in self.thetas], f(self.X), f(self.Y)
 
 
+def problem(thetas: Sequence[Any], X: Any, Y: Any) -> Problem:
+    """A problem from numbers or decimal strings in memory (each read as the exact decimal it spells)."""
+    def matrix(M: Any) -> sp.ImmutableMatrix:
+        return sp.ImmutableMatrix([[sp.Rational(str(v)) for v in row] for row in M])
+    return Problem(tuple(matrix(T) for T in thetas), matrix(X), matrix(Y))
+
+
 def read_problem(params: str, data: str) -> Problem:
     """The two JSON files, every number kept as the exact decimal it spells."""
     def load(path: str, keys: tuple[str, ...]) -> dict[str, Any]:

@@ -60,6 +60,54 @@ def derivation(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
 SLIDES = {"layers": [3, 5, 5, 4], "activation": "sigmoid", "output": "sigmoid", "loss": "cross_entropy"}
 """the 4-layer network of the lecture slides"""
 
+
+def exercise_entry(name: str, title: str, exercise: str, spec: Mapping[str, Any]) -> Entry:
+    """An entry answering ``exercise`` (derive.exercise.EXERCISES) for the network ``spec``, in every format."""
+    def files() -> dict[str, str]:
+        from .exercise import exercise as answer
+        from .network import Network
+        from .printers import render
+
+        d = answer(exercise, Network.from_dict(dict(spec)))
+        return {suffix: render(d, fmt) for fmt, suffix in FORMATS}
+    return Entry(name, title, files, description=f"derive exercise {exercise}")
+
+
+def example_entry(name: str, title: str, spec: Mapping[str, Any], params: Any, data: Any,
+                  claims: Mapping[str, str]) -> Entry:
+    """An entry with the worked numeric example of ``spec`` (and a section checking ``claims``)."""
+    def files() -> dict[str, str]:
+        from .claims import check, section
+        from .example import problem, with_claims, worked_example
+        from .network import Network
+        from .numeric import lambdify
+        from .printers import render
+
+        net = Network.from_dict(dict(spec))
+        d = worked_example(net, problem(params["Theta"], data["X"], data["Y"]))
+        computed = lambdify(net).backward(params["Theta"], data["X"], data["Y"])
+        d = with_claims(d, section(check(net, computed, dict(claims))))
+        return {suffix: render(d, fmt) for fmt, suffix in FORMATS}
+    return Entry(name, title, files, description="derive example, with derive check's claims")
+
+
+def graph_entry(name: str, title: str, program: str, at: Mapping[str, str]) -> Entry:
+    """An entry with the computation graph of ``program`` at the inputs ``at``, in every format."""
+    def files() -> dict[str, str]:
+        from .graph import graph
+        from .printers.graph import render
+
+        g = graph(program, dict(at))
+        return {suffix: render(g, fmt) for fmt, suffix in FORMATS}
+    return Entry(name, title, files, description="derive graph --at " + " ".join(f"{k}={v}" for k, v in at.items()))
+
+
+WORKED = {"Theta": [[[0.5, 0.05, 0.1], [0.2, -0.3, 0.4]], [[0.1, 0.6, -0.7]]]}, {"X": [[0.02, 0.04]], "Y": [[1]]}
+"""the worked example's parameters and data (a_1^(2) = g(0.5 + 0.05·0.02 + 0.1·0.04) = g(0.505))"""
+LINEAR_GRAPH = "c = w * x\na = c + b\nd = a - y\nJ = d**2 / 2\n"
+RELU_GRAPH = ("z1 = w1 * x + b1\nh1 = relu(z1)\nz2 = w2 * x + b2\nh2 = relu(z2)\n"
+              "o = v1 * h1 + v2 * h2 + c\nd = o - y\nJ = d**2 / 2\n")
+
 ENTRIES: tuple[Entry, ...] = (
     derivation("backprop-sigmoid-cross-entropy", "Backpropagation: sigmoid + cross-entropy (the slides' network)",
                SLIDES),
@@ -69,6 +117,16 @@ ENTRIES: tuple[Entry, ...] = (
                {**SLIDES, "loss": "squared_error"}),
     derivation("backprop-softmax-cross-entropy", "Backpropagation: softmax + cross-entropy",
                {**SLIDES, "output": "softmax"}),
+    exercise_entry("exercise-squared-error", "Exercise: the squared error instead of the cross-entropy",
+                   "squared-error", SLIDES),
+    example_entry("worked-example", "A worked example with numbers (2-2-1 sigmoid network), claims checked",
+                  {"layers": [2, 2, 1]}, *WORKED,
+                  {"z[2][1]": "0.505", "a[2][1]": "0.6236336", "a[3][1]": "0.53", "J": "0.650"}),
+    graph_entry("graph-linear", "Computation graph: a linear unit with squared error", LINEAR_GRAPH,
+                {"w": "2", "b": "8", "x": "-2", "y": "2"}),
+    graph_entry("graph-relu", "Computation graph: two ReLU units (one of them inactive)", RELU_GRAPH,
+                {"x": "1.5", "w1": "0.8", "b1": "-0.2", "w2": "-0.5", "b2": "0.4", "v1": "1.2", "v2": "-0.7",
+                 "c": "0.1", "y": "1"}),
 )
 
 

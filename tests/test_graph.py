@@ -169,7 +169,8 @@ def test_json_keys(tmp_path, capsys):
 
 @pytest.mark.parametrize(("name", "tex"), [("x", "x"), ("x_1", "x_{1}"), ("alpha", r"\alpha"),
                                            ("loss_total", r"\mathrm{loss}_{\mathrm{total}}"),
-                                           ("input", r"\mathrm{input}"), ("w_ij", r"w_{\mathrm{ij}}")])
+                                           ("input", r"\mathrm{input}"), ("w_ij", r"w_{\mathrm{ij}}"),
+                                           ("w1", "w_{1}"), ("alpha2", r"\alpha_{2}"), ("h12b", r"\mathrm{h12b}")])
 def test_names_never_become_latex_commands(name, tex):
     assert name_latex(name) == tex
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json as _json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ GREEK = frozenset("alpha beta gamma delta epsilon zeta eta theta iota kappa mu n
 
 
 def name_latex(name: str) -> str:
-    """x_1 → x_{1}, alpha → \\alpha, loss → \\mathrm{loss}: a name can never become a LaTeX command."""
+    """x_1 and x1 → x_{1}, alpha → \\alpha, loss → \\mathrm{loss}: a name can never become a LaTeX command."""
     parts = [p for p in name.split("_") if p]
 
     def word(part: str) -> str:
@@ -36,6 +37,9 @@ def name_latex(name: str) -> str:
             raise InputError(f"name {name!r}: only letters, digits and underscores are allowed")
         return part if len(part) == 1 else r"\mathrm{%s}" % part
 
+    numbered = re.fullmatch(r"([A-Za-z]+)(\d+)", parts[0])
+    if numbered and len(parts) == 1:  # w1 → w_{1}, as a lecturer writes it
+        return "%s_{%s}" % (word(numbered.group(1)), numbered.group(2))
     head = word(parts[0])
     return head if len(parts) == 1 else "%s_{%s}" % (head, ",".join(word(p) for p in parts[1:]))
 
