@@ -21,7 +21,7 @@ from ..network import Network
 from ..notation import parse_name
 from ..numeric import NumericFunctions
 
-POINTS = 6
+POINTS = 12
 """points every answer is compared at"""
 WEIGHT_SCALE = 1.5
 """weights are drawn from ±WEIGHT_SCALE/sqrt(fan-in), which keeps each z within a few units of 0"""
