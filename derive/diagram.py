@@ -46,7 +46,7 @@ class Layout:
 
     def edges(self) -> list[tuple[Slot, Slot]]:
         """Every drawn unit or bias of layer l to every drawn unit of layer l + 1 (never to a bias)."""
-        out = []
+        out: list[tuple[Slot, Slot]] = []
         for left, right in zip(self.columns, self.columns[1:]):
             for a in left:
                 out.extend((a, b) for b in right if a.kind != "dots" and b.kind == "unit")
