@@ -46,7 +46,8 @@ def chain_rule_level(expr: sp.Expr, x: sp.Symbol) -> sp.Expr:
         return sp.Derivative(expr, x).doit()
     u = sp.Dummy("u")
     outer = expr.xreplace({inner: u})
-    outer_d = sp.diff(outer, u).xreplace({u: inner})
+    coeff, rest = sp.diff(outer, u).as_coeff_Mul()  # 2·(a − y), not SymPy's distributed 2a − 2y
+    outer_d = _mul(coeff, rest.xreplace({u: inner}))
     inner_d = sp.Integer(1) if inner == x else _visible(inner, x)
     return _mul(outer_d, inner_d)
 

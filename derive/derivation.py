@@ -171,8 +171,9 @@ def _output_delta_unit(net: Network, g: Activation) -> tuple[Section, tuple[sp.E
     product = Chain(ck, "output_delta.product", d)
     product.then("substitute", Product(dJda.last, dadz.last))
     parts = (dJda.last, dadz.last)
-    if result != sp.Mul(*parts) or 1 in parts or any(sp.fraction(sp.together(p))[1] != 1 for p in parts):
-        product.then("cancel", result)  # only when something cancels, not to reorder (a − y)·a(1 − a)
+    fractions = any(sp.fraction(sp.together(p))[1] != 1 for p in parts)
+    if fractions or 1 in parts:  # something cancels; (a − y)·a(1 − a) is not reordered or refactored
+        product.then("cancel" if fractions else "simplify", result)
     plain_a, plain_y, plain_z = sp.symbols("a y z")
     one_unit = result.xreplace({a: plain_a, y: plain_y, z: plain_z})
     return section("output_delta", delta, dJda, dadz, product, layer=L), (one_unit, None)

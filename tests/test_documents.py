@@ -304,6 +304,25 @@ def test_squared_error_keeps_the_chain_order():
     assert last.rule == "substitute"
 
 
+@pytest.mark.parametrize(("spec", "shown"), [
+    ({}, r"a^{(2)} - y"),
+    ({"loss": "squared_error"}, r"(a^{(2)} - y) \cdot a^{(2)} (1 - a^{(2)})"),
+    ({"output": "tanh", "loss": "squared_error"}, r"(a^{(2)} - y) \cdot (1 - (a^{(2)})^{2})"),
+    ({"output": "linear", "loss": "squared_error"}, r"a^{(2)} - y"),
+])
+def test_output_error_ends_in_the_form_of_the_slides(spec, shown):
+    """The last line of δ^(L): cancelled where something cancels, otherwise the chain's factors in order."""
+    doc = document(derive.backprop(derive.Network.from_dict({"layers": [2, 1], **spec})))
+    output = next(p for p in doc.parts if p.id == "output_delta")
+    assert output.equations[-1].lines[-1].rhs == shown
+
+
+def test_squared_error_derivative_keeps_the_factor_two():
+    doc = document(derive.backprop(derive.Network.from_dict({"layers": [2, 1], "loss": "squared_error"})))
+    lines = [line.rhs for eq in doc.parts[2].equations for line in eq.lines]
+    assert r"\frac{1}{2} \cdot 2 \cdot (a^{(2)} - y)" in lines
+
+
 def test_regularized_gradient_and_update_read_like_the_slides():
     doc = document(derivation("sigmoid-cross-entropy"))
     reg = {line.rule: (eq.lhs, line) for eq in doc.parts[-2].equations for line in eq.lines}
