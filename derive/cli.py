@@ -13,8 +13,10 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from .errors import CheckError, InputError
+from .output import refuse_inputs
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "derivation": ("derive.commands.derivation", "the full backpropagation derivation of a network"),
@@ -61,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 warnings.simplefilter("ignore")
             if getattr(args, "broken", None):
                 raise args.broken
+            _refuse_output_over_inputs(args)
             module = importlib.import_module(COMMANDS[args.command][0])
             code = int(module.run(args) or 0)
             sys.stdout.flush()
@@ -79,6 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = str(e) if isinstance(e, CheckError) else f"{type(e).__name__}: {e}"
         _say(f"derive: internal error: {what} (rerun with --debug for the traceback)")
         return 3
+
+
+def _refuse_output_over_inputs(args: argparse.Namespace) -> None:
+    """-o naming one of the files the command reads is refused before any work (emit checks again)."""
+    output = getattr(args, "output", None)
+    if isinstance(output, str) and output != "-":
+        inputs = [v for k, v in vars(args).items() if k != "output" and isinstance(v, str) and os.path.isfile(v)]
+        refuse_inputs(Path(output), inputs)
 
 
 def _say(line: str) -> None:

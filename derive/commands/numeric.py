@@ -72,7 +72,7 @@ def numbers(value: Any, name: str) -> None:
         raise InputError(f"{name}: expected a matrix (a list of rows of numbers), got {show(value)}")
     for r, row in enumerate(value, start=1):
         if not isinstance(row, list):
-            raise InputError(f"{name}: row {r} is {show(row)}; expected a list of numbers")
+            raise InputError(f"{name}: expected a matrix (a list of rows of numbers), but row {r} is {show(row)}")
         for c, x in enumerate(row, start=1):
             if isinstance(x, bool) or not isinstance(x, int | float):
                 shown = json.dumps(x) if x is None or isinstance(x, bool) else show(x)

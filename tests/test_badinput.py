@@ -1,0 +1,363 @@
+"""The bad-input contract of every command: exit 2, one line on stderr naming the file and field, nothing on
+stdout, no file written, no traceback; an unexpected failure is exit 3 with a hint to rerun with --debug.
+
+Each case writes a set of good files, replaces some with bad ones, and runs the command in-process through
+``derive.cli.main``; a sample also runs through the installed ``derive`` script to prove that no traceback
+reaches the real stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from derive import cli
+from derive.errors import CheckError
+
+NET = "layers = [2, 3, 1]\n"
+THETA = [[[0.1, -0.2, 0.3]] * 3, [[0.2, 0.1, -0.1, 0.4]]]
+GOOD: dict[str, str | bytes] = {
+    "net.toml": NET,
+    "p.json": json.dumps({"Theta": THETA}),
+    "d.json": json.dumps({"X": [[0.5, -1.0], [1.0, 2.0]], "Y": [[1.0], [0.0]]}),
+    "c.json": json.dumps({"claims": {"J": 0.5}}),
+    "g.txt": "c = w * x\na = c + b\nd = a - y\nJ = d**2 / 2\n",
+}
+NUMERIC = ["numeric", "net.toml", "--params", "p.json", "--data", "d.json"]
+CHECK = ["check", "net.toml", "--params", "p.json", "--data", "d.json", "--claims", "c.json"]
+EXAMPLE = ["example", "net.toml", "--params", "p.json", "--data", "d.json"]
+GRAPH = ["graph", "g.txt", "--at", "w=2", "b=8", "x=-2", "y=2"]
+DERIVATION = ["derivation", "net.toml", "--format", "json"]
+
+
+def theta(**where: object) -> str:
+    """The good parameters with entries replaced: theta(**{"0,0,2": True}) sets Θ^(1)[0][2]."""
+    T = json.loads(json.dumps(THETA))
+    for key, value in where.items():
+        n, r, c = map(int, key.split(","))
+        T[n][r][c] = value
+    return json.dumps({"Theta": T})
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    argv: list[str]
+    fragment: str
+    """a piece of the stderr line (case-sensitive)"""
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    code: int = 2
+    output: bool = True
+    """append -o out.txt and check it is never written"""
+
+
+def net(text: str) -> dict[str, str | bytes]:
+    return {"net.toml": text}
+
+
+CASES = [
+    # --- the network description (every command that reads NET.toml goes through the same reader)
+    Case("net missing", ["derivation", "nope.toml"], "nope.toml: no such file"),
+    Case("net is a directory", ["derivation", "folder"], "folder: is a directory", {"folder/x": ""}),
+    Case("net binary", DERIVATION, "net.toml: binary file", net(b"layers = [2, 1]\0\1\2")),
+    Case("net not utf-8", DERIVATION, "net.toml: not UTF-8", net(b"layers = [2, 1] # \xff\xfe")),
+    Case("net invalid toml", DERIVATION, "net.toml: not valid TOML", net("layers = [2, 1\n")),
+    Case("net nested too deeply", DERIVATION, "nested too deeply", net("layers = " + "[" * 50_000 + "]" * 50_000)),
+    Case("net huge integer", DERIVATION, "net.toml: not valid TOML", net("layers = [2, " + "9" * 5000 + "]")),
+    Case("net empty", DERIVATION, "'layers' is required", net("")),
+    Case("one layer", DERIVATION, "at least two layers", net("layers = [3]\n")),
+    Case("layers not a list", DERIVATION, "'layers' must be a list of whole numbers", net("layers = '3, 1'\n")),
+    Case("layers of floats", DERIVATION, "'layers' must be a list of whole numbers", net("layers = [2.0, 1]\n")),
+    Case("layers of booleans", DERIVATION, "'layers' must be a list of whole numbers", net("layers = [true, 1]\n")),
+    Case("layers as tables", DERIVATION, "'layers' must be a list", net("[[layers]]\nn = 2\n")),
+    Case("layer of size 0", DERIVATION, "every layer size must be from 1 to", net("layers = [2, 0]\n")),
+    Case("layer too large", DERIVATION, "from 1 to 100000, got 1000000", net("layers = [2, 1000000]\n")),
+    Case("layer 400 digits", DERIVATION, "every layer size must be from 1 to",
+         net("layers = [2, " + "9" * 400 + "]\n")),
+    Case("too many layers", DERIVATION, "at most 64", net(f"layers = {[1] * 65}\n")),
+    Case("unknown key", DERIVATION, "unknown key 'hidden'; allowed keys: layers", net(NET + "hidden = 3\n")),
+    Case("unknown activation", DERIVATION, "'activation' is 'swish2'; allowed: sigmoid",
+         net(NET + "activation = 'swish2'\n")),
+    Case("softmax hidden", DERIVATION, "'softmax' cannot be a hidden activation",
+         net(NET + "activation = 'softmax'\n")),
+    Case("activation list length", DERIVATION, "lists 2 names but the network has 1 hidden layers",
+         net(NET + "activation = ['tanh', 'relu']\n")),
+    Case("activation of wrong type", DERIVATION, "'activation' is 3", net(NET + "activation = 3\n")),
+    Case("unknown output", DERIVATION, "'output' is 'sigmod'; allowed:", net(NET + "output = 'sigmod'\n")),
+    Case("unknown loss", DERIVATION, "'loss' is 'hinge'; allowed: cross_entropy", net(NET + "loss = 'hinge'\n")),
+    Case("cross-entropy on a linear output", DERIVATION, "needs outputs in (0, 1)", net(NET + "output = 'linear'\n")),
+    Case("negative lambda", DERIVATION, "'lambda' must be a finite number >= 0, got -1", net(NET + "lambda = -1\n")),
+    Case("lambda nan", DERIVATION, "'lambda' must be a finite number >= 0, got nan", net(NET + "lambda = nan\n")),
+    Case("lambda inf", DERIVATION, "'lambda' must be a finite number >= 0, got inf", net(NET + "lambda = inf\n")),
+    Case("lambda boolean", DERIVATION, "'lambda' must be a finite number", net(NET + "lambda = true\n")),
+    Case("lambda text", DERIVATION, "'lambda' must be a finite number", net(NET + "lambda = '0.1'\n")),
+    Case("lambda 400 digits", DERIVATION, "'lambda' must be a finite number", net(NET + "lambda = " + "9" * 400)),
+    Case("unknown reduction", DERIVATION, "'reduction' is 'max'; allowed: mean | sum",
+         net(NET + "reduction = 'max'\n")),
+    Case("unknown notation", DERIVATION, "'notation' is 'bishop'", net(NET + "notation = 'bishop'\n")),
+    Case("unknown language", DERIVATION, "'language' is 'fr'; allowed: en | zh", net(NET + "language = 'fr'\n")),
+    Case("softmax too wide", DERIVATION, "--max-units", net("layers = [2, 500]\noutput = 'softmax'\n")),
+    Case("unknown format", ["derivation", "net.toml", "--format", "pdf"], "invalid choice: 'pdf'"),
+    Case("no command", [], "required: COMMAND", output=False),
+    Case("unknown command", ["train"], "invalid choice: 'train'", output=False),
+    # --- where the output goes
+    Case("-o is the input", DERIVATION + ["-o", "net.toml"], "-o net.toml: is one of the input files", output=False),
+    Case("-o into a missing folder", DERIVATION + ["-o", "nowhere/x.json"], "folder nowhere does not exist",
+         output=False),
+    Case("-o is a directory", DERIVATION + ["-o", "folder"], "-o folder: is a directory", {"folder/x": ""},
+         output=False),
+    Case("-o is the data file", NUMERIC + ["-o", "d.json"], "-o d.json: is one of the input files", output=False),
+    # --- parameters and data (numeric; check and example read them through the same loader)
+    Case("params missing", ["numeric", "net.toml", "--params", "nope.json", "--data", "d.json"],
+         "nope.json: no such file"),
+    Case("params flag missing", ["numeric", "net.toml", "--data", "d.json"], "--params"),
+    Case("params invalid json", NUMERIC, "p.json: not valid JSON", {"p.json": '{"Theta": [1, 2'}),
+    Case("params empty file", NUMERIC, "p.json: not valid JSON", {"p.json": ""}),
+    Case("params NaN literal", NUMERIC, "p.json: NaN is not allowed", {"p.json": theta().replace("0.4", "NaN")}),
+    Case("params Infinity literal", NUMERIC, "p.json: -Infinity is not allowed",
+         {"p.json": theta().replace("0.4", "-Infinity")}),
+    Case("params 1e999", NUMERIC, "p.json: Theta[2]: contains NaN or infinity",
+         {"p.json": theta().replace("0.4", "1e999")}),
+    Case("params 400-digit integer", NUMERIC, "p.json: Theta[2]: contains NaN or infinity",
+         {"p.json": theta().replace("0.4", "9" * 400)}),
+    Case("params deeply nested", NUMERIC, "p.json: not valid JSON (nested too deeply)",
+         {"p.json": '{"Theta": ' + "[" * 100_000 + "]" * 100_000 + "}"}),
+    Case("params not an object", NUMERIC, "p.json: expected an object with keys Theta", {"p.json": "[]"}),
+    Case("params missing key", NUMERIC, "p.json: missing key 'Theta'", {"p.json": '{"theta": []}'}),
+    Case("params unknown key", NUMERIC, "p.json: unknown key 'bias'", {"p.json": theta()[:-1] + ', "bias": 1}'}),
+    Case("params too few matrices", NUMERIC, "p.json: Theta: expected a list of 2 matrices",
+         {"p.json": json.dumps({"Theta": THETA[:1]})}),
+    Case("params wrong shape", NUMERIC, "p.json: Theta[1]: shape 3x2 does not fit the network; expected 3 x 3",
+         {"p.json": json.dumps({"Theta": [[[0.1, 0.2]] * 3, THETA[1]]})}),
+    Case("params boolean entry", NUMERIC, "p.json: Theta[1]: row 1, column 3 is true; expected a number",
+         {"p.json": theta(**{"0,0,2": True})}),
+    Case("params null entry", NUMERIC, "p.json: Theta[1]: row 1, column 3 is null",
+         {"p.json": theta(**{"0,0,2": None})}),
+    Case("params text entry", NUMERIC, "p.json: Theta[2]: row 1, column 1 is '0.2'",
+         {"p.json": theta(**{"1,0,0": "0.2"})}),
+    Case("params matrix not a list", NUMERIC, "p.json: Theta[1]: expected a matrix",
+         {"p.json": json.dumps({"Theta": [{"a": 1}, THETA[1]]})}),
+    Case("params ragged rows", NUMERIC, "p.json: Theta[1]",
+         {"p.json": json.dumps({"Theta": [[[0.1, 0.2, 0.3], [0.1], [0.1, 0.2, 0.3]], THETA[1]]})}),
+    Case("data empty", NUMERIC, "d.json: X: shape 0 does not fit the network", {"d.json": '{"X": [], "Y": []}'}),
+    Case("data X wrong width", NUMERIC, "d.json: X: shape 1x3 does not fit the network; expected m x 2",
+         {"d.json": '{"X": [[1, 2, 3]], "Y": [[1]]}'}),
+    Case("data Y rows differ", NUMERIC, "d.json: Y: 2 rows but X has 1",
+         {"d.json": '{"X": [[1, 2]], "Y": [[1], [0]]}'}),
+    Case("data Y a vector", NUMERIC, "d.json: Y: expected a matrix", {"d.json": '{"X": [[1, 2]], "Y": [1]}'}),
+    Case("data target above 1", NUMERIC, "d.json: Y: loss 'cross_entropy' needs targets in [0, 1]",
+         {"d.json": '{"X": [[1, 2]], "Y": [[2]]}'}),
+    Case("data target below 0", NUMERIC, "needs targets in [0, 1]", {"d.json": '{"X": [[1, 2]], "Y": [[-0.5]]}'}),
+    Case("data softmax not one-hot", NUMERIC, "d.json: Y: output 'softmax' needs each target row to sum to 1",
+         {"net.toml": "layers = [2, 2]\noutput = 'softmax'\n", "p.json": json.dumps({"Theta": [[[0, 1, 2]] * 2]}),
+          "d.json": '{"X": [[1, 2]], "Y": [[1, 1]]}'}),
+    Case("data NaN literal", NUMERIC, "d.json: NaN is not allowed", {"d.json": '{"X": [[NaN, 2]], "Y": [[1]]}'}),
+    Case("data missing key", NUMERIC, "d.json: missing key 'Y'", {"d.json": '{"X": [[1, 2]]}'}),
+    Case("results overflow", NUMERIC, "the results overflow double precision",
+         {"p.json": theta(**{"1,0,3": 1e300}), "d.json": '{"X": [[1e300, 1e300]], "Y": [[1]]}'}),
+    Case("data binary", NUMERIC, "d.json: binary file", {"d.json": b"\x00\x01{}"}),
+    # --- check: the claims file
+    Case("claims missing", CHECK[:-1] + ["nope.json"], "nope.json: no such file"),
+    Case("claims unknown name", CHECK, "c.json: unknown name 'zz[1]'", {"c.json": '{"claims": {"zz[1]": 1}}'}),
+    Case("claims layer out of range", CHECK, "c.json: 'a[9][1]': layer 9 is out of range",
+         {"c.json": '{"claims": {"a[9][1]": 1}}'}),
+    Case("claims not a number", CHECK, "c.json: claim 'J': 'abc' is not a decimal number",
+         {"c.json": '{"claims": {"J": "abc"}}'}),
+    Case("claims empty", CHECK, "c.json: 'claims' must be a non-empty object", {"c.json": '{"claims": {}}'}),
+    Case("claims Infinity", CHECK, "c.json: Infinity is not allowed", {"c.json": '{"claims": {"J": Infinity}}'}),
+    # --- example: its own options
+    Case("example rate nan", EXAMPLE + ["--rate", "nan"], "--rate nan: the learning rate must be a positive number"),
+    Case("example digits 0", EXAMPLE + ["--digits", "0"], "--digits 0: choose from 1 to 15"),
+    Case("example bad params", EXAMPLE, "p.json: Theta[1]: row 1, column 3 is true",
+         {"p.json": theta(**{"0,0,2": True})}),
+    # --- graph programs (parsed by a whitelist, never run)
+    Case("program missing", ["graph", "nope.txt"], "nope.txt: no such file"),
+    Case("program import", GRAPH, "g.txt: line 1: import statement is not allowed", {"g.txt": "import os\nJ = w\n"}),
+    Case("program attribute", GRAPH, "attribute access is not allowed", {"g.txt": "J = w.__class__\n"}),
+    Case("program lambda", GRAPH, "not allowed", {"g.txt": "J = (lambda: w)()\n"}),
+    Case("program comprehension", GRAPH, "comprehension is not allowed", {"g.txt": "J = [w for w in x]\n"}),
+    Case("program tower of powers", GRAPH, "at most 100", {"g.txt": "J = " + "w**" * 1000 + "w\n"}),
+    Case("program empty", GRAPH, "g.txt: no assignments", {"g.txt": ""}),
+    Case("program input without value", ["graph", "g.txt", "--at", "w=2"], "--at: no value for input"),
+    Case("program value nan", GRAPH[:-1] + ["y=nan"], "--at y=nan: not a number"),
+    Case("program value 1e999", GRAPH[:-1] + ["y=1e999"], "--at y=1e999: out of range"),
+    Case("program overflow", ["graph", "g.txt", "--at", "w=1"], "overflows", {"g.txt": "J = exp(exp(exp(w * 10)))\n"}),
+    # --- exercise
+    Case("exercise unknown", ["exercise", "cross-entropy"], "unknown exercise 'cross-entropy'"),
+    Case("exercise bad layers", ["exercise", "squared-error", "--layers", "3,x"],
+         "--layers 3,x: expected whole numbers"),
+    Case("exercise bad net", ["exercise", "squared-error", "net.toml"], "net.toml: unknown key",
+         net(NET + "colour = 1\n")),
+]
+
+
+def write(folder: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in {**GOOD, **files}.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def check_refusal(code: int, out: str, err: str, case: Case, folder: Path) -> None:
+    assert code == case.code, err
+    assert out == "", "nothing on stdout"
+    assert err.endswith("\n") and err.count("\n") == 1, f"one line on stderr: {err!r}"
+    assert "Traceback" not in err
+    assert case.fragment in err, err
+    assert not (folder / "out.txt").exists(), "no file written"
+    assert not list(folder.glob(".*.tmp")), "no temp file left behind"
+
+
+def argv_of(case: Case) -> list[str]:
+    return case.argv + (["-o", "out.txt"] if case.output else [])
+
+
+def test_the_table_is_large_and_covers_every_command():
+    assert len(CASES) >= 40
+    assert len({c.id for c in CASES}) == len(CASES)
+    covered = {c.argv[0] for c in CASES if c.argv}
+    assert {"derivation", "numeric", "check", "example", "graph", "exercise"} <= covered
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_in_process(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, case.files)
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = cli.main(argv_of(case))
+    except SystemExit as e:  # argparse's own refusals
+        code = e.code
+    out, err = capsys.readouterr()
+    check_refusal(code, out, err, case, tmp_path)
+    assert (tmp_path / "net.toml").read_bytes() == _bytes(case.files.get("net.toml", GOOD["net.toml"]))
+
+
+def _bytes(content: str | bytes) -> bytes:
+    return content if isinstance(content, bytes) else content.encode("utf-8")
+
+
+def derive_command() -> list[str]:
+    """The installed console script (or the same entry point through this Python)."""
+    script = shutil.which("derive")
+    return [script] if script else [sys.executable, "-c", "import sys; from derive.cli import main; sys.exit(main())"]
+
+
+SUBPROCESS = ["net binary", "lambda 400 digits", "params deeply nested", "program attribute", "softmax too wide",
+              "-o is the input", "unknown command"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.id in SUBPROCESS], ids=lambda c: c.id)
+def test_bad_input_through_the_console_script(case: Case, tmp_path: Path) -> None:
+    write(tmp_path, case.files)
+    r = subprocess.run(derive_command() + argv_of(case), cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    check_refusal(r.returncode, r.stdout, r.stderr, case, tmp_path)
+
+
+def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file without read permission (simulated: the tests may run as root, who reads anything)."""
+    write(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    real_open = Path.open
+
+    def locked(self: Path, *args: object, **kwargs: object):  # noqa: ANN202
+        if self.name == "net.toml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", locked)
+    code = cli.main(DERIVATION + ["-o", "out.txt"])
+    out, err = capsys.readouterr()
+    check_refusal(code, out, err, Case("unreadable", [], "net.toml: cannot read (Permission denied)"), tmp_path)
+
+
+def test_output_never_overwrites_an_input_through_a_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    os.symlink("net.toml", "soft.toml")
+    os.link("net.toml", "hard.toml")
+    for target in ("soft.toml", "hard.toml", "./net.toml", str(tmp_path / "net.toml")):
+        assert cli.main(DERIVATION + ["-o", target]) == 2
+        assert "is one of the input files" in capsys.readouterr().err
+    assert (tmp_path / "net.toml").read_text() == NET
+
+
+# --- internal errors: exit 3, one line, the --debug hint; --debug shows the traceback
+
+
+def _explode(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("a failure nobody planned for")
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), CheckError("output_delta.chain", "not equal"),
+                                   RecursionError("deep"), MemoryError()], ids=lambda e: type(e).__name__)
+def test_internal_error_is_exit_3_with_a_hint(error: Exception, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import derive.derivation
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    write(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(derive.derivation, "backprop", fail)
+    code = cli.main(DERIVATION + ["-o", "out.txt"])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("derive: internal error:") and "rerun with --debug" in err
+    assert not (tmp_path / "out.txt").exists()
+    with pytest.raises(type(error)):
+        cli.main(["--debug"] + DERIVATION)
+
+
+def test_a_command_that_cannot_load_leaves_the_others_working(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "derive_broken_command.py").write_text("this is not python(\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(cli.COMMANDS, "broken", ("derive_broken_command", "a command whose module has an error"))
+    write(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["broken"]) == 3
+    err = capsys.readouterr().err
+    assert "internal error: SyntaxError" in err and err.count("\n") == 1
+    assert cli.main(["numeric", "net.toml", "--params", "p.json", "--data", "d.json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cost"] > 0
+
+
+def test_internal_error_through_the_console_script(tmp_path: Path) -> None:
+    """A real exit 3 from the installed script: a module patched at start-up fails inside the command."""
+    write(tmp_path, {})
+    code = ("import sys, derive.derivation as d\n"
+            "def fail(*a, **k): raise ZeroDivisionError('planted')\n"
+            "d.backprop = fail\n"
+            "from derive.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    r = subprocess.run([sys.executable, "-c", code, *DERIVATION], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 3 and r.stdout == ""
+    assert r.stderr == ("derive: internal error: ZeroDivisionError: planted "
+                        "(rerun with --debug for the traceback)\n")
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    write(tmp_path, {})
+    cmd = derive_command() + ["derivation", "net.toml", "--format", "json"]
+    with subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as p:
+        assert p.stdout is not None and p.stderr is not None
+        p.stdout.read(10)
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        p.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err
