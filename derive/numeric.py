@@ -219,9 +219,8 @@ class NumericFunctions:
     def _gradient(self, T: Array, A: Array, D: Array, scale: float) -> Array:
         """scale·Σ_i δ (1, a)ᵀ + λ·scale·Θ with the bias column not regularized, never building (1, a)."""
         G = np.empty_like(T)
-        Dt = np.ascontiguousarray(D.T)  # BLAS-friendly operands; a strided ``out=`` would leave BLAS
-        np.multiply(Dt.sum(axis=1), scale, out=G[:, 0])
-        np.multiply(Dt @ A, scale, out=G[:, 1:])
+        np.multiply(D.sum(axis=0), scale, out=G[:, 0])
+        np.multiply(D.T @ A, scale, out=G[:, 1:])  # the product first: a strided ``out=`` would leave BLAS
         if self.network.lam:
             G[:, 1:] += (self.network.lam * scale) * T[:, 1:]
         return G
