@@ -435,3 +435,59 @@ def test_a_slow_symbolic_comparison_gives_up_in_time():
     start = time.perf_counter()
     assert equal(big, other) in (True, None)
     assert time.perf_counter() - start < SECONDS + 2
+
+
+# --- the report of a class, and the lecture set's example class ----------------------------------------
+def test_the_examples_are_the_lecture_sets_class():
+    from derive.grading.example import CLASS, NETWORK
+
+    assert (ROOT / "examples" / "class.csv").read_text(encoding="utf-8") == CLASS
+    assert derive.Network.from_toml(ROOT / "examples" / "grade-net.toml") == derive.Network.from_dict(NETWORK)
+
+
+@pytest.fixture(scope="module")
+def report_files():
+    from derive.grading.example import lecture_files
+
+    return lecture_files()
+
+
+def test_the_report_in_json_and_markdown(report_files):
+    rows = json.loads(report_files[".json"])
+    ids = [line.split(",", 1)[0] for line in (ROOT / "examples" / "class.csv").read_text().splitlines()[1:]]
+    assert [r["id"] for r in rows] == ids
+    assert {r["verdict"] for r in rows} == {"correct", "wrong", "unreadable"}
+    assert all(r["expected"] for r in rows if r["verdict"] != "unreadable")
+    table = [line for line in report_files[".md"].splitlines() if line.startswith("| ")]
+    assert len(table) == len(ids) + 1 and all(line.count(" | ") >= 5 for line in table)
+
+
+def test_the_report_page_has_one_formula_per_expected_result(report_files):
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+
+    page = report_files[".html"]
+    parser = Cells()
+    parser.feed(page)
+    rows = json.loads(report_files[".json"])
+    assert parser.tags.count("math") == sum(1 for r in rows if r["expected"])
+    assert parser.tags.count("tr") == len(rows) + 1
+
+
+@pytest.mark.pdflatex
+def test_the_report_compiles_with_pdflatex(report_files, tmp_path):
+    from .conftest import need
+
+    pdflatex = need("pdflatex")
+    (tmp_path / "report.tex").write_text(report_files[".tex"], encoding="utf-8")
+    r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "report.tex"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-2000:]
+    assert (tmp_path / "report.pdf").stat().st_size > 10_000

@@ -8,15 +8,13 @@ never stops the rest; the exit code is 0 unless the file itself cannot be read (
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
-from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO, TypeVar
 
-COLUMNS = ("id", "target", "answer")
 FORMATS = ("text", "json", "csv")
+T = TypeVar("T")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,7 +55,10 @@ def _one(net: Any, args: argparse.Namespace) -> int:
     if fmt == "json":
         text = json.dumps(verdict.as_dict(reveal=args.reveal), ensure_ascii=False) + "\n"
     elif fmt == "csv":
-        text = _csv([("", verdict)], reveal=args.reveal)
+        from ..grading.classfile import Row
+        from ..grading.report import Graded, as_csv
+
+        text = as_csv(net, [Graded(Row("", args.target, args.answer), verdict)], reveal=args.reveal)
     else:
         text = verdict.text + (f"\nexpected: {verdict.expected}" if args.reveal and verdict.expected else "") + "\n"
     if verdict.verdict == "unreadable":
@@ -69,72 +70,20 @@ def _one(net: Any, args: argparse.Namespace) -> int:
 
 
 def _class(net: Any, args: argparse.Namespace) -> int:
-    from ..grading import Verdict, grader
+    from ..grading.classfile import read_rows
+    from ..grading.report import FORMATS as REPORTS
+    from ..grading.report import grade_rows
     from ..network import read_text
     from ..output import emit
 
     rows = read_rows(args.answers, read_text(args.answers))
-    g = grader(net)
-    graded = []
-    for row_id, target, answer, problem in _progress(rows, len(rows)):
-        if problem is not None:
-            graded.append((row_id, Verdict(target, "unreadable", None, problem.message(net.language), "")))
-        else:
-            graded.append((row_id, g.grade(target, answer)))
-    fmt = args.format or "csv"
-    if fmt == "json":
-        doc = [{"id": row_id, **v.as_dict(reveal=args.reveal)} for row_id, v in graded]
-        text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    elif fmt == "csv":
-        text = _csv(graded, reveal=args.reveal)
-    else:
-        text = "".join(f"{row_id}\t{v.target}\t{v.verdict}\t{v.mistake or ''}\t{v.text}\n" for row_id, v in graded)
+    graded = grade_rows(net, _progress(rows, len(rows)))
+    text = REPORTS[args.format or "csv"](net, graded, reveal=args.reveal)
     emit(text, args.output, inputs=[args.network, args.answers])
     return 0
 
 
-Row = tuple[str, str, str, Any]
-
-
-def read_rows(path: str, text: str) -> list[Row]:
-    """(id, target, answer, problem) per data row; a row of the wrong shape carries its problem instead."""
-    from ..errors import InputError
-    from ..grading.errors import Unreadable
-
-    limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, len(text) + 1))
-    try:
-        records = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), strict=True))
-    except csv.Error as e:
-        raise InputError(f"{path}: not a valid CSV file ({e})") from None
-    finally:
-        csv.field_size_limit(limit)
-    records = [r for r in records if any(field.strip() for field in r)]
-    if not records or tuple(f.strip().lower() for f in records[0]) != COLUMNS:
-        got = ",".join(records[0]) if records else "nothing"
-        raise InputError(f"{path}: the first row must name the columns {','.join(COLUMNS)}; got {got[:80]}")
-    rows: list[Row] = []
-    for n, record in enumerate(records[1:], start=2):
-        if len(record) != len(COLUMNS):
-            row_id = record[0] if record else f"row {n}"
-            rows.append((row_id, record[1] if len(record) > 1 else "", "", Unreadable("row_fields",
-                                                                                     count=len(record))))
-            continue
-        rows.append((record[0], record[1], record[2], None))
-    return rows
-
-
-def _csv(graded: Iterable[tuple[str, Any]], *, reveal: bool) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    header = ["id", "target", "verdict", "mistake", "text"] + (["expected"] if reveal else [])
-    writer.writerow(header)
-    for row_id, v in graded:
-        writer.writerow([row_id, v.target, v.verdict, v.mistake or "", v.text] + ([v.expected] if reveal else []))
-    return out.getvalue()
-
-
-def _progress(items: list[Row], total: int, stream: TextIO | None = None) -> Iterator[Row]:
+def _progress(items: Sequence[T], total: int, stream: TextIO | None = None) -> Iterator[T]:
     """The items, with a one-line progress bar on stderr when stderr is a terminal."""
     stream = stream or sys.stderr
     show = stream.isatty() and total > 1

@@ -1,0 +1,127 @@
+"""A class graded, and its report as a document: JSON (SPEC §8's list), CSV, Markdown, HTML and LaTeX."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from ..network import Network
+from ..text import catalogue
+from .classfile import Row
+from .grader import Verdict, grader, read_answer
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One row of a class file and its verdict."""
+
+    row: Row
+    verdict: Verdict
+
+
+def grade_rows(net: Network, rows: Iterable[Row]) -> tuple[Graded, ...]:
+    """Every row graded in order; a row that cannot be read is reported as such and never stops the rest."""
+    out = []
+    for row in rows:
+        if row.problem is not None:
+            v = Verdict(row.target, "unreadable", None, row.problem.message(net.language), "")
+        else:
+            read = read_answer(net, row.target, row.answer)
+            v = read if isinstance(read, Verdict) else grader(net).compare(*read)
+        out.append(Graded(row, v))
+    return tuple(out)
+
+
+def as_json(net: Network, graded: Iterable[Graded], *, reveal: bool = False) -> str:
+    """SPEC §8's list: each verdict's object with the row's id first."""
+    doc = [{"id": g.row.id, **g.verdict.as_dict(reveal=reveal)} for g in graded]
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def as_csv(net: Network, graded: Iterable[Graded], *, reveal: bool = False) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["id", "target", "verdict", "mistake", "text"] + (["expected"] if reveal else []))
+    for g in graded:
+        v = g.verdict
+        writer.writerow([g.row.id, v.target, v.verdict, v.mistake or "", v.text] + ([v.expected] if reveal else []))
+    return out.getvalue()
+
+
+def as_text(net: Network, graded: Iterable[Graded], *, reveal: bool = False) -> str:
+    return "".join(f"{g.row.id}\t{g.verdict.target}\t{g.verdict.verdict}\t{g.verdict.mistake or ''}\t{g.verdict.text}"
+                   + (f"\t{g.verdict.expected}" if reveal else "") + "\n" for g in graded)
+
+
+def as_markdown(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> str:
+    """A table: the answer as code, the verdict and mistake, the expected result as $…$ math."""
+    title, intro, head = _words(net)
+    lines = [f"# {title}", "", intro, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for g in graded:
+        v = g.verdict
+        answer = "`" + g.row.answer.replace("`", "'").replace("|", "\\|") + "`" if g.row.answer else ""
+        expected = f"${v.expected}$".replace("|", "\\|") if v.expected else ""
+        cells = [g.row.id, f"`{v.target}`", answer, f"**{v.verdict}** {v.text}".replace("|", "\\|"),
+                 f"`{v.mistake}`" if v.mistake else "", expected]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def as_html(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> str:
+    """A standalone page with the table; the expected results in MathML."""
+    from ..printers.html import style
+    from ..printers.mathml import fragment
+
+    title, intro, head = _words(net)
+    rows = []
+    for g in graded:
+        v = g.verdict
+        cells = [html.escape(g.row.id), f"<code>{html.escape(v.target)}</code>",
+                 f"<code>{html.escape(g.row.answer)}</code>",
+                 f"<strong>{v.verdict}</strong> {html.escape(v.text)}",
+                 f"<code>{v.mistake}</code>" if v.mistake else "",
+                 fragment(v.expected, display="inline") if v.expected else ""]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    header = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
+    return ("<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>%s</title>\n"
+            "<style>\n%s</style>\n</head>\n<body>\n<h1>%s</h1>\n<p class=\"network\">%s</p>\n"
+            "<table class=\"lecture\">\n%s\n%s\n</table>\n</body>\n</html>\n"
+            % (net.language, html.escape(title), style(), html.escape(title), html.escape(intro), header,
+               "\n".join(rows)))
+
+
+def as_latex(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> str:
+    """A standalone document (pdflatex, or xelatex for Chinese): one paragraph per answer."""
+    from ..printers.latex import COMMON, ENGINES, PREAMBLES, text
+
+    title, intro, head = _words(net)
+    items = []
+    for g in graded:
+        v = g.verdict
+        answer = "\\texttt{%s}" % text(g.row.answer) if g.row.answer else ""
+        mistake = " (\\texttt{%s})" % text(v.mistake) if v.mistake else ""
+        expected = "\\\\\n%s: $%s$" % (text(head[5]), v.expected) if v.expected else ""
+        items.append("\\item[%s] \\texttt{%s}: %s\\\\\n\\textbf{%s}%s %s%s"
+                     % (text(g.row.id), text(v.target), answer, v.verdict, mistake, text(v.text), expected))
+    return (PREAMBLES[ENGINES[net.language]] + COMMON + "\\begin{document}\n\\section*{%s}\n%s\n\n"
+            "\\begin{description}\n%s\n\\end{description}\n\\end{document}\n"
+            % (text(title), text(intro), "\n".join(items)))
+
+
+def _words(net: Network) -> tuple[str, str, list[str]]:
+    words = catalogue(net.language)
+    intro = words.word("grading", "report_intro", layers=", ".join(map(str, net.layers)), output=net.output,
+                       loss=net.loss)
+    head = [words.word("grading", f"column_{c}") for c in ("id", "target", "answer", "verdict", "mistake",
+                                                           "expected")]
+    return words.word("grading", "report_title"), intro, head
+
+
+FORMATS: Mapping[str, Callable[..., str]] = {"json": as_json, "csv": as_csv, "text": as_text,
+                                              "markdown": as_markdown, "html": as_html, "latex": as_latex}
+"""format name -> renderer(net, graded, reveal=…)"""
