@@ -20,6 +20,7 @@ from .expressions import Applied, Hadamard, Partial, Product, Underbrace, hadama
 from .losses import LOSSES
 from .network import Network
 from .notation import q
+from .progress import task
 from .steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
 
 CHECK_UNITS = 4
@@ -66,12 +67,18 @@ def backprop(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
     are derived in vector form, checked on a few units.
     """
     _within_bounds(net, max_units)
-    sections = [_forward(net), _cost(net)]
-    output, (delta_result, delta_layer) = _output_delta(net)
-    sections.append(output)
-    hidden = [_hidden_delta(net, layer) for layer in range(net.L - 1, 1, -1)]
-    sections.extend(s for s, _ in hidden)
-    sections.extend(_gradient(net, layer) for layer in range(net.L - 1, 0, -1))
+    with task("derivation", total=net.L) as advance:  # a bar on a terminal once it runs over a second
+        sections = [_forward(net), _cost(net)]
+        output, (delta_result, delta_layer) = _output_delta(net)
+        advance(note="output delta")
+        sections.append(output)
+        hidden = []
+        for layer in range(net.L - 1, 1, -1):
+            hidden.append(_hidden_delta(net, layer))
+            advance(note=f"hidden delta {layer}")
+        sections.extend(s for s, _ in hidden)
+        sections.extend(_gradient(net, layer) for layer in range(net.L - 1, 0, -1))
+        advance(note="gradients")
     sections.append(_regularized(net))
     sections.append(_update(net))
     a, y, z = sp.symbols("a y z")
