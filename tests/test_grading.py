@@ -364,6 +364,8 @@ s4,delta[2][1],(Theta[2][1][1]*delta[3][1]+Theta[2][2][1]*delta[3][2])*a[2][1]*(
 s5,nabla[1],a
 s6,delta[3][1]
 s7,output_delta,"(a-y)*a*(1-a)"
+s8,delta[3][1],""" + "a" * 100_000 + """
+s9,delta[3][1],-(y[1]-a[3][1])*a[3][1]*(1-a[3][1])
 """
 
 
@@ -378,9 +380,10 @@ def test_a_class_file_as_json(net_file, tmp_path, capsys):
     captured = capsys.readouterr()
     rows = json.loads(captured.out)
     assert rc == 0 and captured.err == ""  # stderr is not a terminal: no progress bar
-    assert [r["id"] for r in rows] == ["s1", "s2", "s3", "s4", "s5", "s6", "s7"]
+    assert [r["id"] for r in rows] == ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"]
     assert [r["verdict"] for r in rows] == ["correct", "wrong", "unreadable", "correct", "unreadable",
-                                            "unreadable", "correct"]
+                                            "unreadable", "correct", "unreadable", "correct"]
+    assert "100000 characters" in rows[7]["text"]
     assert rows[1]["mistake"] == "missing_activation_derivative"
     assert all(set(r) == {"id", "target", "verdict", "mistake", "text"} for r in rows)
 
@@ -391,7 +394,7 @@ def test_a_class_file_as_csv_with_reveal(net_file, tmp_path, capsys):
 
     assert main(["grade", net_file, "--answers", _class_file(tmp_path), "--reveal"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert [r["id"] for r in rows] == ["s1", "s2", "s3", "s4", "s5", "s6", "s7"]
+    assert [r["id"] for r in rows] == ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"]
     assert rows[0]["expected"].startswith("a^{(3)}")
 
 

@@ -38,7 +38,7 @@ def read_rows(source: str, text: str) -> tuple[Row, ...]:
     rows = []
     for n, record in enumerate(records[1:], start=2):
         if len(record) == len(COLUMNS):
-            rows.append(Row(*record))
+            rows.append(Row(record[0], record[1], record[2]))
         else:
             rows.append(Row(record[0] if record else f"row {n}", record[1] if len(record) > 1 else "", "",
                             Unreadable("row_fields", count=len(record))))

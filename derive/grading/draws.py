@@ -9,7 +9,7 @@ the network's. Weights are small, so that no activation is saturated.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +45,11 @@ class Draws:
             raise KeyError(name)
         kind, idx = parsed
         index = tuple(int(i) for i in idx)
+        everywhere: tuple[Any, ...] = (slice(None),)
         if kind in self.plain:
-            return self.plain[kind][(slice(None), *index)]
+            return self.plain[kind][everywhere + index]
         if kind in self.layered and index:
-            return self.layered[kind][index[0] - 1][(slice(None), *index[1:])]
+            return self.layered[kind][index[0] - 1][everywhere + index[1:]]
         raise KeyError(name)
 
 
@@ -61,33 +62,34 @@ def draw(net: Network, fn: NumericFunctions, *, points: int = POINTS, seed: int 
     """``points`` consistent draws of every name of ``net``, propagated by the numeric functions ``fn``."""
     rng = np.random.default_rng(seed_of(net) if seed is None else seed)
     L = net.layers
-    per_point = []
+    thetas, big_deltas, xs, ys, passes = [], [], [], [], []
     for _ in range(points):
-        thetas = [rng.uniform(-1, 1, (n_out, n_in + 1)) * WEIGHT_SCALE / np.sqrt(n_in + 1)
-                  for n_in, n_out in zip(L, L[1:])]
-        x = rng.uniform(-1, 1, (1, L[0]))
-        y = _targets(net, rng)[None, :]
-        out = fn.backward(thetas, x, y)
-        big_deltas = [rng.uniform(-1, 1, T.shape) for T in thetas]
-        per_point.append((thetas, x, y, out, big_deltas))
+        T = [rng.uniform(-1, 1, (n_out, n_in + 1)) * WEIGHT_SCALE / np.sqrt(n_in + 1) for n_in, n_out in zip(L, L[1:])]
+        x, y = rng.uniform(-1, 1, (1, L[0])), _targets(net, rng)[None, :]
+        passes.append(fn.backward(T, x, y))
+        thetas.append(T)
+        big_deltas.append([rng.uniform(-1, 1, M.shape) for M in T])
+        xs.append(x[0])
+        ys.append(y[0])
 
-    def stack(get: Callable[[Any], np.ndarray]) -> np.ndarray:
-        return np.stack([get(p) for p in per_point])
+    def column(rows: list[np.ndarray], first: float) -> np.ndarray:
+        """rows stacked over the points, with a first column (the bias unit, or an unused 0)."""
+        return np.hstack([np.full((points, 1), first), np.stack(rows)])
 
-    ones = np.ones((points, 1))
-    zeros = np.zeros((points, 1))
+    def per_layer(key: str, first: float) -> tuple[np.ndarray, ...]:
+        return tuple(column([p[key][n][0] for p in passes], first) for n in range(len(passes[0][key])))
+
+    unused = np.zeros((points, L[0] + 1))  # z and δ have no layer 1: index 0 is never read
     layered = {
-        "a": tuple(np.hstack([ones, stack(lambda p, n=n: p[3]["activations"][n][0])]) for n in range(len(L))),
-        "z": (np.hstack([zeros, np.zeros((points, L[0]))]),
-              *(np.hstack([zeros, stack(lambda p, n=n: p[3]["z"][n][0])]) for n in range(len(L) - 1))),
-        "delta": (np.hstack([zeros, np.zeros((points, L[0]))]),
-                  *(np.hstack([zeros, stack(lambda p, n=n: p[3]["deltas"][n][0])]) for n in range(len(L) - 1))),
-        "Theta": tuple(stack(lambda p, n=n: _bias_row(p[0][n])) for n in range(len(L) - 1)),
-        "Delta": tuple(stack(lambda p, n=n: _bias_row(p[4][n])) for n in range(len(L) - 1)),
+        "a": per_layer("activations", 1.0),
+        "z": (unused, *per_layer("z", 0.0)),
+        "delta": (unused, *per_layer("deltas", 0.0)),
+        "Theta": tuple(np.stack([_bias_row(T[n]) for T in thetas]) for n in range(len(L) - 1)),
+        "Delta": tuple(np.stack([_bias_row(D[n]) for D in big_deltas]) for n in range(len(L) - 1)),
     }
     plain = {
-        "x": np.hstack([ones, stack(lambda p: p[1][0])]),
-        "y": np.hstack([zeros, stack(lambda p: p[2][0])]),
+        "x": column(xs, 1.0),
+        "y": column(ys, 0.0),
         "lambda": np.full(points, net.lam),
         "m": rng.integers(*EXAMPLES, size=points).astype(float),
     }
