@@ -102,6 +102,20 @@ def graph_entry(name: str, title: str, program: str, at: Mapping[str, str]) -> E
     return Entry(name, title, files, description="derive graph --at " + " ".join(f"{k}={v}" for k, v in at.items()))
 
 
+def beamer_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
+    """An entry holding the Beamer deck of the derivation of ``spec`` (one .tex)."""
+    from .network import Network
+    from .printers.latex import ENGINES
+
+    def files() -> dict[str, str]:
+        from .derivation import backprop
+        from .printers import render
+
+        return {".tex": render(backprop(Network.from_dict(dict(spec))), "beamer")}
+    language = Network.from_dict(dict(spec)).language
+    return Entry(name, title, files, ENGINES[language], "derive derivation --format beamer")
+
+
 WORKED = {"Theta": [[[0.5, 0.05, 0.1], [0.2, -0.3, 0.4]], [[0.1, 0.6, -0.7]]]}, {"X": [[0.02, 0.04]], "Y": [[1]]}
 """the worked example's parameters and data (a_1^(2) = g(0.5 + 0.05·0.02 + 0.1·0.04) = g(0.505))"""
 LINEAR_GRAPH = "c = w * x\na = c + b\nd = a - y\nJ = d**2 / 2\n"
@@ -117,6 +131,8 @@ ENTRIES: tuple[Entry, ...] = (
                {**SLIDES, "loss": "squared_error"}),
     derivation("backprop-softmax-cross-entropy", "Backpropagation: softmax + cross-entropy",
                {**SLIDES, "output": "softmax"}),
+    beamer_entry("slides-sigmoid-cross-entropy", "Slides (Beamer): sigmoid + cross-entropy", SLIDES),
+    beamer_entry("slides-sigmoid-cross-entropy-zh", "幻灯片（Beamer）：sigmoid + 交叉熵", {**SLIDES, "language": "zh"}),
     exercise_entry("exercise-squared-error", "Exercise: the squared error instead of the cross-entropy",
                    "squared-error", SLIDES),
     example_entry("worked-example", "A worked example with numbers (2-2-1 sigmoid network), claims checked",
