@@ -126,8 +126,13 @@ class Grader:
         answer = formula.sympy().xreplace({sp.Symbol(k): sp.Symbol(v) for k, v in key.target.alias.items()})
         cache_key = (key.target.name, answer)
         if cache_key not in self._symbolic:
-            self._symbolic[cache_key] = equal(self.reducer(answer), self.reducer(key.expected))
+            self._symbolic[cache_key] = equal(self.reducer(answer), self._reduced(key.target.name))
         return self._symbolic[cache_key]
+
+    @lru_cache(maxsize=256)  # noqa: B019 — as key()
+    def _reduced(self, target: str) -> sp.Expr:
+        """The expected result of ``target`` in the network's independent quantities."""
+        return self.reducer(self.key(target).expected)
 
     @lru_cache(maxsize=256)  # noqa: B019 — one Grader per network lives as long as its cache
     def key(self, target: str) -> Key:
