@@ -10,8 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import sympy as sp
+from .lazy import LazyModule
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    sp = LazyModule("sympy")  # imported when a definition is first built
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ def register(activation: Activation) -> Activation:
 
 
 register(Activation("sigmoid", (0.0, 1.0), unit=lambda z: 1 / (1 + sp.exp(-z))))
-register(Activation("tanh", (-1.0, 1.0), unit=sp.tanh))
+register(Activation("tanh", (-1.0, 1.0), unit=lambda z: sp.tanh(z)))
 register(Activation("relu", (0.0, math.inf), unit=lambda z: sp.Max(0, z)))
 register(Activation("linear", (-math.inf, math.inf), unit=lambda z: z))
 register(Activation("softmax", (0.0, 1.0), layer=_softmax, hidden=False, sums_to_one=True))

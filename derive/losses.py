@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import sympy as sp
+from .lazy import LazyModule
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    sp = LazyModule("sympy")  # imported when a definition is first built
 
 from .activations import Activation
 

@@ -19,7 +19,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..derivation import backprop
     from ..errors import InputError, NotSupportedError
     from ..network import Network
     from ..output import emit
@@ -29,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     if (args.network is None) == (args.preset is None):
         raise InputError("derivation: give either NET.toml or --preset NAME")
     net = preset(args.preset) if args.preset else Network.from_toml(args.network)
+    from ..derivation import backprop  # SymPy's import only once the input is known to be good
+
     options = {"body": True} if args.body else {}
     bounds = {} if args.max_units is None else {"max_units": args.max_units}
     try:
