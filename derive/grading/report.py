@@ -63,12 +63,26 @@ def as_markdown(net: Network, graded: Iterable[Graded], *, reveal: bool = True) 
     lines = [f"# {title}", "", intro, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for g in graded:
         v = g.verdict
-        answer = "`" + g.row.answer.replace("`", "'").replace("|", "\\|") + "`" if g.row.answer else ""
         expected = f"${v.expected}$".replace("|", "\\|") if v.expected else ""
-        cells = [g.row.id, f"`{v.target}`", answer, f"**{v.verdict}** {v.text}".replace("|", "\\|"),
-                 f"`{v.mistake}`" if v.mistake else "", expected]
+        cells = [_md(g.row.id), _md_code(v.target), _md_code(g.row.answer) if g.row.answer else "",
+                 f"**{v.verdict}** {_md(v.text)}", f"`{v.mistake}`" if v.mistake else "", expected]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _line(text: str) -> str:
+    """User text on one line (a blank line would end a LaTeX argument or a Markdown table)."""
+    return " ".join(text.split())
+
+
+def _md(text: str) -> str:
+    """User text in a Markdown table cell: one line, no raw HTML, no table break, no link."""
+    return html.escape(_line(text), quote=False).replace("|", "\\|").replace("](", "]\\(")
+
+
+def _md_code(text: str) -> str:
+    """User text as a code span in a table cell (a code span shows HTML as text)."""
+    return "`" + _line(text).replace("`", "'").replace("|", "\\|") + "`"
 
 
 def as_html(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> str:
@@ -103,11 +117,12 @@ def as_latex(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> 
     items = []
     for g in graded:
         v = g.verdict
-        answer = "\\texttt{%s}" % text(g.row.answer) if g.row.answer else ""
+        answer = "\\texttt{%s}" % text(_line(g.row.answer)) if g.row.answer else ""
         mistake = " (\\texttt{%s})" % text(v.mistake) if v.mistake else ""
         expected = "\\\\\n%s: $%s$" % (text(head[5]), v.expected) if v.expected else ""
         items.append("\\item[%s] \\texttt{%s}: %s\\\\\n\\textbf{%s}%s %s%s"
-                     % (text(g.row.id), text(v.target), answer, v.verdict, mistake, text(v.text), expected))
+                     % (text(_line(g.row.id)), text(_line(v.target)), answer, v.verdict, mistake, text(_line(v.text)),
+                        expected))
     return (PREAMBLES[ENGINES[net.language]] + COMMON + "\\begin{document}\n\\section*{%s}\n%s\n\n"
             "\\begin{description}\n%s\n\\end{description}\n\\end{document}\n"
             % (text(title), text(intro), "\n".join(items)))
