@@ -7,7 +7,9 @@ cost, output error δ^(L), the hidden recursion, the weight gradients, regulariz
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -67,6 +69,9 @@ def backprop(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
     are derived in vector form, checked on a few units.
     """
     _within_bounds(net, max_units)
+    key = (dataclasses.replace(net, language="en", notation="ng"), max_units)  # words and symbols: no mathematics
+    if _SHARED is not None and key in _SHARED:
+        return dataclasses.replace(_SHARED[key], network=net)
     with task("derivation", total=net.L) as advance:  # a bar on a terminal once it runs over a second
         sections = [_forward(net), _cost(net)]
         output, (delta_result, delta_layer) = _output_delta(net)
@@ -90,7 +95,26 @@ def backprop(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
         hidden_derivatives=primes,
         output_delta_layer=delta_layer,
     )
-    return Derivation(net, tuple(sections), results)
+    derivation = Derivation(net, tuple(sections), results)
+    if _SHARED is not None:
+        _SHARED[key] = derivation
+    return derivation
+
+
+_SHARED: dict[tuple[Network, int], Derivation] | None = None
+
+
+@contextmanager
+def shared_derivations() -> Iterator[None]:
+    """Within the block, each network is derived once: a build that derives one network for several documents
+    (a lecture set: LaTeX and Beamer, English and Chinese, the numbers beside the derivation) reuses it."""
+    global _SHARED
+    outer = _SHARED
+    _SHARED = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _SHARED = outer
 
 
 def _within_bounds(net: Network, max_units: int) -> None:

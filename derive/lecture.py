@@ -148,10 +148,14 @@ ENTRIES: tuple[Entry, ...] = (
 
 def build(entries: tuple[Entry, ...] = ENTRIES) -> dict[str, str]:
     """Every file of the set, by file name, the index page included."""
+    from .derivation import shared_derivations
+    from .progress import track
+
     files: dict[str, str] = {}
-    for entry in entries:
-        for suffix, text in entry.build().items():
-            files[entry.name + suffix] = text
+    with shared_derivations():  # the slides' network is derived once for all its documents
+        for entry in track(entries, "lecture"):
+            for suffix, text in entry.build().items():
+                files[entry.name + suffix] = text
     files["index.html"] = index(entries, files)
     return files
 
