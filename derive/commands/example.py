@@ -6,8 +6,13 @@ import argparse
 
 from ..printers import FORMATS
 
+EXACTNESS = ("Every JSON number is read as the exact decimal it spells. Weighted sums, and every quantity that stays "
+             "rational (linear/relu layers, squared error), are shown exactly after checking them against the "
+             "engine; the rest are the engine's values to --digits significant digits.")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.epilog = EXACTNESS
     p.add_argument("network", metavar="NET.toml")
     p.add_argument("--params", required=True, metavar="P.json", help='{"Theta": [Θ^(1), …]}, column 0 the bias')
     p.add_argument("--data", required=True, metavar="D.json", help='{"X": [[…], …], "Y": [[…], …]}')
