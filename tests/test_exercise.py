@@ -103,3 +103,15 @@ def test_latex_compiles(answer, tmp_path):
     r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-800:]
+
+
+def test_posed_for_another_network(tmp_path, capsys):
+    net = tmp_path / "net.toml"
+    net.write_text('layers = [2, 3, 1]\nactivation = "tanh"\nlanguage = "zh"\n')
+    assert main(["exercise", "squared-error", str(net), "--layers", "2,4,4,1", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["network"]["layers"] == [2, 4, 4, 1] and doc["network"]["loss"] == "squared_error"
+    assert doc["network"]["activation"] == "tanh" and doc["network"]["output"] == "sigmoid"
+    got = sp.sympify(doc["results"]["output_delta"], locals={"a": a, "y": y})
+    assert sp.simplify(got - (a - y) * a * (1 - a)) == 0
+    assert any("平方误差" in s["text"] for s in doc["steps"])
