@@ -170,7 +170,7 @@ def exact_example(net: Network, d: Derivation, p: Problem) -> Exact:
     for layer in range(L - 1, 1, -1):
         T, nxt = p.thetas[layer - 1], deltas[0]
         prime = d.results.hidden_derivatives[layer - 2]
-        row = []
+        row: list[sp.Rational | None] = []
         for i in range(net.layers[layer - 1]):
             av, zv = acts[layer - 1][i], zs[layer - 2][i]
             if None in nxt or av is None or zv is None:

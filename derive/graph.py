@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import mpmath
 import sympy as sp
@@ -249,7 +250,7 @@ class _Builder:
             raise self.refuse(f"{node.func.id} with other than one positional argument")
         return FUNCTIONS[node.func.id](self.build(node.args[0], depth))
 
-    HANDLERS: dict[type, Callable[[_Builder, ast.expr, int], sp.Expr]] = {
+    HANDLERS: dict[type, Callable[[_Builder, Any, int], sp.Expr]] = {
         ast.BinOp: _binop, ast.UnaryOp: _unary, ast.Constant: _constant, ast.Name: _name_node, ast.Call: _call,
     }
 
