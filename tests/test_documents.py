@@ -104,9 +104,34 @@ def test_latex_body_from_the_command_line(tmp_path):
     ("for j ≠ 0 (50% of cross_entropy)", r"for j $\neq$ 0 (50\% of cross\_entropy)"),
     ("BP1: the output error δ^4", r"BP1: the output error $\delta^{4}$"),
     ("代入 a = g(z)", "代入 a = g(z)"),
+    ("∂E/∂Θ^(3)_ij, not cross_entropy", r"$\partial$E/$\partial \Theta^{(3)}_{ij}$, not cross\_entropy"),
+    ("Column 0 is ∂C/∂b^3 = δ^3 itself", r"Column 0 is $\partial$C/$\partial b^{3}$ = $\delta^{3}$ itself"),
 ])
 def test_catalogue_text_becomes_latex(words, latex):
     assert text(words) == latex
+
+
+class _Sample(dict):
+    """Sample values for every placeholder of a catalogue text."""
+
+    def __missing__(self, key: str) -> str:
+        return "3"
+
+
+@pytest.mark.pdflatex
+@pytest.mark.parametrize(("language", "program"), [("en", "pdflatex"), ("zh", "xelatex")])
+def test_every_catalogue_text_compiles(language, program, tmp_path):
+    """Whatever a section, rule or note says, its LaTeX compiles (no $…$$…$, no bare Unicode symbol)."""
+    from derive.printers.latex import COMMON, PREAMBLES
+    from derive.text import catalogue
+
+    table = catalogue(language).table
+    lines = [text(value.format_map(_Sample(activation="sigmoid", loss="cross_entropy")))
+             for group in table.values() if isinstance(group, dict)
+             for value in group.values() if isinstance(value, str)]
+    assert not [line for line in lines if "$$" in line]
+    compile_tex(PREAMBLES[program] + COMMON + "\\begin{document}\n%s\n\\end{document}\n" % "\n\n".join(lines),
+                program, tmp_path)
 
 
 # --- MathML

@@ -40,7 +40,9 @@ MATH_CHARS: dict[str, str] = {
 """characters of the catalogue's plain text that LaTeX sets in math mode"""
 
 _SCRIPT = r"\^\([^)]*\)|\^\{[^}]*\}|\^[A-Za-z0-9+]+"
-_RUN = re.compile(r"(?:[A-Za-z](?=[₀ᵀ²^]))?(?:[%s]|%s)+" % ("".join(MATH_CHARS), _SCRIPT))
+_TOKEN = r"(?:[%s]|%s|[A-Za-z](?=[₀ᵀ²^]))" % ("".join(MATH_CHARS), _SCRIPT)
+_RUN = re.compile(r"%s(?:%s|_[A-Za-z0-9]+)*" % (_TOKEN, _TOKEN))
+"""a stretch of math: symbols, scripts and the letters carrying them (∂b^3 is one stretch, never $…$$…$)"""
 _SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%",
             "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
@@ -68,6 +70,7 @@ def _escape(plain: str) -> str:
 def _math(run: str) -> str:
     run = re.sub(r"\^\(([^)]*)\)", r"^{(\1)}", run)
     run = re.sub(r"\^([A-Za-z0-9+]+)", r"^{\1}", run)
+    run = re.sub(r"_([A-Za-z0-9]+)", r"_{\1}", run)
     return re.sub(r" (?=[\^_'])", "", "".join(MATH_CHARS.get(c, c) for c in run)).strip()
 
 
