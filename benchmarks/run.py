@@ -21,6 +21,7 @@ import json
 import math
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -119,17 +120,20 @@ def bench_numeric(layers: list[int], m: int, lam: float, repeats: int) -> list[R
         methods[f"torch {torch_fn.version} autograd f64"] = lambda: torch_fn(Ts, X, Y, lam)  # type: ignore[attr-defined]
     reference = methods["derive"]()
     agree = {name: float(max(np.max(np.abs(a - b)) for a, b in zip(f(), reference))) for name, f in methods.items()}
-    best = {name: math.inf for name in methods}
+    times: dict[str, list[float]] = {name: [] for name in methods}
     for _ in range(repeats):  # interleaved, so that a busy machine slows every method alike
         for name, f in methods.items():
             t = time.perf_counter()
             f()
-            best[name] = min(best[name], time.perf_counter() - t)
+            times[name].append(time.perf_counter() - t)
+    best = {name: min(ts) for name, ts in times.items()}
     size = f"{layers}, m={m}, λ={lam:g}"
     return [Row("numeric gradients", size, net.weight_count, best["derive"], name, best[name],
-                best["derive"] / best[name], "derive/baseline (target ≤ 1.10 numpy, ≤ 1.0 torch)",
-                {"max_abs_difference": agree[name], "agree": agree[name] < 1e-9, "repeats": repeats})
-            for name in methods if name != "derive"]
+                best["derive"] / best[name], "derive/baseline, best of each (target ≤ 1.10 numpy, ≤ 1.0 torch)",
+                {"max_abs_difference": agree[name], "agree": agree[name] < 1e-9, "repeats": repeats,
+                 "median_paired_ratio": float(np.median(np.array(times["derive"]) / np.array(times[name]))),
+                 "derive_median_s": float(np.median(times["derive"])), "baseline_median_s": float(np.median(ts))})
+            for name, ts in times.items() if name != "derive"]
 
 
 # --- 2. element-wise symbolic gradients ---------------------------------------------------------------------
@@ -224,14 +228,18 @@ def bench_latency(formats: list[str], lecture: bool) -> list[Row]:
         if lecture:
             runs.append(("lecture", ["lecture", "--out", str(Path(tmp) / "outputs")], 20.0))
         for name, args, target in runs:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
             done = subprocess.run([sys.executable, "-m", "derive.cli", *args], cwd=tmp, capture_output=True,
                                   text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
             wall = time.perf_counter() - t
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             note = f"exit {done.returncode}" + (f": {done.stderr.strip().splitlines()[-1]}" if done.returncode
                                                 and done.stderr.strip() else "")
             rows.append(Row("latency (wall, fresh process)", name, 0, wall, f"target {target:g} s", target,
-                            wall / target, f"derive/target; {note}", {"exit": done.returncode}))
+                            wall / target, f"derive/target; CPU {cpu:.2f} s; {note}",
+                            {"exit": done.returncode, "cpu_s": cpu}))
     return rows
 
 
@@ -303,7 +311,7 @@ def plot(rows: list[Row], path: Path) -> bool:
 
 
 FULL = {
-    "numeric": ([400, 25, 10], 5000, 1.0, 15),
+    "numeric": ([400, 25, 10], 5000, 1.0, 40),
     "sizes": [[4, 4, 4, 2], [8, 8, 8, 4], [8, 16, 16, 4], [16, 16, 16, 16, 4], [16, 32, 32, 8], [32, 32, 32, 10],
               [32, 64, 64, 10]],
     "naive": [[4, 4, 4, 2], [8, 8, 8, 4], [8, 16, 16, 4]],
