@@ -15,7 +15,7 @@ import sympy as sp
 
 from ..notation import PROFILES, section_title, word
 from ..steps import Derivation, Step
-from ..text import catalogue
+from ..text import Catalogue, catalogue
 from .tex import MathPrinter
 
 ASSIGNMENTS = frozenset({"accumulate", "gradient_descent"})
@@ -92,7 +92,7 @@ def document(d: Derivation) -> Document:
     return Document(net.language, words.word("document", "title"), summary, tuple(parts))
 
 
-def _line(step: Step, printer: MathPrinter, notation: str, words) -> Line:
+def _line(step: Step, printer: MathPrinter, notation: str, words: Catalogue) -> Line:
     rhs = step.rhs
     terms = _terms(rhs, printer)
     note = word(notation, words, "notes", step.note, **dict(step.args)) if step.note else None

@@ -13,6 +13,10 @@ from .mathml import text
 
 RELATIONS: dict[str, str] = {"=": "=", ":=": r"\mathrel{:=}"}
 
+_TEXT_SAFE: dict[int, str | None] = {ord(c): r for c, r in {"{": "(", "}": ")", "\\": None, "$": None, "&": "+",
+                                                          "#": None, "%": None, "^": None, "_": " "}.items()}
+"""characters that would end or escape \\text{…}, and what they become"""
+
 
 def block(equations: Sequence[Equation], *, words: bool = True) -> str:
     """One ``$$ \\begin{aligned} … \\end{aligned} $$`` block; no row starts with + or − (Markdown lists)."""
@@ -28,8 +32,7 @@ def block(equations: Sequence[Equation], *, words: bool = True) -> str:
 
 def _text(words: str) -> str:
     """Words inside \\text{…}, without the characters that would end or escape it."""
-    return words.translate(str.maketrans({"{": "(", "}": ")", "\\": None, "$": None, "&": "+", "#": None,
-                                          "%": None, "^": None, "_": " "}))
+    return words.translate(_TEXT_SAFE)
 
 
 def render(d: Derivation, **options: Any) -> str:

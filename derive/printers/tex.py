@@ -124,7 +124,8 @@ class MathPrinter(LatexPrinter):
 
 def flatten_parens(tex: str) -> str:
     """\\left( … \\right) around something flat becomes plain ( … ): SymPy stretches every bracket."""
-    out, stack = [], []
+    out: list[str] = []
+    stack: list[int] = []
     i = 0
     while i < len(tex):
         if tex.startswith(r"\left(", i):
