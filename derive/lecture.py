@@ -122,6 +122,16 @@ LINEAR_GRAPH = "c = w * x\na = c + b\nd = a - y\nJ = d**2 / 2\n"
 RELU_GRAPH = ("z1 = w1 * x + b1\nh1 = relu(z1)\nz2 = w2 * x + b2\nh2 = relu(z2)\n"
               "o = v1 * h1 + v2 * h2 + c\nd = o - y\nJ = d**2 / 2\n")
 
+
+def grading_entry(name: str, title: str) -> Entry:
+    """An entry with the graded example class (derive.grading.example): its report in every format."""
+    def files() -> dict[str, str]:
+        from .grading.example import lecture_files
+
+        return lecture_files()
+    return Entry(name, title, files, description="derive grade examples/grade-net.toml --answers examples/class.csv")
+
+
 ENTRIES: tuple[Entry, ...] = (
     derivation("backprop-sigmoid-cross-entropy", "Backpropagation: sigmoid + cross-entropy (the slides' network)",
                SLIDES),
@@ -143,6 +153,7 @@ ENTRIES: tuple[Entry, ...] = (
     graph_entry("graph-relu", "Computation graph: two ReLU units (one of them inactive)", RELU_GRAPH,
                 {"x": "1.5", "w1": "0.8", "b1": "-0.2", "w2": "-0.5", "b2": "0.4", "v1": "1.2", "v2": "-0.7",
                  "c": "0.1", "y": "1"}),
+    grading_entry("grading-class", "Grading a class: the squared-error exercise's answers, each mistake named"),
 )
 
 
