@@ -270,6 +270,12 @@ def test_redundant_parentheses_are_fine():
     assert derive.grade(_net("sigmoid_ce"), "delta[3][1]", "(" * 90 + "a[3][1] - y[1]" + ")" * 90).verdict == "correct"
 
 
+@pytest.mark.parametrize("answer", ["a[3][1] − y[1]", "a[3][1]\n  - y[1]", "(a[3][1] − y[1])·(a[3][1] + 1 − a[3][1])",
+                                    "(a[3][1] - y[1]) × 1"])
+def test_typography_pasted_from_notes_is_read(answer):
+    assert derive.grade(_net("sigmoid_ce"), "delta[3][1]", answer).verdict == "correct"
+
+
 def test_a_tiny_constant_added_is_not_correct():
     net = _net("sigmoid_ce")
     v = derive.grade(net, "delta[3][1]", "a[3][1] - y[1] + 1e-13")

@@ -33,6 +33,8 @@ MAX_EXPONENT = 10
 MAX_NUMBER = 1e12
 """the largest number written or computed from constants alone"""
 
+_TYPOGRAPHY = str.maketrans({"^": "**", "−": "-", "×": "*", "·": "*", "⋅": "*"})
+"""what an answer pasted from notes may contain, read as the operators it means (line breaks are spaces)"""
 _LAMBDA = re.compile(r"\blambda\b")
 _LAMBDA_NAME = "λ"
 """``lambda`` is a Python keyword: the answer's word is read as this identifier instead"""
@@ -164,7 +166,7 @@ def parse(text: str, vocabulary: Vocabulary) -> Formula:
         raise Unreadable("empty", allowed=allowed)
     if len(text) > MAX_LENGTH:
         raise Unreadable("too_long", length=len(text), limit=MAX_LENGTH)
-    source = _LAMBDA.sub(_LAMBDA_NAME, text.replace("^", "**")).strip()
+    source = _LAMBDA.sub(_LAMBDA_NAME, " ".join(text.translate(_TYPOGRAPHY).split()))
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as e:
