@@ -16,6 +16,8 @@ import time
 
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import derive
 from derive.cli import main
@@ -500,3 +502,26 @@ def test_the_report_compiles_with_pdflatex(report_files, tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-2000:]
     assert (tmp_path / "report.pdf").stat().st_size > 10_000
+
+
+# --- the parser never fails in any other way ------------------------------------------------------------
+TOKENS = ["a[3][1]", "y[1]", "z[2][2]", "delta[3][2]", "Theta[2][1][0]", "lambda", "m", "x[1]", "2", "0.5", "1e3",
+          "+", "-", "*", "/", "^", "**", "(", ")", "exp(", "log(", "sigmoid(", "tanh(", "sqrt(", "[", "]", ",", ".",
+          " ", "import", "__", "'", "=", ";", "a", "q", "9**9", "lambda:"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=60), st.lists(st.sampled_from(TOKENS), max_size=30).map("".join)))
+def test_any_text_is_a_formula_or_unreadable(text):
+    from derive.grading.errors import Unreadable
+    from derive.grading.language import parse
+    from derive.grading.names import Vocabulary
+
+    vocabulary = Vocabulary(_net("sigmoid_ce"))
+    try:
+        formula = parse(text, vocabulary)
+    except Unreadable as e:
+        assert "\n" not in str(e) and str(e)
+        return
+    draws = grader(_net("sigmoid_ce")).draws
+    assert formula.evaluate(draws, draws.points).shape == (draws.points,)
