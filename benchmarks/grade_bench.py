@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # measure the checkout this script sits in
 
 import derive  # noqa: E402
-from derive.grading import grader  # noqa: E402
+from derive.grading import grader_of  # noqa: E402
 
 NET = {"layers": [3, 5, 5, 4], "lambda": 0.5}
 
@@ -63,7 +63,7 @@ def main(n: int = 1000) -> None:
     net = derive.Network.from_dict(NET)
     rows = answers(n)
     start = time.perf_counter()
-    g = grader(net)
+    g = grader_of(net)
     derived = time.perf_counter() - start
     counts: dict[str, int] = {}
     start = time.perf_counter()

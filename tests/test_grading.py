@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import derive
 from derive.cli import main
-from derive.grading import grader
+from derive.grading import grader_of
 from derive.grading.mistakes import MISTAKES
 from derive.grading.targets import DERIVED, parse_target
 
@@ -196,7 +196,7 @@ def _derived_mistakes():
     """(net, target, mistake id, the wrong answer) for every variant of every mistake that applies, each
     built from the derivation by the registry and printed in the answer language."""
     for key in NETS:
-        g = grader(_net(key))
+        g = grader_of(_net(key))
         for target in _targets(key):
             t = parse_target(g.network, target)
             applicable = {mistake for mistake, _ in g.key(target).mistakes}
@@ -228,14 +228,14 @@ def test_every_registered_mistake_is_produced_from_the_derivation_and_recognized
 
 
 def test_a_mistake_applies_only_where_it_changes_the_result():
-    g = grader(_net("sigmoid_ce"))
+    g = grader_of(_net("sigmoid_ce"))
     assert "sigma_prime_with_cross_entropy" in {m for m, _ in g.key("delta[3][1]").mistakes}
-    assert "missing_activation_derivative" not in {m for m, _ in grader(derive.Network.from_dict(
+    assert "missing_activation_derivative" not in {m for m, _ in grader_of(derive.Network.from_dict(
         {"layers": [2, 2], "output": "linear", "loss": "squared_error"})).key("delta[2][1]").mistakes}
     no_lambda = {m for m, _ in g.key("D[1][1][1]").mistakes}
     assert not no_lambda & {"regularized_bias", "lambda_scale"}
     assert "missing_mean" in no_lambda
-    summed = {m for m, _ in grader(_net("sigmoid_se")).key("D[1][1][1]").mistakes}
+    summed = {m for m, _ in grader_of(_net("sigmoid_se")).key("D[1][1][1]").mistakes}
     assert "missing_mean" not in summed
 
 
@@ -523,5 +523,5 @@ def test_any_text_is_a_formula_or_unreadable(text):
     except Unreadable as e:
         assert "\n" not in str(e) and str(e)
         return
-    draws = grader(_net("sigmoid_ce")).draws
+    draws = grader_of(_net("sigmoid_ce")).draws
     assert formula.evaluate(draws, draws.points).shape == (draws.points,)

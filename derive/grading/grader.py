@@ -1,6 +1,6 @@
 """Grading: an answer compared with the derived result, and with every registered mistake.
 
-The network is derived once (``grader`` caches it); for each target the expected result and each
+The network is derived once (``grader_of`` caches it); for each target the expected result and each
 mistake's wrong results are built once and evaluated at the shared random draws. An answer is parsed
 and evaluated at the same draws (cheap, no SymPy); when its values agree with the expected ones it is
 also compared symbolically, and it is correct only if SymPy does not show a difference. Otherwise the
@@ -18,6 +18,7 @@ import numpy as np
 import sympy as sp
 
 from ..derivation import backprop
+from ..errors import NotSupportedError
 from ..network import Network
 from ..numeric import NumericFunctions
 from ..printers.tex import latex
@@ -34,6 +35,10 @@ RTOL = 1e-8
 """values agree when they differ by less than this, relative to the expected values' size"""
 
 EXIT_CODES: Mapping[str, int] = {"correct": 0, "wrong": 1, "unreadable": 2}
+
+MAX_UNITS, MAX_WEIGHTS = 100, 100_000
+"""the largest network graded: a target's expression sums over the units of layers 2 … L (time grows
+about with their square), and every weight is drawn at each point (memory grows with the weights)"""
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,11 @@ class Grader:
     """Grades answers for one network: derives it once, keeps one Key per target."""
 
     def __init__(self, net: Network) -> None:
+        units = sum(net.layers[1:])
+        if units > MAX_UNITS or net.weight_count > MAX_WEIGHTS:
+            raise NotSupportedError(
+                f"the network has {units} units in layers 2 … L and {net.weight_count} weights; grading handles "
+                f"at most {MAX_UNITS} and {MAX_WEIGHTS:,}: grade on a smaller network of the same kind")
         derivation = backprop(net)
         self.network = net
         self.model = Model(derivation)
@@ -201,7 +211,7 @@ def _agree(values: np.ndarray, expected: np.ndarray) -> bool:
 
 
 @lru_cache(maxsize=16)
-def grader(net: Network) -> Grader:
+def grader_of(net: Network) -> Grader:
     """The Grader of ``net``, derived once per process."""
     return Grader(net)
 
@@ -226,4 +236,4 @@ def grade(net: Network | Mapping[str, Any], target: str, answer: str) -> Verdict
     read = read_answer(net, target, answer)
     if isinstance(read, Verdict):
         return read
-    return grader(net).compare(*read)
+    return grader_of(net).compare(*read)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..network import Network
 from ..text import catalogue
 from .classfile import Row
-from .grader import Verdict, grader, read_answer
+from .grader import Verdict, grader_of, read_answer
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def grade_rows(net: Network, rows: Iterable[Row]) -> tuple[Graded, ...]:
             v = Verdict(row.target, "unreadable", None, row.problem.message(net.language), "")
         else:
             read = read_answer(net, row.target, row.answer)
-            v = read if isinstance(read, Verdict) else grader(net).compare(*read)
+            v = read if isinstance(read, Verdict) else grader_of(net).compare(*read)
         out.append(Graded(row, v))
     return tuple(out)
 
