@@ -266,6 +266,9 @@ def test_the_package_is_not_shadowed_by_the_function():
     assert callable(derive.grade)
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("derive.grade")
+    grading = importlib.import_module("derive.grading")
+    modules = {p.stem for p in (ROOT / "derive" / "grading").glob("*.py")}
+    assert not modules & set(grading.__all__)
 
 
 def test_redundant_parentheses_are_fine():
