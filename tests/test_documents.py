@@ -21,7 +21,7 @@ from latex2mathml.converter import convert
 import derive
 from derive.printers import render
 from derive.printers.latex import engine, text
-from derive.printers.layout import document
+from derive.printers.layout import document, summary
 from derive.printers.mathml import MathMLError, fragment, steps
 
 from .conftest import need
@@ -153,7 +153,7 @@ def test_every_mathml_fragment_is_well_formed_and_holds_no_latex(name):
     page = render(d, "mathml")
     root = ET.fromstring(page)  # the whole fragment document is well-formed XML too
     maths = root.findall(".//{http://www.w3.org/1998/Math/MathML}math")
-    assert len(maths) == len(d.steps)
+    assert len(maths) == len(d.steps) + len(summary(document(d)).equations)
 
 
 @pytest.mark.parametrize("tex", [
@@ -269,7 +269,8 @@ def test_html_pages_render_every_formula(tmp_path, artifacts):
         page = tmp_path / f"{name}.html"
         page.write_text(html, encoding="utf-8")
         pages.append(page)
-        expected[page.name] = sum(len(eq.lines) for eq in document(d).equations) + len(document(d).equations)
+        shown = (*document(d).equations, *summary(document(d)).equations)
+        expected[page.name] = sum(len(eq.lines) for eq in shown) + len(shown)  # every right side, each left side
     sizes = math_sizes(pages)
     for name, count in expected.items():
         assert_laid_out(sizes[name], count)
@@ -283,7 +284,7 @@ def test_html_pages_render_every_formula(tmp_path, artifacts):
 def test_markdown_blocks_render_on_github_and_jupyter(name):
     md = render(derivation(name), "markdown")
     blocks = re.findall(r"^\$\$\n(.*?)\n\$\$$", md, flags=re.S | re.M)
-    assert len(blocks) == len(derivation(name).sections)
+    assert len(blocks) == len(derivation(name).sections) + 1  # and the summary
     assert md.count("$$") == 2 * len(blocks)  # every $$ on a line of its own, paired
     for block in blocks:
         assert block.startswith(r"\begin{aligned}") and block.endswith(r"\end{aligned}")
@@ -346,6 +347,14 @@ def test_squared_error_derivative_keeps_the_factor_two():
     doc = document(derive.backprop(derive.Network.from_dict({"layers": [2, 1], "loss": "squared_error"})))
     lines = [line.rhs for eq in doc.parts[2].equations for line in eq.lines]
     assert r"\frac{1}{2} \cdot 2 \cdot (a^{(2)} - y)" in lines
+
+
+def test_summary_gathers_the_results():
+    doc = document(derivation("sigmoid-cross-entropy"))
+    shown = [(eq.lhs, eq.lines[0].rhs) for eq in summary(doc).equations]
+    assert shown[0] == (r"\delta^{(3)}", r"a^{(3)} - y")
+    assert (r"\delta^{(2)}", r"(\Theta^{(2)})^{T} \delta^{(3)} \circ a^{(2)} \circ (1 - a^{(2)})") in shown
+    assert [lhs for lhs, _ in shown].count(r"\Theta^{(l)}_{ij}") == 1 and len(shown) == 7
 
 
 def test_regularized_gradient_and_update_read_like_the_slides():

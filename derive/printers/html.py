@@ -12,8 +12,8 @@ import jinja2
 import markupsafe
 
 from ..steps import Derivation
-from .layout import document
-from .mathml import StepMath, steps, text
+from .layout import document, summary
+from .mathml import StepMath, equation, text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 """derive/templates: the pages' Jinja2 templates and their CSS (package data)"""
@@ -45,6 +45,6 @@ class _Part:
 def render(d: Derivation, **options: Any) -> str:
     """The derivation as a standalone HTML page."""
     doc = document(d)
-    maths = iter(steps(doc))
-    parts = [_Part(p.id, p.heading, tuple(tuple(next(maths)) for _ in p.equations), p.notes) for p in doc.parts]
+    parts = [_Part(p.id, p.heading, tuple(tuple(equation(eq)) for eq in p.equations), p.notes)
+             for p in (*doc.parts, summary(doc))]
     return environment().get_template("derivation.html.j2").render(doc=doc, parts=parts, style=style())

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from ..steps import Derivation
-from .layout import Document, Equation, Line, Part, document, width
+from .layout import Document, Equation, Line, Part, document, summary, width
 
 ENGINES: dict[str, str] = {"en": "pdflatex", "zh": "xelatex"}
 """the program each language's document is compiled with"""
@@ -77,7 +77,7 @@ def _math(run: str) -> str:
 def render(d: Derivation, *, body: bool = False, **options: Any) -> str:
     """The derivation as a standalone LaTeX document, or (``body=True``) its sections only."""
     doc = document(d)
-    sections = "\n".join(_part(p) for p in doc.parts)
+    sections = "\n".join(_part(p) for p in (*doc.parts, summary(doc)))
     if body:
         return sections
     return (PREAMBLES[engine(d)] + COMMON + "\\begin{document}\n"
@@ -102,7 +102,7 @@ def _equation(eq: Equation) -> str:
 
 def _rows(lhs: str, line: Line) -> list[str]:
     """``lhs &= rhs`` with the rule as a tag; a wide sum continues on further rows, one term each."""
-    tag = " \\tag*{\\footnotesize\\itshape %s}" % text(line.words)
+    tag = " \\tag*{\\footnotesize\\itshape %s}" % text(line.words) if line.words else ""
     relation = "&%s " % ("\\mathrel{:=}" if line.relation == ":=" else "=")
     if width(line.rhs) <= WRAP or len(line.terms) == 1:
         return [lhs + " " + relation + line.rhs + tag]

@@ -92,6 +92,25 @@ def document(d: Derivation) -> Document:
     return Document(net.language, words.word("document", "title"), summary, tuple(parts))
 
 
+SUMMARY_OF = ("output_delta", "hidden_delta", "gradient", "regularized", "update")
+"""the parts whose results the summary repeats, by id without the layer number"""
+
+
+def summary(doc: Document) -> Part:
+    """The results on one page, as the slides gather them: each part's last line under its left side."""
+    words = catalogue(doc.language)
+    equations = []
+    for part in doc.parts:
+        if re.sub(r"\d+$", "", part.id) not in SUMMARY_OF:
+            continue
+        whole = part.id in ("regularized", "update")
+        for eq in part.equations if whole else part.equations[-1:]:
+            last = eq.lines[-1]
+            equations.append(Equation(eq.lhs, (Line(last.step, last.relation, last.rhs, last.terms, last.rule,
+                                                    "", None),)))
+    return Part("summary", words.word("document", "summary"), tuple(equations))
+
+
 def _line(step: Step, printer: MathPrinter, notation: str, words: Catalogue) -> Line:
     rhs = step.rhs
     terms = _terms(rhs, printer)

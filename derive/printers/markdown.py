@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..steps import Derivation
-from .layout import Equation, document
+from .layout import Equation, document, summary
 from .mathml import text
 
 RELATIONS: dict[str, str] = {"=": "=", ":=": r"\mathrel{:=}"}
@@ -24,7 +24,7 @@ def block(equations: Sequence[Equation], *, words: bool = True) -> str:
     for eq in equations:
         rows = []
         for n, line in enumerate(eq.lines):
-            rule = r" && \text{%s}" % _text(line.words) if words else ""
+            rule = r" && \text{%s}" % _text(line.words) if words and line.words else ""
             rows.append("%s &%s %s%s" % (eq.lhs if n == 0 else "", RELATIONS[line.relation], line.rhs, rule))
         groups.append(" \\\\\n".join(rows))
     return "$$\n\\begin{aligned}\n%s\n\\end{aligned}\n$$" % " \\\\[6pt]\n".join(groups)
@@ -39,7 +39,7 @@ def render(d: Derivation, **options: Any) -> str:
     """The derivation as a Markdown document."""
     doc = document(d)
     out = [f"# {text(doc.title)}", "", text(doc.network), ""]
-    for part in doc.parts:
+    for part in (*doc.parts, summary(doc)):
         out += [f"## {text(part.heading)}", ""]
         out += [block(part.equations), ""]
         out += [f"- {text(note)}" for note in part.notes]

@@ -1,9 +1,9 @@
 """A derivation as MathML: every step's equation through latex2mathml, one well-formed fragment each.
 
-``steps(d)`` gives, per step, the fragments the HTML page lays out (left side, relation and right side,
-and the whole equation); ``render`` writes them as an XHTML fragment with the rule of each step. Every
-fragment is parsed as XML before it is returned, and one whose text still holds LaTeX (a command
-latex2mathml did not know) is refused rather than shown as raw LaTeX.
+``equation(eq)`` gives, per line of an equation, the fragments the HTML page lays out (left side,
+relation and right side, and the whole equation); ``render`` writes them as an XHTML fragment with the
+rule of each step. Every fragment is parsed as XML before it is returned, and one whose text still
+holds LaTeX (a command latex2mathml did not know) is refused rather than shown as raw LaTeX.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from latex2mathml.converter import convert
 
 from ..errors import DeriveError
 from ..steps import Derivation
-from .layout import Document, document
+from .layout import Document, Equation, document, summary
 
 MATHML = "http://www.w3.org/1998/Math/MathML"
 
@@ -63,19 +63,21 @@ def fragment(tex: str, *, display: str = "block") -> str:
     return out
 
 
+def equation(eq: Equation) -> list[StepMath]:
+    """The MathML of each line of one equation."""
+    lines = []
+    for n, line in enumerate(eq.lines):
+        relation = RELATIONS[line.relation]
+        right = fragment(f"{relation} {line.rhs}")
+        whole = fragment(f"{eq.lhs} {relation} {line.rhs}")
+        left = fragment(eq.lhs) if n == 0 else ""
+        lines.append(StepMath(line.step, left, right, whole, line.words, line.note))
+    return lines
+
+
 def steps(doc: Document) -> list[list[StepMath]]:
     """Per equation of the document, the MathML of its lines."""
-    out = []
-    for eq in doc.equations:
-        lines = []
-        for n, line in enumerate(eq.lines):
-            relation = RELATIONS[line.relation]
-            right = fragment(f"{relation} {line.rhs}")
-            whole = fragment(f"{eq.lhs} {relation} {line.rhs}")
-            left = fragment(eq.lhs) if n == 0 else ""
-            lines.append(StepMath(line.step, left, right, whole, line.words, line.note))
-        out.append(lines)
-    return out
+    return [equation(eq) for eq in doc.equations]
 
 
 _SCRIPT = re.compile(r"\^\(([^)]*)\)|\^\{([^}]*)\}|\^([A-Za-z0-9+]+)")
@@ -96,16 +98,15 @@ def text(words: str) -> str:
 def render(d: Derivation, **options: Any) -> str:
     """The derivation as an XHTML fragment: sections, and per step its MathML and its rule in words."""
     doc = document(d)
-    maths = iter(steps(doc))
     parts = [f'<div class="derivation" lang="{doc.language}">', f"<h1>{text(doc.title)}</h1>",
              f"<p>{text(doc.network)}</p>"]
-    for part in doc.parts:
+    for part in (*doc.parts, summary(doc)):
         parts.append(f'<section id="{part.id}">')
         parts.append(f"<h2>{text(part.heading)}</h2>")
-        for _ in part.equations:
-            for m in next(maths):
-                parts.append(f'<div class="step" id="{m.step}">{m.whole}'
-                             f'<span class="rule">{text(m.words)}</span></div>')
+        for eq in part.equations:
+            for m in equation(eq):
+                rule = f'<span class="rule">{text(m.words)}</span>' if m.words else ""
+                parts.append(f'<div class="step" id="{m.step}">{m.whole}{rule}</div>')
         parts.extend(f'<p class="note">{text(n)}</p>' for n in part.notes)
         parts.append("</section>")
     parts.append("</div>")
