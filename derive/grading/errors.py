@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
+
+
+@dataclass(frozen=True, init=False)
+class Words:
+    """A catalogue text (grading.<key>) inside another message, worded in the same language."""
+
+    key: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(self, key: str, **args: Any) -> None:
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "args", args)
+
+    def message(self, language: str) -> str:
+        from ..text import catalogue
+
+        return catalogue(language).word("grading", self.key, **self.args)
 
 
 class Unreadable(InputError):
@@ -18,4 +36,5 @@ class Unreadable(InputError):
         """One line in ``language``: what is wrong and what is allowed."""
         from ..text import catalogue
 
-        return catalogue(language).word("grading", self.key, **self.args_)
+        args = {k: v.message(language) if isinstance(v, Words) else v for k, v in self.args_.items()}
+        return catalogue(language).word("grading", self.key, **args)

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..activations import ACTIVATIONS
-from .errors import Unreadable
+from .errors import Unreadable, Words
 from .names import Vocabulary
 
 MAX_LENGTH = 4000
@@ -101,13 +101,13 @@ SYMPY_BINARY: Mapping[str, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
 UNARY_SIGN: Mapping[str, int] = {"-": -1, "+": 1}
 
 NOT_ALLOWED: Mapping[type, str] = {
-    ast.Attribute: "attribute access (.)", ast.Compare: "comparisons", ast.BoolOp: "and / or",
-    ast.IfExp: "if … else", ast.Lambda: "lambda functions", ast.List: "lists", ast.Tuple: "tuples",
-    ast.Dict: "dictionaries", ast.Set: "sets", ast.JoinedStr: "strings", ast.Starred: "*arguments",
-    ast.Slice: "slices", ast.NamedExpr: "assignments", ast.ListComp: "comprehensions",
-    ast.GeneratorExp: "comprehensions", ast.Await: "await", ast.Yield: "yield",
+    ast.Attribute: "attribute", ast.Compare: "comparison", ast.BoolOp: "boolean", ast.IfExp: "conditional",
+    ast.Lambda: "lambda", ast.List: "list", ast.Tuple: "tuple", ast.Dict: "dict", ast.Set: "set",
+    ast.JoinedStr: "string", ast.Starred: "starred", ast.Slice: "slice", ast.NamedExpr: "assignment",
+    ast.ListComp: "comprehension", ast.SetComp: "comprehension", ast.DictComp: "comprehension",
+    ast.GeneratorExp: "comprehension", ast.Await: "async", ast.Yield: "async", ast.Call: "call",
 }
-"""what the user wrote, for the message, by node type; any other node is named by its operator or type"""
+"""what the user wrote, by node type: the catalogue's grading.construct_<name> (any other node: construct_other)"""
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,8 @@ class _Builder:
     def _BinOp(self, node: ast.BinOp) -> _Built:
         op = BINARY.get(type(node.op))
         if op is None:
-            raise Unreadable("not_allowed", what=f"the operator {_operator(node)}", allowed=self.vocabulary.allowed)
+            raise Unreadable("not_allowed", what=Words("construct_operator", operator=_operator(node)),
+                             allowed=self.vocabulary.allowed)
         left, right = self.build(node.left), self.build(node.right)
         tree = Binary(op, left.node, right.node)
         if op == "**":
@@ -266,7 +267,8 @@ class _Builder:
     def _UnaryOp(self, node: ast.UnaryOp) -> _Built:
         op = UNARY.get(type(node.op))
         if op is None:
-            raise Unreadable("not_allowed", what=f"the operator {_operator(node)}", allowed=self.vocabulary.allowed)
+            raise Unreadable("not_allowed", what=Words("construct_operator", operator=_operator(node)),
+                             allowed=self.vocabulary.allowed)
         arg = self.build(node.operand)
         constant = None if arg.constant is None else UNARY_SIGN[op] * arg.constant
         return _Built(Unary(op, arg.node), constant)
@@ -312,12 +314,15 @@ def _operator(node: ast.BinOp | ast.UnaryOp) -> str:
     return symbols.get(type(node.op), type(node.op).__name__)
 
 
-def _describe(node: ast.AST) -> str:
+def _describe(node: ast.AST) -> Words:
+    """What ``node`` is, in the catalogue's words."""
     if isinstance(node, ast.Constant):
-        return "strings" if isinstance(node.value, str | bytes) else f"the constant {node.value!r}"
-    if isinstance(node, ast.Call):
-        return "function calls of that form"
-    return NOT_ALLOWED.get(type(node), type(node).__name__)
+        if isinstance(node.value, str | bytes):
+            return Words("construct_string")
+        return Words("construct_constant", value=_short(node))
+    if type(node) in NOT_ALLOWED:
+        return Words("construct_" + NOT_ALLOWED[type(node)])
+    return Words("construct_other", name=type(node).__name__)
 
 
 def _short(node: ast.Constant) -> str:
