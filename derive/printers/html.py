@@ -12,7 +12,7 @@ import jinja2
 import markupsafe
 
 from ..steps import Derivation
-from .layout import document, summary
+from .layout import document, with_summary
 from .mathml import StepMath, equation, text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -46,5 +46,5 @@ def render(d: Derivation, **options: Any) -> str:
     """The derivation as a standalone HTML page."""
     doc = document(d)
     parts = [_Part(p.id, p.heading, tuple(tuple(equation(eq)) for eq in p.equations), p.notes)
-             for p in (*doc.parts, summary(doc))]
+             for p in with_summary(doc)]
     return environment().get_template("derivation.html.j2").render(doc=doc, parts=parts, style=style())

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from ..steps import Derivation
-from .layout import Document, Equation, Line, Part, document, summary, width
+from .layout import Document, Equation, Line, Part, document, width, with_summary
 
 ENGINES: dict[str, str] = {"en": "pdflatex", "zh": "xelatex"}
 """the program each language's document is compiled with"""
@@ -77,7 +77,7 @@ def _math(run: str) -> str:
 def render(d: Derivation, *, body: bool = False, **options: Any) -> str:
     """The derivation as a standalone LaTeX document, or (``body=True``) its sections only."""
     doc = document(d)
-    sections = "\n".join(_part(p) for p in (*doc.parts, summary(doc)))
+    sections = "\n".join(_part(p) for p in with_summary(doc))
     if body:
         return sections
     return (PREAMBLES[engine(d)] + COMMON + "\\begin{document}\n"

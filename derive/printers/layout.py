@@ -111,6 +111,12 @@ def summary(doc: Document) -> Part:
     return Part("summary", words.word("document", "summary"), tuple(equations))
 
 
+def with_summary(doc: Document) -> tuple[Part, ...]:
+    """The document's parts, then the summary when there is something to gather."""
+    gathered = summary(doc)
+    return (*doc.parts, gathered) if gathered.equations else doc.parts
+
+
 def _line(step: Step, printer: MathPrinter, notation: str, words: Catalogue) -> Line:
     rhs = step.rhs
     terms = _terms(rhs, printer)

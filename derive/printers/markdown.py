@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..steps import Derivation
-from .layout import Equation, document, summary
+from .layout import Equation, document, with_summary
 from .mathml import text
 
 RELATIONS: dict[str, str] = {"=": "=", ":=": r"\mathrel{:=}"}
@@ -39,7 +39,7 @@ def render(d: Derivation, **options: Any) -> str:
     """The derivation as a Markdown document."""
     doc = document(d)
     out = [f"# {text(doc.title)}", "", text(doc.network), ""]
-    for part in (*doc.parts, summary(doc)):
+    for part in with_summary(doc):
         out += [f"## {text(part.heading)}", ""]
         out += [block(part.equations), ""]
         out += [f"- {text(note)}" for note in part.notes]

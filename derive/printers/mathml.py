@@ -18,7 +18,7 @@ from latex2mathml.converter import convert
 
 from ..errors import DeriveError
 from ..steps import Derivation
-from .layout import Document, Equation, document, summary
+from .layout import Document, Equation, document, with_summary
 
 MATHML = "http://www.w3.org/1998/Math/MathML"
 
@@ -100,7 +100,7 @@ def render(d: Derivation, **options: Any) -> str:
     doc = document(d)
     parts = [f'<div class="derivation" lang="{doc.language}">', f"<h1>{text(doc.title)}</h1>",
              f"<p>{text(doc.network)}</p>"]
-    for part in (*doc.parts, summary(doc)):
+    for part in with_summary(doc):
         parts.append(f'<section id="{part.id}">')
         parts.append(f"<h2>{text(part.heading)}</h2>")
         for eq in part.equations:
