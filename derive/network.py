@@ -16,7 +16,7 @@ from .losses import LOSSES
 REDUCTIONS = ("mean", "sum")
 NOTATIONS = ("ng", "nielsen")
 LANGUAGES = ("en", "zh")
-MAX_LAYERS = 64
+MAX_LAYERS = 32
 MAX_UNITS = 100_000
 
 DEFAULTS: dict[str, Any] = {

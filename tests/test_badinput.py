@@ -81,7 +81,7 @@ CASES = [
     Case("layer too large", DERIVATION, "from 1 to 100000, got 1000000", net("layers = [2, 1000000]\n")),
     Case("layer 400 digits", DERIVATION, "every layer size must be from 1 to",
          net("layers = [2, " + "9" * 400 + "]\n")),
-    Case("too many layers", DERIVATION, "at most 64", net(f"layers = {[1] * 65}\n")),
+    Case("too many layers", DERIVATION, "at most 32", net(f"layers = {[1] * 33}\n")),
     Case("unknown key", DERIVATION, "unknown key 'hidden'; allowed keys: layers", net(NET + "hidden = 3\n")),
     Case("unknown activation", DERIVATION, "'activation' is 'swish2'; allowed: sigmoid",
          net(NET + "activation = 'swish2'\n")),
