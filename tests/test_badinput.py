@@ -361,3 +361,54 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
         err = p.stderr.read().decode()
         p.wait(timeout=60)
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+# --- bounded work: large inputs finish or are refused within seconds and without gigabytes
+# (generous limits: these catch hangs and blow-ups, they are not timing tests)
+
+MEMORY = 3 * 1024**3
+
+
+def _limited() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def run_bounded(argv: list[str], folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(derive_command() + argv, cwd=folder, capture_output=True, text=True, timeout=60,
+                          preexec_fn=_limited)
+
+
+BIG = "layers = [5000, 5000, 10]\n"
+BOUNDED = [
+    ("vector-form derivation of [5000, 5000, 10]", {"net.toml": BIG}, ["derivation", "net.toml", "-f", "json"], 0,
+     '"output_delta": "a - y"'),
+    ("32 layers", {"net.toml": f"layers = {[3] * 32}\n"}, ["derivation", "net.toml", "-f", "json"], 0,
+     "hidden_delta31"),
+    ("the exercise on [5000, 5000, 10]", {}, ["exercise", "squared-error", "--layers", "5000,5000,10", "-f", "json"],
+     0, "output_delta"),
+    ("numeric on [5000, 5000, 10]", {"net.toml": BIG}, NUMERIC, 2, "expected 5000 x 5001"),
+    ("grading [5000, 5000, 10]", {"net.toml": BIG},
+     ["grade", "net.toml", "--target", "delta[2][1]", "--answer", "a[2][1]"], 2, "grading handles at most"),
+    ("softmax of 2000 units", {"net.toml": "layers = [3, 2000]\noutput = 'softmax'\n"}, NUMERIC, 2, "--max-units"),
+    ("a million examples", {"net.toml": "layers = [1, 1000, 1]\n",
+                            "d.json": '{"X": [' + ",".join(["[1]"] * 1_000_000) + '], "Y": []}'},
+     NUMERIC, 2, "at most 2,000,000"),
+    ("a parameter file over 10 MB", {"p.json": '{"Theta": [' + "0.125, " * 1_500_000 + "0]}"}, NUMERIC, 2,
+     "larger than the 10000000-byte limit"),
+    ("a graph program of 1000 assignments", {"g.txt": "".join(f"v{i} = v{i - 1} * w\n" for i in range(1, 1000))},
+     ["graph", "g.txt", "--at", "v0=1", "w=1"], 2, "at most"),
+    ("a power tower a thousand deep", {"g.txt": "J = " + "w ** " * 1000 + "w\n"}, ["graph", "g.txt", "--at", "w=1"],
+     2, "at most"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("files", "argv", "code", "fragment"), [b[1:] for b in BOUNDED], ids=[b[0] for b in BOUNDED])
+def test_large_inputs_finish_or_are_refused_quickly(files, argv, code, fragment, tmp_path: Path) -> None:
+    write(tmp_path, files)
+    r = run_bounded(argv, tmp_path)
+    assert r.returncode == code, r.stderr[-500:]
+    assert "Traceback" not in r.stderr
+    assert fragment in (r.stdout if code == 0 else r.stderr)

@@ -6,6 +6,9 @@ import argparse
 import json
 from typing import Any
 
+MAX_VALUES = 2_000_000
+"""the most activations (examples × units) one run computes and prints"""
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("network", metavar="NET.toml")
@@ -45,6 +48,10 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, list, Any, Any]:
     if isinstance(thetas, list):
         for n, T in enumerate(thetas, start=1):
             numbers(T, f"{args.params}: Theta[{n}]")
+    values = len(data["X"]) * sum(net.layers) if isinstance(data["X"], list) else 0
+    if values > MAX_VALUES:
+        raise InputError(f"{args.data}: {len(data['X'])} examples × {sum(net.layers)} units is {values:,} values to "
+                         f"compute and print; at most {MAX_VALUES:,} (use fewer examples)")
     numbers(data["X"], f"{args.data}: X")
     numbers(data["Y"], f"{args.data}: Y")
     try:
