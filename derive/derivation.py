@@ -227,7 +227,13 @@ def _output_delta_layer(net: Network, g: Activation) -> tuple[Section, tuple[sp.
     d1 = q("delta", L, 1)
     ck.define(d1, Partial(J, zs[0]))
 
-    chains: list[Chain] = []
+    example = loss.example(tuple(As), tuple(ys), g)
+    dJda = Chain(ck, "output_delta.loss", Partial(J, As[0]))
+    dJda.then("definition_loss", sp.Derivative(example, As[0]), loss=net.loss)
+    for rule, expr in explain_derivative(example, As[0]):
+        dJda.then(rule, expr)
+
+    chains: list[Chain] = [dJda]
     for k in (0, 1) if K > 1 else (0,):
         c = Chain(ck, f"output_delta.softmax{k + 1}", Partial(As[k], zs[0]))
         c.then("definition_activation", sp.Derivative(values[k], zs[0]), activation=g.name)
