@@ -21,7 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("network", metavar="NET.toml", help="the network description (SPEC §2)")
     p.add_argument("--target", metavar="NAME",
                    help="delta[l][i], dTheta[l][i][j], D[l][i][j], output_delta or hidden_derivative")
-    p.add_argument("--answer", metavar="EXPR", help='the formula to grade, e.g. "(a[3][1]-y[1])*a[3][1]*(1-a[3][1])"')
+    p.add_argument("--answer", metavar="EXPR", help='the formula to grade, e.g. "(a[3][1]-y[1])*a[3][1]*(1-a[3][1])" '
+                   '(one that starts with a minus sign: --answer="-…")')
     p.add_argument("--answers", metavar="FILE.csv", help="grade a class: a CSV file with columns id,target,answer")
     p.add_argument("--format", "-f", choices=FORMATS, help="text or json (one answer; default text), "
                    "json or csv (a class file; default csv)")
