@@ -95,6 +95,8 @@ def _rule_of(expr: sp.Expr) -> str:
         return "derivative_log"
     if isinstance(expr, sp.Pow) or expr.has(sp.exp):
         return "chain_rule"
+    if isinstance(expr, sp.Function | sp.Max | sp.Min):
+        return "derivative_function"
     return "derivative_sum"
 
 

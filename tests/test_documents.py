@@ -335,6 +335,7 @@ def test_squared_error_keeps_the_chain_order():
     ({"loss": "squared_error"}, r"(a^{(2)} - y) \cdot a^{(2)} (1 - a^{(2)})"),
     ({"output": "tanh", "loss": "squared_error"}, r"(a^{(2)} - y) \cdot (1 - (a^{(2)})^{2})"),
     ({"output": "linear", "loss": "squared_error"}, r"a^{(2)} - y"),
+    ({"output": "relu", "loss": "squared_error"}, r"(a^{(2)} - y) \cdot \mathbf{1}[z^{(2)} > 0]"),
 ])
 def test_output_error_ends_in_the_form_of_the_slides(spec, shown):
     """The last line of δ^(L): cancelled where something cancels, otherwise the chain's factors in order."""

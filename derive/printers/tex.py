@@ -75,6 +75,11 @@ class MathPrinter(LatexPrinter):
             body = r"\left[%s\right]" % body
         return signs + body
 
+    def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
+        """The step function as lecturers write it: 1 where the argument is positive."""
+        text = r"\mathbf{1}[%s > 0]" % self._print(expr.args[0])
+        return text if exp is None else r"(%s)^{%s}" % (text, exp)
+
     def _print_Derivative(self, expr: sp.Derivative) -> str:
         (var, count), = expr.variable_count
         inner = self._print(expr.expr)
