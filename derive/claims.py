@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 import sympy as sp
@@ -23,6 +23,8 @@ from .steps import Section, Step
 
 _DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 MAX_CLAIMS = 10_000
+MAX_PLACES = 400
+"""a claim shows at most this many decimal places (a double's smallest is about 1e-324)"""
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ class Claim:
         """The computed value to the digits the claim shows (what the claim should have said)."""
         exponent = Decimal(self.claimed).as_tuple().exponent
         assert isinstance(exponent, int)
-        return str(Decimal(repr(self.computed)).quantize(Decimal(1).scaleb(exponent)))
+        with localcontext(Context(prec=MAX_PLACES + 400)):  # room for every digit down to the claim's last
+            return str(Decimal(repr(self.computed)).quantize(Decimal(1).scaleb(exponent)))
 
 
 def claimed_text(value: Any, name: str, source: str) -> str:
@@ -73,9 +76,11 @@ def claimed_text(value: Any, name: str, source: str) -> str:
     if not _DECIMAL.match(text):
         raise InputError(f"{source}: claim {name!r}: {text!r} is not a decimal number (e.g. 0.62 or \"0.6236336\")")
     try:
-        Decimal(text)
+        exponent = Decimal(text).as_tuple().exponent
     except InvalidOperation:
         raise InputError(f"{source}: claim {name!r}: {text!r} is not a decimal number") from None
+    if isinstance(exponent, int) and exponent < -MAX_PLACES:
+        raise InputError(f"{source}: claim {name!r}: {text!r} shows more than {MAX_PLACES} decimal places")
     return text
 
 

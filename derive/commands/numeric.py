@@ -63,7 +63,7 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, list, Any, Any]:
     except InputError as e:
         which = args.params if str(e).startswith("Theta") else args.data
         raise InputError(f"{which}: {e}") from None
-    if not all(np.all(np.isfinite(v)) for key in ("gradients", "deltas", "activations") for v in out[key]) \
+    if not all(np.all(np.isfinite(v)) for key in ("gradients", "deltas", "activations", "z") for v in out[key]) \
             or not np.isfinite(out["cost"]):
         raise InputError(f"{args.params}, {args.data}: the results overflow double precision; "
                          "use parameters and inputs of smaller magnitude")
