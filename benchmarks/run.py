@@ -223,7 +223,7 @@ def _agree(net: derive.Network, e: Any, naive: dict[sp.Symbol, sp.Expr]) -> bool
 
 
 # --- 3. latency ----------------------------------------------------------------------------------------------
-def bench_latency(formats: list[str], lecture: bool) -> list[Row]:
+def bench_latency(formats: list[str], lecture: bool, repeats: int = 3) -> list[Row]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         net = Path(tmp) / "slides.toml"
@@ -235,16 +235,18 @@ def bench_latency(formats: list[str], lecture: bool) -> list[Row]:
         if lecture:
             runs.append(("lecture", ["lecture", "--out", str(Path(tmp) / "outputs")], 20.0))
         for name, args, target in runs:
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            t = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "derive.cli", *args], cwd=tmp, capture_output=True,
-                                  text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-            wall = time.perf_counter() - t
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            wall, cpu = math.inf, math.inf
+            for _ in range(1 if name == "lecture" else repeats):  # the best of a few: a busy machine only adds
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t = time.perf_counter()
+                done = subprocess.run([sys.executable, "-m", "derive.cli", *args], cwd=tmp, capture_output=True,
+                                      text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                wall = min(wall, time.perf_counter() - t)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = min(cpu, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
             note = f"exit {done.returncode}" + (f": {done.stderr.strip().splitlines()[-1]}" if done.returncode
                                                 and done.stderr.strip() else "")
-            rows.append(Row("latency (wall, fresh process)", name, 0, wall, f"target {target:g} s", target,
+            rows.append(Row("latency (best wall, fresh process)", name, 0, wall, f"target {target:g} s", target,
                             wall / target, f"derive/target; CPU {cpu:.2f} s; {note}",
                             {"exit": done.returncode, "cpu_s": cpu}))
     return rows
