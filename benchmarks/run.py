@@ -321,19 +321,25 @@ def plot(rows: list[Row], path: Path) -> bool:
     return True
 
 
-FULL = {
-    "numeric": ([400, 25, 10], 5000, 1.0, 40),
-    "sizes": [[4, 4, 4, 2], [8, 8, 8, 4], [8, 16, 16, 4], [16, 16, 16, 16, 4], [16, 32, 32, 8], [32, 32, 32, 10],
-              [32, 64, 64, 10]],
-    "naive": [[4, 4, 4, 2], [8, 8, 8, 4], [8, 16, 16, 4]],
-    "check": [4, 4, 4, 2],
-}
-SMOKE = {
-    "numeric": ([20, 8, 3], 200, 1.0, 3),
-    "sizes": [[2, 3, 2], [4, 4, 4, 2]],
-    "naive": [[2, 3, 2]],
-    "check": [2, 3, 2],
-}
+@dataclass(frozen=True)
+class Plan:
+    numeric: tuple[list[int], int, float, int]
+    """layers, m, λ, repeats"""
+    sizes: list[list[int]]
+    naive: list[list[int]]
+    """the sizes the naive baseline also runs at"""
+    check: list[int]
+    """the size at which derive, the naive diff and the numeric gradients are compared"""
+
+
+FULL = Plan(
+    numeric=([400, 25, 10], 5000, 1.0, 40),
+    sizes=[[4, 4, 4, 2], [8, 8, 8, 4], [8, 16, 16, 4], [16, 16, 16, 16, 4], [16, 32, 32, 8], [32, 32, 32, 10],
+           [32, 64, 64, 10]],
+    naive=[[4, 4, 4, 2], [8, 8, 8, 4], [8, 16, 16, 4]],
+    check=[4, 4, 4, 2],
+)
+SMOKE = Plan(numeric=([20, 8, 3], 200, 1.0, 3), sizes=[[2, 3, 2], [4, 4, 4, 2]], naive=[[2, 3, 2]], check=[2, 3, 2])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -344,9 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan = SMOKE if args.smoke else FULL
     started = time.perf_counter()
-    layers, m, lam, repeats = plan["numeric"]
-    rows = bench_numeric(layers, m, lam, repeats)
-    ew_rows, fit = bench_elementwise(plan["sizes"], plan["naive"], args.cap, 1 if args.smoke else 3, plan["check"])
+    rows = bench_numeric(*plan.numeric)
+    ew_rows, fit = bench_elementwise(plan.sizes, plan.naive, args.cap, 1 if args.smoke else 3, plan.check)
     rows += ew_rows
     if not args.smoke:
         from derive.printers import FORMATS

@@ -28,18 +28,15 @@ from .notation import q
 if TYPE_CHECKING:
     from .steps import Derivation
 
-Quantity = sp.Symbol
-
-
 @dataclass(frozen=True)
 class ElementwiseGradients:
     """The gradient of every weight, over a chain of definitions evaluated in order."""
 
     network: Network
-    definitions: tuple[tuple[Quantity, sp.Expr], ...]
+    definitions: tuple[tuple[sp.Symbol, sp.Expr], ...]
     """(quantity, expression in x, y, Θ and quantities defined before it): a^(1) = x, then z and a layer
     by layer forward, then δ layer by layer backward — the shared subexpressions"""
-    gradients: Mapping[Quantity, sp.Expr]
+    gradients: Mapping[sp.Symbol, sp.Expr]
     """Θ[l][i][j] → ∂J/∂Θ^(l)_ij, in the defined quantities (or in x, y, Θ alone when ``expanded``)"""
     expanded: bool = False
 
@@ -100,7 +97,7 @@ def elementwise(net: Network, *, expand: bool = False, derivation: Derivation | 
     # ∂J/∂Θ^(l)_ij: the derived gradient form δ^(l+1)_i a^(l)_j (a_0 = 1) plus the penalty's derivative
     w = sp.Symbol("theta")
     penalty = sp.diff(sp.Rational(repr(net.lam)) / 2 * w**2, w)
-    gradients: dict[Quantity, sp.Expr] = {}
+    gradients: dict[sp.Symbol, sp.Expr] = {}
     for layer in range(1, L):
         theta, acts = names.theta[layer], (sp.Integer(1), *names.a[layer][1:])
         for i in range(1, sizes[layer] + 1):
@@ -146,10 +143,10 @@ def _substitute(form: sp.Expr, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Expr:
     return form.xreplace(mapping)
 
 
-def _forward(net: Network, names: _Names) -> list[tuple[Quantity, sp.Expr]]:
+def _forward(net: Network, names: _Names) -> list[tuple[sp.Symbol, sp.Expr]]:
     """a^(1) = x; z^(l+1)_i = Θ^(l)_i0 + Σ_j Θ^(l)_ij a^(l)_j; a^(l+1) = g(z^(l+1)) from the registry."""
     sizes = net.layers
-    out: list[tuple[Quantity, sp.Expr]] = [(names.a[1][j], names.x[j]) for j in range(1, sizes[0] + 1)]
+    out: list[tuple[sp.Symbol, sp.Expr]] = [(names.a[1][j], names.x[j]) for j in range(1, sizes[0] + 1)]
     for layer in range(1, net.L):
         nxt, g = layer + 1, ACTIVATIONS[net.activation(layer + 1)]
         theta, acts, zs = names.theta[layer], names.a[layer], names.z[nxt][1:]
@@ -160,7 +157,7 @@ def _forward(net: Network, names: _Names) -> list[tuple[Quantity, sp.Expr]]:
     return out
 
 
-def _activations(g: Activation, zs: Sequence[Quantity]) -> Sequence[sp.Expr]:
+def _activations(g: Activation, zs: Sequence[sp.Symbol]) -> Sequence[sp.Expr]:
     """g over a layer. An element-wise g is built once, on a placeholder, and copied to each unit as it stands
     (building 1/(1 + exp(−z)) anew asks SymPy's assumptions the same questions again, ~5 ms a unit)."""
     if g.unit is None:
