@@ -196,7 +196,7 @@ def _layers(value: Any, source: str) -> tuple[int, ...]:
         raise InputError(f"{source}: 'layers' has {len(value)} layers; at most {MAX_LAYERS} are allowed")
     for n in value:
         if not 1 <= n <= MAX_UNITS:
-            raise InputError(f"{source}: every layer size must be from 1 to {MAX_UNITS}, got {show(n)}")
+            raise InputError(f"{source}: 'layers': every size must be from 1 to {MAX_UNITS}, got {show(n)}")
     return tuple(value)
 
 
