@@ -197,6 +197,7 @@ def write(out: Path, entries: tuple[Entry, ...] = ENTRIES) -> list[str]:
     parent = out.resolve().parent
     if not parent.is_dir():
         raise InputError(f"--out {out}: folder {parent} does not exist")
+    _replaceable(out)
     files = build(entries)
     staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.new-"))
     try:
@@ -207,6 +208,20 @@ def write(out: Path, entries: tuple[Entry, ...] = ENTRIES) -> list[str]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return sorted(files)
+
+
+def _replaceable(out: Path) -> None:
+    """Refuse to replace a folder that cannot be a lecture set (one with folders or hidden files in it, or
+    the current folder): the whole folder is swapped for the new set, and nothing else may go with it."""
+    if not out.is_dir():
+        return
+    here = Path.cwd().resolve()
+    if out.resolve() == here or out.resolve() in here.parents:
+        raise InputError(f"--out {out}: is the current folder or holds it; choose a folder of its own, e.g. outputs")
+    foreign = sorted(p.name for p in out.iterdir() if p.name.startswith(".") or not p.is_file() or p.is_symlink())
+    if foreign:
+        raise InputError(f"--out {out}: holds {foreign[0]!r}, which derive lecture never writes, and the folder is "
+                         f"replaced as a whole; choose a new folder or a previous lecture set")
 
 
 def _replace(staging: Path, out: Path) -> None:

@@ -412,3 +412,107 @@ def test_large_inputs_finish_or_are_refused_quickly(files, argv, code, fragment,
     assert r.returncode == code, r.stderr[-500:]
     assert "Traceback" not in r.stderr
     assert fragment in (r.stdout if code == 0 else r.stderr)
+
+
+# --- nothing lost: atomic writes, and derive lecture swaps a finished folder in or leaves the old one
+
+
+def test_a_failed_write_leaves_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import derive.output
+
+    write(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out.json").write_text("the previous result")
+    (tmp_path / "out.json").chmod(0o640)
+
+    def full_disk(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(derive.output.os, "replace", full_disk)
+    assert cli.main(DERIVATION + ["-o", "out.json"]) == 2
+    assert "-o out.json: cannot write (No space left on device)" in capsys.readouterr().err
+    assert (tmp_path / "out.json").read_text() == "the previous result"
+    assert not list(tmp_path.glob(".out.json.*")), "the temp file is removed"
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(DERIVATION + ["-o", "out.json"]) == 0
+    assert json.loads((tmp_path / "out.json").read_text())["results"]["output_delta"] == "a - y"
+    assert (tmp_path / "out.json").stat().st_mode & 0o777 == 0o640, "the file keeps its permissions"
+
+
+def _small_set() -> dict[str, str]:
+    return {"a.md": "# a\n", "b.md": "# b\n", "c.md": "# c\n", "index.html": "<!DOCTYPE html><title>x</title>\n"}
+
+
+@pytest.fixture
+def previous_set(tmp_path: Path) -> dict[str, bytes]:
+    out = tmp_path / "outputs"
+    out.mkdir()
+    for name, text in {"old.md": "# old\n", "index.html": "<!DOCTYPE html><title>old</title>\n"}.items():
+        (out / name).write_text(text)
+    return {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+def _folder(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in path.iterdir()}
+
+
+def test_lecture_failing_halfway_through_the_writes_keeps_the_previous_set(
+        tmp_path: Path, previous_set: dict[str, bytes], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import derive.lecture
+
+    monkeypatch.setattr(derive.lecture, "build", lambda entries=(): _small_set())
+    real, calls = Path.write_bytes, []
+
+    def fails_on_the_third(self: Path, data: bytes) -> int:
+        calls.append(self.name)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", fails_on_the_third)
+    code = cli.main(["lecture", "--out", str(tmp_path / "outputs")])
+    err = capsys.readouterr().err
+    assert code in (2, 3) and err.count("\n") == 1 and "Traceback" not in err
+    assert _folder(tmp_path / "outputs") == previous_set
+    assert [p.name for p in tmp_path.iterdir()] == ["outputs"], "no staging folder left beside it"
+
+
+def test_lecture_with_an_entry_that_raises_keeps_the_previous_set(
+        tmp_path: Path, previous_set: dict[str, bytes], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import derive.lecture
+
+    entries = (derive.lecture.Entry("fine", "Fine", lambda: {".md": "# fine\n"}),
+               derive.lecture.Entry("broken", "Broken", _explode))
+    real_build = derive.lecture.build
+    monkeypatch.setattr(derive.lecture, "build", lambda e=(): real_build(entries))
+    assert cli.main(["lecture", "--out", str(tmp_path / "outputs")]) == 3
+    assert "rerun with --debug" in capsys.readouterr().err
+    assert _folder(tmp_path / "outputs") == previous_set
+    assert [p.name for p in tmp_path.iterdir()] == ["outputs"]
+    monkeypatch.setattr(derive.lecture, "build", lambda e=(): _small_set())
+    assert cli.main(["lecture", "--out", str(tmp_path / "outputs")]) == 0
+    assert _folder(tmp_path / "outputs") == {k: v.encode() for k, v in _small_set().items()}
+    assert [p.name for p in tmp_path.iterdir()] == ["outputs"]
+
+
+@pytest.mark.parametrize("where", ["a project", "the current folder", "a parent of the current folder"])
+def test_lecture_never_replaces_a_folder_that_is_not_a_lecture_set(
+        where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import derive.lecture
+
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "src").mkdir()
+    (project / "src" / "main.py").write_text("precious = True\n")
+    (project / "notes.md").write_text("# notes\n")
+    monkeypatch.setattr(derive.lecture, "build", lambda e=(): _small_set())
+    out = {"a project": str(project), "the current folder": ".", "a parent of the current folder": ".."}[where]
+    monkeypatch.chdir(project / "src" if where == "a parent of the current folder" else project)
+    assert cli.main(["lecture", "--out", out]) == 2
+    assert "--out" in capsys.readouterr().err
+    assert (project / "src" / "main.py").read_text() == "precious = True\n"
+    assert sorted(p.name for p in project.iterdir()) == [".git", "notes.md", "src"]
