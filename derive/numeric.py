@@ -9,6 +9,7 @@ column zero) carries them over a batch (rows = examples). ``source`` shows the g
 from __future__ import annotations
 
 import inspect
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -151,8 +152,12 @@ class NumericFunctions:
 
     @property
     def source(self) -> str:
-        """The generated code of every lambdified piece, for reading."""
-        return "\n".join(f"# {name}\n{inspect.getsource(f)}" for name, f in self._pieces)
+        """The generated code of every lambdified piece, then the batch recursion that carries them, for reading."""
+        pieces = "\n".join(f"# {name}\n{inspect.getsource(f)}" for name, f in self._pieces)
+        methods = (NumericFunctions.forward, NumericFunctions.gradients, NumericFunctions._back,
+                   NumericFunctions._gradient)
+        batch = "\n".join(textwrap.dedent(inspect.getsource(m)) for m in methods)
+        return f"{pieces}\n# the batch recursion over these pieces (rows = examples)\n{batch}"
 
     # --- the batch computations
     def forward(self, thetas: Sequence[Any], X: Any) -> tuple[list[Array], list[Array]]:
