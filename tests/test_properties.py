@@ -111,7 +111,17 @@ def functions(net: Network) -> NumericFunctions:
     return lambdify(net)
 
 
-SMALL = specs(max_units=3, max_layers=3)
+NUMERIC_SPECS = [
+    {"layers": [2, 3, 2]},
+    {"layers": [3, 2], "lambda": 0.7},
+    {"layers": [2, 3, 2], "activation": "tanh", "output": "softmax"},
+    {"layers": [1, 2, 3], "activation": "relu", "output": "softmax", "reduction": "sum", "lambda": 0.3},
+    {"layers": [2, 2, 1], "activation": "linear", "output": "linear", "loss": "squared_error"},
+    {"layers": [3, 2, 2], "activation": "sigmoid", "output": "tanh", "loss": "squared_error", "reduction": "sum"},
+    {"layers": [2, 2, 2, 2], "activation": ["tanh", "relu"], "loss": "squared_error", "lambda": 1.5},
+]
+"""networks for the numeric properties (each lambdified once): every activation, output, loss and reduction"""
+SMALL = st.sampled_from(NUMERIC_SPECS)
 
 
 @settings(PROPERTY, max_examples=25)
