@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..printers import FORMATS
+from . import positive_int
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,7 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", "-f", default="latex", choices=list(FORMATS), help="output format (default latex)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--body", action="store_true", help="LaTeX: only the body, to paste into one's own notes")
-    p.add_argument("--max-units", type=int, metavar="N", help="derive a softmax output of up to N units (default 10)")
+    p.add_argument("--max-units", type=positive_int, metavar="N",
+                   help="derive a softmax output of up to N units (default 10)")
 
 
 def run(args: argparse.Namespace) -> int:

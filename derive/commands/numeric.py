@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from . import positive_int
+
 MAX_VALUES = 2_000_000
 """the most activations (examples × units) one run computes and prints"""
 
@@ -15,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", required=True, metavar="P.json", help='{"Theta": [Θ^(1), …]}, column 0 the bias')
     p.add_argument("--data", required=True, metavar="D.json", help='{"X": [[…], …], "Y": [[…], …]}')
     p.add_argument("-o", "--output", metavar="FILE")
-    p.add_argument("--max-units", type=int, metavar="N", help="derive a softmax output of up to N units (default 10)")
+    p.add_argument("--max-units", type=positive_int, metavar="N",
+                   help="derive a softmax output of up to N units (default 10)")
 
 
 def read_json(path: str, keys: tuple[str, ...]) -> dict[str, Any]:
