@@ -550,3 +550,35 @@ def test_lecture_never_replaces_a_folder_that_is_not_a_lecture_set(
     assert "--out" in capsys.readouterr().err
     assert (project / "src" / "main.py").read_text() == "precious = True\n"
     assert sorted(p.name for p in project.iterdir()) == [".git", "notes.md", "src"]
+
+
+WRITERS = {"write_text", "write_bytes", "rename", "replace", "rmtree", "unlink", "remove", "rmdir", "mkstemp",
+           "NamedTemporaryFile", "touch", "symlink_to", "chmod"}
+"""calls that change files: only derive/output.py (atomic files) and derive/lecture.py (the staged folder) make them"""
+ALLOWED_WRITERS = {"output.py", "lecture.py"}
+OS_ONLY = {"replace", "remove"}
+"""names that change files only as os.replace / os.remove (str.replace and list.remove are everywhere)"""
+
+
+def test_every_file_is_written_through_output_or_the_lecture_staging():
+    import ast
+
+    import derive
+
+    package = Path(derive.__file__).parent
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name in ALLOWED_WRITERS and path.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            on_os = isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "os"
+            if isinstance(f, ast.Attribute) and f.attr in WRITERS and (on_os or f.attr not in OS_ONLY):
+                found.append(f"{path.relative_to(package)}:{node.lineno} .{f.attr}()")
+            if isinstance(f, ast.Name) and f.id == "open" and len(node.args) > 1:
+                mode = node.args[1]
+                if not (isinstance(mode, ast.Constant) and set(str(mode.value)) <= set("rbt")):
+                    found.append(f"{path.relative_to(package)}:{node.lineno} open(…, {ast.unparse(mode)})")
+    assert not found, found
