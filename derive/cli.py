@@ -93,8 +93,10 @@ def _refuse_output_over_inputs(args: argparse.Namespace) -> None:
 
 
 def _say(line: str) -> None:
-    """One line on stderr, whatever the message holds (newlines from input or from a library)."""
-    print(" ".join(line.splitlines()), file=sys.stderr)
+    """One line on stderr, whatever the message holds: newlines joined, other control characters (a file
+    name's terminal escapes) shown escaped."""
+    text = " ".join(line.splitlines())
+    print("".join(c if c.isprintable() else repr(c)[1:-1] for c in text), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ def net(text: str) -> dict[str, str | bytes]:
 CASES = [
     # --- the network description (every command that reads NET.toml goes through the same reader)
     Case("net missing", ["derivation", "nope.toml"], "nope.toml: no such file"),
+    Case("net name with control characters", ["derivation", "a\x1b[31m\nb.toml"], "a\\x1b[31m b.toml: no such file"),
     Case("net is a directory", ["derivation", "folder"], "folder: is a directory", {"folder/x": ""}),
     Case("net binary", DERIVATION, "net.toml: binary file", net(b"layers = [2, 1]\0\1\2")),
     Case("net not utf-8", DERIVATION, "net.toml: not UTF-8", net(b"layers = [2, 1] # \xff\xfe")),
