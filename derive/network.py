@@ -75,9 +75,9 @@ class Network:
         """Validate a description (the keys of SPEC §2) and build the network."""
         if not isinstance(spec, dict):
             raise InputError(f"{source}: expected a table of keys ({', '.join(KEYS)})")
-        unknown = sorted(set(spec) - set(KEYS))
+        unknown = sorted((k for k in spec if k not in KEYS), key=str)
         if unknown:
-            raise InputError(f"{source}: unknown key {unknown[0]!r}; allowed keys: {', '.join(KEYS)}")
+            raise InputError(f"{source}: unknown key {show(unknown[0])}; allowed keys: {', '.join(KEYS)}")
         if "layers" not in spec:
             raise InputError(f"{source}: 'layers' is required, e.g. layers = [3, 5, 5, 4]")
         v = {**DEFAULTS, **spec}

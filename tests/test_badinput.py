@@ -208,6 +208,8 @@ CASES = [
          {"class.csv": b"id,target,answer\n\0"}),
     Case("class file broken quoting", ["grade", "net.toml", "--answers", "class.csv"], "class.csv: not a valid CSV",
          {"class.csv": 'id,target,answer\n"unterminated\n'}),
+    Case("class file too long", ["grade", "net.toml", "--answers", "class.csv"],
+         "class.csv: 6000 answers; at most 5,000", {"class.csv": CLASS + "s2,delta[3][1],a[3][1]\n" * 5999}),
     Case("class file is -o", ["grade", "net.toml", "--answers", "class.csv", "-o", "class.csv"],
          "-o class.csv: is one of the input files", {"class.csv": CLASS}, output=False),
     # --- options of derive derivation

@@ -10,6 +10,8 @@ from ..errors import InputError
 from .errors import Unreadable
 
 COLUMNS = ("id", "target", "answer")
+MAX_ROWS = 5_000
+"""answers graded in one run (each takes milliseconds to tens of them: a run stays within about a minute)"""
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ def read_rows(source: str, text: str) -> tuple[Row, ...]:
     if not records or tuple(f.strip().lower() for f in records[0]) != COLUMNS:
         got = ",".join(records[0]) if records else "nothing"
         raise InputError(f"{source}: the first row must name the columns {','.join(COLUMNS)}; got {got[:80]}")
+    if len(records) - 1 > MAX_ROWS:
+        raise InputError(f"{source}: {len(records) - 1} answers; at most {MAX_ROWS:,} are graded in one run "
+                         f"(split the file)")
     rows = []
     for n, record in enumerate(records[1:], start=2):
         if len(record) == len(COLUMNS):
