@@ -88,3 +88,12 @@ def test_gradients_share_the_deltas():
 def test_fast_product_is_sympys_product(factors, want):
     got = _product(*factors)
     assert got == want and got.args == want.args and hash(got) == hash(want)
+
+
+def test_callable_as_derive_elementwise_before_and_after_its_module_is_imported():
+    import importlib
+
+    net = derive.Network.from_dict({"layers": [1, 1]})
+    first = derive.elementwise(net)
+    importlib.import_module("derive.elementwise")
+    assert derive.elementwise(net).gradients == first.gradients == elementwise(net).gradients
