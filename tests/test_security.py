@@ -291,3 +291,15 @@ def test_graph_names_outside_the_grammar_are_refused(name: str, tmp_path: Path, 
     (tmp_path / "g.txt").write_text(f"J = {name} * 2\n")
     assert cli.main(["graph", "g.txt", "--at", f"{name}=1"]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("hostile", HTML_HOSTILE)
+def test_a_verdict_shown_in_a_notebook_has_no_raw_html(hostile: str) -> None:
+    """Jupyter renders _repr_markdown_: a target or answer quoted in the verdict's text stays text."""
+    import derive
+
+    net = {"layers": [1, 1], "loss": "squared_error"}
+    for target, answer in ((hostile, "a"), ("delta[2][1]", hostile), ("delta[2][1]", f"foo({hostile})")):
+        shown = derive.grade(net, target, answer)._repr_markdown_()
+        assert_safe_markdown(shown)
+        assert_safe_html(shown)

@@ -9,6 +9,7 @@ first mistake whose values it matches names it.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property, lru_cache
@@ -68,7 +69,9 @@ class Verdict:
     def _repr_markdown_(self) -> str:
         mistake = f" (`{self.mistake}`)" if self.mistake else ""
         expected = f"\n\n$${self.expected}$$" if self.expected else ""
-        return f"**{self.verdict}**{mistake} — {self.text}{expected}"
+        # the text may quote the student's: no raw HTML and no link in a notebook
+        text = html.escape(self.text, quote=False).replace("](", "]\\(")
+        return f"**{self.verdict}**{mistake} — {text}{expected}"
 
 
 @dataclass(frozen=True)
