@@ -166,7 +166,7 @@ def read_text(path: str | Path, *, limit: int = 10_000_000) -> str:
     if b"\0" in data:
         raise InputError(f"{path}: binary file, expected UTF-8 text")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte-order mark (as some editors write) is not text
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text") from None
 

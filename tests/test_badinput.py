@@ -585,3 +585,15 @@ def test_every_file_is_written_through_output_or_the_lecture_staging():
                 if not (isinstance(mode, ast.Constant) and set(str(mode.value)) <= set("rbt")):
                     found.append(f"{path.relative_to(package)}:{node.lineno} open(…, {ast.unparse(mode)})")
     assert not found, found
+
+
+def test_a_byte_order_mark_is_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Files saved 'UTF-8 with BOM' (as some editors do) read like any other."""
+    bom = "\ufeff"
+    write(tmp_path, {name: bom + text for name, text in GOOD.items() if isinstance(text, str)})
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(NUMERIC) == 0
+    assert json.loads(capsys.readouterr().out)["cost"] > 0
+    assert cli.main(GRAPH) == 0
+    assert json.loads(capsys.readouterr().out)
