@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -151,9 +152,11 @@ def _int(digits: str) -> int | float:
 
 def read_text(path: str | Path, *, limit: int = 10_000_000) -> str:
     """Read a UTF-8 text file, refusing what is missing, too large or binary (reads at most limit + 1 bytes)."""
-    p = Path(path)
     try:
-        with p.open("rb") as f:
+        # opened without blocking, so that a named pipe nobody writes to reads as empty instead of hanging
+        fd = os.open(Path(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            os.set_blocking(fd, True)
             data = f.read(limit + 1)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None

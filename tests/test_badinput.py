@@ -305,17 +305,23 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
     """A file without read permission (simulated: the tests may run as root, who reads anything)."""
     write(tmp_path, {})
     monkeypatch.chdir(tmp_path)
-    real_open = Path.open
+    real_open = os.open
 
-    def locked(self: Path, *args: object, **kwargs: object):  # noqa: ANN202
-        if self.name == "net.toml":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)
+    def locked(path: object, *args: object, **kwargs: object) -> int:
+        if Path(str(path)).name == "net.toml":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "open", locked)
+    monkeypatch.setattr(os, "open", locked)
     code = cli.main(DERIVATION + ["-o", "out.txt"])
     out, err = capsys.readouterr()
     check_refusal(code, out, err, Case("unreadable", [], "net.toml: cannot read (Permission denied)"), tmp_path)
+
+
+def test_a_named_pipe_without_a_writer_does_not_hang(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "net.toml")
+    r = subprocess.run(derive_command() + DERIVATION, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "net.toml: 'layers' is required" in r.stderr
 
 
 def test_output_never_overwrites_an_input_through_a_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
