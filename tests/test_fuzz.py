@@ -291,12 +291,12 @@ def test_check_command_claims(claims: str, folder: Path) -> None:
 
 
 @FUZZ
-@given(case=graph_inputs())
-def test_graph_command(case: tuple[str, list[str]], folder: Path) -> None:
-    """derive graph with fuzzed programs and --at values: exit 0 or 2, the program never run."""
+@given(case=graph_inputs(), fmt=st.sampled_from(["json", "json", "latex", "html", "markdown", "mathml"]))
+def test_graph_command(case: tuple[str, list[str]], fmt: str, folder: Path) -> None:
+    """derive graph with fuzzed programs and --at values, in every format: exit 0 or 2, the program never run."""
     program, at = case
     (folder / "g.txt").write_text(program, encoding="utf-8", errors="surrogatepass")
-    code, _, _ = run(["graph", str(folder / "g.txt"), "--at", *at], "graph program")
+    code, _, _ = run(["graph", str(folder / "g.txt"), "--format", fmt, "--at", *at], "graph program")
     assert code in (0, 2)
 
 
