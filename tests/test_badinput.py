@@ -437,7 +437,7 @@ BOUNDED = [
     ("softmax of 2000 units", {"net.toml": "layers = [3, 2000]\noutput = 'softmax'\n"}, NUMERIC, 2, "--max-units"),
     ("a million examples", {"net.toml": "layers = [1, 1000, 1]\n",
                             "d.json": '{"X": [' + ",".join(["[1]"] * 1_000_000) + '], "Y": []}'},
-     NUMERIC, 2, "at most 2,000,000"),
+     NUMERIC, 2, "at most 500,000"),
     ("a parameter file over 10 MB", {"p.json": '{"Theta": [' + "0.125, " * 1_500_000 + "0]}"}, NUMERIC, 2,
      "larger than the 10000000-byte limit"),
     ("a graph program of 1000 assignments", {"g.txt": "".join(f"v{i} = v{i - 1} * w\n" for i in range(1, 1000))},

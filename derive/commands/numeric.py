@@ -8,7 +8,7 @@ from typing import Any
 
 from . import positive_int
 
-MAX_VALUES = 2_000_000
+MAX_VALUES = 500_000
 """the most activations (examples × units) one run computes and prints"""
 
 
