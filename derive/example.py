@@ -30,6 +30,8 @@ from .steps import Derivation, Section, Step
 
 MAX_UNITS_SHOWN = 200
 """an example with more numbered steps than this per section is refused: it is not a lecture example"""
+MAX_WEIGHTS_SHOWN = 2_000
+"""every weight is substituted exactly: time grows with their number (2,000 take about ten seconds)"""
 
 
 class Num(sp.Expr):
@@ -237,6 +239,9 @@ def worked_example(net: Network, problem: Problem, *, rate: float = 0.5, digits:
         raise InputError(f"--rate {rate}: the learning rate must be a positive number (at most 100)")
     if max(net.layers) > MAX_UNITS_SHOWN:
         raise InputError(f"a layer of {max(net.layers)} units is too large to show; at most {MAX_UNITS_SHOWN}")
+    if net.weight_count > MAX_WEIGHTS_SHOWN:
+        raise InputError(f"the network's {net.weight_count} weights are too many to show every number; "
+                         f"at most {MAX_WEIGHTS_SHOWN}")
     d = backprop(net)
     fn = lambdify(net)
     thetas, X, Y = problem.floats
