@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import re
 import tokenize
 from html.parser import HTMLParser
@@ -145,7 +146,7 @@ def test_hostile_answers_are_refused(expr: str, tmp_path: Path, marker: Path, mo
     out, err = capsys.readouterr()
     assert code == 2, err
     assert "Traceback" not in err and err.count("\n") == 1
-    assert __import__("json").loads(out)["verdict"] == "unreadable"
+    assert json.loads(out)["verdict"] == "unreadable"
     assert not marker.exists()
 
 
@@ -158,7 +159,7 @@ def test_hostile_class_file_rows_are_reported_not_run(tmp_path: Path, marker: Pa
                                    for n, e in enumerate(HOSTILE)]
     (tmp_path / "class.csv").write_text("\n".join(rows) + "\n")
     cli.main(["grade", "net.toml", "--answers", "class.csv", "--format", "json"])
-    doc = __import__("json").loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
     assert [d["verdict"] for d in doc] == ["unreadable"] * len(HOSTILE)
     assert not marker.exists()
 
@@ -166,8 +167,6 @@ def test_hostile_class_file_rows_are_reported_not_run(tmp_path: Path, marker: Pa
 @pytest.mark.parametrize("name", ["__import__('os')", "a[2][1].__class__", "<script>", "\\input{x}", "J; rm -rf"])
 def test_hostile_claim_names_are_refused(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]):
-    import json
-
     monkeypatch.chdir(tmp_path)
     (tmp_path / "net.toml").write_text("layers = [1, 1]\n")
     (tmp_path / "p.json").write_text(json.dumps({"Theta": [[[0.1, 0.2]]]}))
