@@ -91,7 +91,7 @@ def backprop(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
     results = Results(
         output_delta=delta_result,
         hidden_derivative=primes[-1] if primes else None,
-        gradient=sp.Symbol("delta") * a,
+        gradient=_one_unit_gradient(sections),
         hidden_derivatives=primes,
         output_delta_layer=delta_layer,
     )
@@ -302,17 +302,8 @@ def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
                                                                                q("Theta", layer, kk, i_))), gp_a)))
         return out
 
-    ck = Checker(symbolic=True)
+    ck = _arbitrary_loss(layer, n_here, n_next, g)
     for unit in range(1, n_here + 1):
-        ck.define(q("a", layer, unit), g.unit(q("z", layer, unit)))
-    for kk in range(1, n_next + 1):
-        ck.define(q("z", nxt, kk), sp.Add(q("Theta", layer, kk, 0),
-                                          *(q("Theta", layer, kk, j) * q("a", layer, j) for j in range(1, n_here + 1))))
-        ck.define(Partial(J, q("z", nxt, kk)), q("delta", nxt, kk))
-    for unit in range(1, n_here + 1):
-        ck.define(Partial(J, q("z", layer, unit)),
-                  sp.Add(*(q("delta", nxt, kk) * sp.diff(ck.definitions[q("z", nxt, kk)], q("a", layer, unit))
-                           for kk in range(1, n_next + 1))) * sp.diff(g.unit(q("z", layer, unit)), q("z", layer, unit)))
         ck.define(q("delta", layer, unit), Partial(J, q("z", layer, unit)))
     concrete = Chain(ck, f"hidden_delta{layer}.check", q("delta", layer, 1))
     for rule, expr in forms(1, list(range(1, n_next + 1))):
@@ -326,6 +317,28 @@ def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
     plain_a, plain_z = sp.symbols("a z")
     one_unit = prime.best.xreplace({q("a"): plain_a, q("z"): plain_z})
     return section(f"hidden_delta{layer}", element, vector, layer=layer, activation=act), one_unit
+
+
+def _arbitrary_loss(layer: int, n_here: int, n_next: int, g: Activation | None) -> Checker:
+    """A checker in which J is an arbitrary function F of layer l+1's weighted sums, so that what it proves
+    about δ^(l) and ∂J/∂Θ^(l) holds for every loss. δ^(l+1)_k is ∂F/∂(its k-th argument); a^(l) = g(z^(l))
+    when g is given, free symbols otherwise; a^(l)_0 = 1."""
+    nxt = layer + 1
+    ck = Checker()
+    ck.define(q("a", layer, 0), sp.Integer(1))
+    if g is not None:
+        assert g.unit is not None
+        for unit in range(1, n_here + 1):
+            ck.define(q("a", layer, unit), g.unit(q("z", layer, unit)))
+    for k in range(1, n_next + 1):
+        ck.define(q("z", nxt, k), sp.Add(*(q("Theta", layer, k, j) * q("a", layer, j) for j in range(n_here + 1))))
+    point = [ck.value(q("z", nxt, k)) for k in range(1, n_next + 1)]
+    F, xs = sp.Function("F"), sp.symbols(f"xi1:{n_next + 1}")
+    ck.define(J, F(*point))
+    for k in range(1, n_next + 1):
+        ck.define(Partial(J, q("z", nxt, k)), q("delta", nxt, k))
+        ck.define(q("delta", nxt, k), sp.Subs(sp.Derivative(F(*xs), xs[k - 1]), xs, point))
+    return ck
 
 
 def _hidden_vector(net: Network, layer: int, prime: UnitDerivative, n_here: int, n_next: int) -> Chain:
@@ -382,13 +395,9 @@ def _gradient(net: Network, layer: int) -> Section:
             ("substitute_partials", Product(q("delta", nxt, i_), q("a", layer, j_))),
         ]
 
-    ck = Checker()
-    ck.define(q("z", nxt, 1), sp.Add(*(q("Theta", layer, 1, jj) * q("a", layer, jj) for jj in range(0, n_here + 1))))
-    ck.define(Partial(J, q("z", nxt, 1)), q("delta", nxt, 1))
-    ck.define(q("a", layer, 0), sp.Integer(1))
+    ck = _arbitrary_loss(layer, n_here, 1, None)
     for jj in (0, 1):
         c = Chain(ck, f"gradient{layer}.check{jj}", Partial(J, q("Theta", layer, 1, jj)))
-        ck.define(Partial(J, q("Theta", layer, 1, jj)), q("delta", nxt, 1) * (1 if jj == 0 else q("a", layer, jj)))
         for rule, expr in forms(1, jj):
             c.then(rule, expr)
 
@@ -400,6 +409,13 @@ def _gradient(net: Network, layer: int) -> Section:
     vector = Step(f"gradient{layer}.vector", Partial(J, sp.MatrixSymbol(f"Theta[{layer}]", 1, 1)), d * a.T,
                   "vectorize", "bias_unit", (("layer", layer),))
     return section(f"gradient{layer}", element, vector, layer=layer)
+
+
+def _one_unit_gradient(sections: list[Section]) -> sp.Expr:
+    """∂loss/∂Θ^(l)_ij as derived in the last gradient section, in the symbols delta (δ^(l+1)_i) and a (a^(l)_j)."""
+    last = [s for s in sections if s.id.startswith("gradient")][-1].steps
+    element = [step for step in last if step.id.split(".")[1] == "element"][-1].rhs.doit()
+    return element.xreplace({s: sp.Symbol(str(s).split("[")[0]) for s in element.free_symbols})
 
 
 def _regularized(net: Network) -> Section:
