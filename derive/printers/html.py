@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from ..diagram import network_svg
 from ..steps import Derivation
 from .layout import document, with_summary
 from .mathml import StepMath, equation, text
@@ -47,4 +48,6 @@ def render(d: Derivation, **options: Any) -> str:
     doc = document(d)
     parts = [_Part(p.id, p.heading, tuple(tuple(equation(eq)) for eq in p.equations), p.notes)
              for p in with_summary(doc)]
-    return environment().get_template("derivation.html.j2").render(doc=doc, parts=parts, style=style())
+    diagram = markupsafe.Markup(network_svg(d.network))  # built and escaped by derive.diagram
+    return environment().get_template("derivation.html.j2").render(doc=doc, parts=parts, style=style(),
+                                                                   diagram=diagram)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..diagram import network_tikz
 from ..steps import Derivation
 from .layout import Document, Equation, Line, Part, document, width, with_summary
 
@@ -23,6 +24,7 @@ PREAMBLES: dict[str, str] = {
     "xelatex": "\\documentclass[11pt,a4paper,UTF8]{ctexart}\n",
 }
 COMMON = ("\\usepackage{amsmath,amssymb}\n"
+          "\\usepackage{tikz}\n"
           "\\usepackage[margin=2cm]{geometry}\n"
           "\\allowdisplaybreaks\n"
           "\\setlength{\\parindent}{0pt}\n"
@@ -82,6 +84,7 @@ def render(d: Derivation, *, body: bool = False, **options: Any) -> str:
         return sections
     return (PREAMBLES[engine(d)] + COMMON + "\\begin{document}\n"
             + "{\\LARGE\\bfseries %s\\par}\n\\medskip\n%s\n\n" % (text(doc.title), text(doc.network))
+            + "\\begin{center}\n%s\n\\end{center}\n\n" % network_tikz(d.network)
             + sections + "\\end{document}\n")
 
 
