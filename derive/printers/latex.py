@@ -38,6 +38,7 @@ MATH_CHARS: dict[str, str] = {
     "η": r"\eta ", "ε": r"\varepsilon ", "θ": r"\theta ", "Σ": r"\Sigma ", "∂": r"\partial ", "∇": r"\nabla ",
     "≠": r"\neq ", "≥": r"\geq ", "≤": r"\leq ", "∘": r"\circ ", "·": r"\cdot ", "×": r"\times ", "−": "-",
     "′": "'", "₀": "_0", "ᵀ": "^{T}", "²": "^2", "→": r"\to ",
+    "✓": r"\checkmark ", "✗": r"\times ",
 }
 """characters of the catalogue's plain text that LaTeX sets in math mode"""
 
