@@ -26,6 +26,8 @@ from .progress import task
 from .steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
 
 CHECK_UNITS = 4
+LOSS_UNITS = 2
+"""units per layer in the checks that hold for an arbitrary loss (every index pattern shows with two)"""
 """element-wise identities are checked on at most this many units per layer (they are structural)"""
 
 MAX_COUPLED_UNITS = 10
@@ -302,11 +304,12 @@ def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
                                                                                q("Theta", layer, kk, i_))), gp_a)))
         return out
 
-    ck = _arbitrary_loss(layer, n_here, n_next, g)
+    n_loss = min(n_next, LOSS_UNITS)
+    ck = _arbitrary_loss(layer, min(n_here, LOSS_UNITS), n_loss, g)
     for unit in range(1, n_here + 1):
         ck.define(q("delta", layer, unit), Partial(J, q("z", layer, unit)))
     concrete = Chain(ck, f"hidden_delta{layer}.check", q("delta", layer, 1))
-    for rule, expr in forms(1, list(range(1, n_next + 1))):
+    for rule, expr in forms(1, list(range(1, n_loss + 1))):
         concrete.then(rule, expr)
 
     element = Chain(Checker(), f"hidden_delta{layer}.element", q("delta", layer, i))
@@ -395,7 +398,7 @@ def _gradient(net: Network, layer: int) -> Section:
             ("substitute_partials", Product(q("delta", nxt, i_), q("a", layer, j_))),
         ]
 
-    ck = _arbitrary_loss(layer, n_here, 1, None)
+    ck = _arbitrary_loss(layer, min(n_here, LOSS_UNITS), 1, None)
     for jj in (0, 1):
         c = Chain(ck, f"gradient{layer}.check{jj}", Partial(J, q("Theta", layer, 1, jj)))
         for rule, expr in forms(1, jj):

@@ -167,3 +167,19 @@ def test_network_round_trips_through_its_dict():
     net = derive.Network.from_dict({"layers": [3, 4, 4, 2], "activation": ["tanh", "relu"], "lambda": 1})
     assert derive.Network.from_dict(net.to_dict()) == net
     assert net.activation(2) == "tanh" and net.activation(3) == "relu" and net.activation(4) == "sigmoid"
+
+
+def test_the_recursion_is_proven_for_an_arbitrary_loss_and_a_wrong_index_is_caught():
+    from derive.activations import ACTIVATIONS as acts
+    from derive.derivation import J, _arbitrary_loss
+    from derive.expressions import Partial
+    from derive.notation import q
+
+    ck = _arbitrary_loss(2, 2, 2, acts["sigmoid"])
+    lhs = Partial(J, q("z", 2, 1))
+    gprime = q("a", 2, 1) * (1 - q("a", 2, 1))
+    right = sum(q("delta", 3, k) * q("Theta", 2, k, 1) for k in (1, 2)) * gprime
+    ck.equal("right", lhs, right)
+    transposed = sum(q("delta", 3, k) * q("Theta", 2, 1, k) for k in (1, 2)) * gprime
+    with pytest.raises(CheckError):
+        ck.equal("transposed", lhs, transposed)
