@@ -6,6 +6,11 @@ import os
 import shutil
 
 import pytest
+from hypothesis import settings
+
+# property tests draw the same examples on every run, so that CI is reproducible
+settings.register_profile("derive", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("derive")
 
 REQUIRE_TOOLS = os.environ.get("DERIVE_REQUIRE_TOOLS") == "1"
 

@@ -25,14 +25,18 @@ def cost(spec: dict, Ts: list, X: np.ndarray, Y: np.ndarray) -> float:
     A = np.asarray(X, float)
     for n, T in enumerate(Ts):
         g = out if n == len(Ts) - 1 else hidden[n]
-        A = ACT[g](np.hstack([np.ones((len(A), 1)), A]) @ np.asarray(T).T)
+        Z = np.hstack([np.ones((len(A), 1)), A]) @ np.asarray(T).T
+        A = ACT[g](Z)
     Y = np.asarray(Y, float)
+    # the logs are taken of z, not of a: log(1 − a) of an a rounded near 1 would swamp the differences
     if spec.get("loss", "cross_entropy") == "squared_error":
         per = 0.5 * np.sum((A - Y) ** 2)
     elif out == "softmax":
-        per = -np.sum(Y * np.log(A))
+        top = Z.max(axis=1, keepdims=True)
+        log_a = Z - top - np.log(np.exp(Z - top).sum(axis=1, keepdims=True))
+        per = -np.sum(Y * log_a)
     else:
-        per = -np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A))
+        per = np.sum(Y * np.logaddexp(0, -Z) + (1 - Y) * np.logaddexp(0, Z))
     reg = spec.get("lambda", 0.0) / 2 * sum(np.sum(np.asarray(T)[:, 1:] ** 2) for T in Ts)
     m = len(X)
     return (per + reg) / m if spec.get("reduction", "mean") == "mean" else per + reg

@@ -88,7 +88,7 @@ def test_random_architectures(layers, hidden, loss, seed):
     fn = derive.lambdify(derive.Network.from_dict(spec))
     # deep linear stacks reach costs in the hundreds: the differences' rounding error grows with the cost
     scale = max(1.0, abs(cost(spec, Ts, X, Y)))
-    for got, want in zip(fn.gradients(Ts, X, Y), numgrad(spec, Ts, X, Y, eps=1e-5)):
+    for got, want in zip(fn.gradients(Ts, X, Y), numgrad(spec, Ts, X, Y, eps=1e-5), strict=True):
         np.testing.assert_allclose(got, want, atol=1e-6 * scale, rtol=1e-5)
 
 
