@@ -18,12 +18,9 @@ from ..errors import NotSupportedError
 from ..notation import PROFILES
 from ..steps import Derivation
 from ..text import catalogue
-from .latex import text
+from .latex import engine, text
 from .layout import Equation, Line, Part, document
 from .tex import MathPrinter
-
-ENGINES: dict[str, str] = {"en": "pdflatex", "zh": "xelatex"}
-"""the program each language's deck is compiled with"""
 
 CLASSES: dict[str, str] = {
     "pdflatex": "\\documentclass[11pt,aspectratio=169]{beamer}\n"
@@ -54,11 +51,6 @@ class Options:
     """only the frames, without preamble and document environment"""
     diagram: bool = True
     """a frame with the network drawn"""
-
-
-def engine(d: Derivation) -> str:
-    """The program that compiles ``d``'s deck: pdflatex, or xelatex for Chinese."""
-    return ENGINES[d.network.language]
 
 
 def render(d: Derivation, **options: Any) -> str:
