@@ -28,7 +28,7 @@ def _placeholders(text: str) -> set[str]:
     return {field for _, field, _, _ in string.Formatter().parse(text) if field}
 
 
-@pytest.mark.parametrize(("one", "other"), itertools.permutations(LANGUAGES, 2))
+@pytest.mark.parametrize(("one", "other"), list(itertools.permutations(LANGUAGES, 2)))
 def test_no_key_missing(one, other):
     missing = sorted(_keys(one) - _keys(other))
     assert not missing, f"in {one}.toml but not in {other}.toml: {missing}"
