@@ -308,13 +308,9 @@ def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
     ck = _arbitrary_loss(layer, min(n_here, LOSS_UNITS), n_loss, g)
     for unit in range(1, n_here + 1):
         ck.define(q("delta", layer, unit), Partial(J, q("z", layer, unit)))
-    concrete = Chain(ck, f"hidden_delta{layer}.check", q("delta", layer, 1))
-    for rule, expr in forms(1, list(range(1, n_loss + 1))):
-        concrete.then(rule, expr)
-
-    element = Chain(Checker(), f"hidden_delta{layer}.element", q("delta", layer, i))
-    for rule, expr in forms(i, None):
-        element.then(rule, expr, check=False)
+    element = Chain(ck, f"hidden_delta{layer}.element", q("delta", layer, i), instances=[q("delta", layer, 1)])
+    for (rule, expr), (_, concrete) in zip(forms(i, None), forms(1, list(range(1, n_loss + 1))), strict=True):
+        element.then(rule, expr, instances=[concrete])
 
     vector = _hidden_vector(net, layer, prime, n_here, n_next)
     plain_a, plain_z = sp.symbols("a z")
@@ -345,43 +341,30 @@ def _arbitrary_loss(layer: int, n_here: int, n_next: int, g: Activation | None) 
 
 
 def _hidden_vector(net: Network, layer: int, prime: UnitDerivative, n_here: int, n_next: int) -> Chain:
-    """δ^(l) = (Θ^(l))ᵀ δ^(l+1) ∘ g′(z^(l)) with Θ's bias column left out, proven on explicit matrices."""
+    """δ^(l) = (Θ^(l))ᵀ δ^(l+1) ∘ g′(z^(l)) with Θ's bias column left out, proven on explicit matrices of the
+    first units against the element-wise result, unit by unit."""
     nxt = layer + 1
     theta = sp.MatrixSymbol(f"Theta[{layer}]", net.layers[layer], net.layers[layer - 1])
     delta_next = sp.MatrixSymbol(f"delta[{nxt}]", net.layers[layer], 1)
-    z, a, d = (sp.MatrixSymbol(f"{n}[{layer}]", net.layers[layer - 1], 1) for n in ("z", "a", "delta"))
-    ck = Checker()
+    z, d = (sp.MatrixSymbol(f"{n}[{layer}]", net.layers[layer - 1], 1) for n in ("z", "delta"))
     explicit_theta = sp.Matrix(n_next, n_here, lambda r, c: q("Theta", layer, r + 1, c + 1))
     explicit_dn = sp.Matrix(n_next, 1, lambda r, c: q("delta", nxt, r + 1))
-    explicit_z = sp.Matrix(n_here, 1, lambda r, c: q("z", layer, r + 1))
-    explicit_a = explicit_z.applyfunc(ACTIVATIONS[net.activation(layer)].unit)
-    gp = explicit_z.applyfunc(lambda zz: prime.in_z.xreplace({q("z"): zz}))
-    ck.define(d, sp.Matrix(n_here, 1, lambda r, c: sum(
-        (q("delta", nxt, kk) * q("Theta", layer, kk, r + 1) for kk in range(1, n_next + 1)), sp.Integer(0))
-        * gp[r]))
-    small = {theta: explicit_theta, delta_next: explicit_dn, z: explicit_z, a: explicit_a}
-    ck.definitions.update(small)
-    ck.define(sp.MatrixSymbol(f"g'[{layer}]", net.layers[layer - 1], 1), gp)
-    shapes_ok = all(sp.Matrix(v).shape == (n_here if k is not theta else n_next, 1 if k is not theta else n_here)
-                    or k in (theta, delta_next) for k, v in small.items())
-    assert shapes_ok
-    vector = Chain(ck, f"hidden_delta{layer}.vector", d)
-    product = Hadamard(theta.T * delta_next, Applied(G_PRIME, z, gp))
-    vector.then("vectorize", _concrete(product, small, theta, delta_next, z, n_here, n_next), check=True)
-    vector.steps[-1] = Step(vector.steps[-1].id, d, product, "vectorize", "bias_row_dropped", (("layer", layer),))
+    gp = sp.Matrix(n_here, 1, lambda r, c: prime.in_z.xreplace({q("z"): q("z", layer, r + 1)}))
+    element_wise = sp.Matrix(n_here, 1, lambda r, c: sp.Add(
+        *(q("delta", nxt, k) * q("Theta", layer, k, r + 1) for k in range(1, n_next + 1))) * gp[r])
+    vector = Chain(Checker(), f"hidden_delta{layer}.vector", d, instances=[element_wise])
+    vector.then("vectorize", Hadamard(theta.T * delta_next, Applied(G_PRIME, z, gp)), note="bias_row_dropped",
+                instances=[Hadamard(explicit_theta.T * explicit_dn, gp)], layer=layer)
     if prime.in_a is not None:
-        element_form = hadamard_form(prime.in_a.xreplace({q("a"): sp.Symbol(f"a[{layer}]")}))
-        vector.steps.append(Step(f"hidden_delta{layer}.vector.2", d, Hadamard(theta.T * delta_next, element_form),
-                                 "activation_identity", None, (("activation", net.activation(layer)),)))
+        a_vec = sp.Symbol(f"a[{layer}]")
+        g = ACTIVATIONS[net.activation(layer)]
+        assert g.unit is not None  # hidden activations are element-wise
+        explicit_a = sp.Matrix(n_here, 1, lambda r, c: g.unit(q("z", layer, r + 1)))
+        element_form = hadamard_form(prime.in_a.xreplace({q("a"): a_vec}))
+        in_a = explicit_a.applyfunc(lambda v: prime.in_a.xreplace({q("a"): v}))
+        vector.then("activation_identity", Hadamard(theta.T * delta_next, element_form),
+                    instances=[Hadamard(explicit_theta.T * explicit_dn, in_a)], activation=net.activation(layer))
     return vector
-
-
-def _concrete(product: Hadamard, small: dict, theta: sp.MatrixSymbol, delta_next: sp.MatrixSymbol,
-              z: sp.MatrixSymbol, n_here: int, n_next: int) -> sp.Expr:
-    """The vector form evaluated on the explicit check matrices (so the check compares numbers of units)."""
-    tm, dm = small[theta], small[delta_next]
-    gp = product.args[1].args[2]
-    return Hadamard(tm.T * dm, gp)
 
 
 def _gradient(net: Network, layer: int) -> Section:
@@ -399,14 +382,12 @@ def _gradient(net: Network, layer: int) -> Section:
         ]
 
     ck = _arbitrary_loss(layer, min(n_here, LOSS_UNITS), 1, None)
-    for jj in (0, 1):
-        c = Chain(ck, f"gradient{layer}.check{jj}", Partial(J, q("Theta", layer, 1, jj)))
-        for rule, expr in forms(1, jj):
-            c.then(rule, expr)
-
-    element = Chain(Checker(), f"gradient{layer}.element", Partial(J, q("Theta", layer, i, j)))
-    for rule, expr in forms(i, j):
-        element.then(rule, expr, check=False)
+    columns = (0, 1)  # the bias column (a_0 = 1) and a weight
+    element = Chain(ck, f"gradient{layer}.element", Partial(J, q("Theta", layer, i, j)),
+                    instances=[Partial(J, q("Theta", layer, 1, jj)) for jj in columns])
+    concrete = [forms(1, jj) for jj in columns]
+    for n, (rule, expr) in enumerate(forms(i, j)):
+        element.then(rule, expr, instances=[steps[n][1] for steps in concrete])
     d = sp.MatrixSymbol(f"delta[{nxt}]", net.layers[layer], 1)
     a = sp.MatrixSymbol(f"a[{layer}]", net.layers[layer - 1] + 1, 1)
     vector = Step(f"gradient{layer}.vector", Partial(J, sp.MatrixSymbol(f"Theta[{layer}]", 1, 1)), d * a.T,

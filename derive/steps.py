@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -178,23 +178,34 @@ def is_zero(expr: sp.Expr) -> bool:
 
 
 class Chain:
-    """lhs = rhs₁ = rhs₂ = … where each rhs is checked against the previous one as it is added."""
+    """lhs = rhs₁ = rhs₂ = … where each rhs is checked against the previous one as it is added.
 
-    def __init__(self, checker: Checker, id: str, lhs: sp.Basic) -> None:
+    A chain written for any unit (a Σ up to s_{l+1}, a vector form) is checked through ``instances``: the
+    same chain on concrete units, each new side of every instance checked against that instance's last.
+    """
+
+    def __init__(self, checker: Checker, id: str, lhs: sp.Basic, *, instances: Sequence[sp.Basic] = ()) -> None:
         self.checker, self.id, self.lhs = checker, id, lhs
         self.steps: list[Step] = []
+        self._instances = tuple(instances)
 
     @property
     def last(self) -> sp.Basic:
         return self.steps[-1].rhs if self.steps else self.lhs
 
-    def then(self, rule: str, rhs: sp.Basic, *, note: str | None = None, check: bool = True,
+    def then(self, rule: str, rhs: sp.Basic, *, note: str | None = None, instances: Sequence[sp.Basic] = (),
              **args: Any) -> Chain:
         """Add ``= rhs`` by ``rule``; equal forms are skipped, unequal ones raise CheckError."""
         if self.steps and rhs == self.last:
             return self
         step_id = f"{self.id}.{len(self.steps) + 1}"
-        if check:
+        if len(instances) != len(self._instances):
+            raise TypeError(f"step {step_id}: {len(self._instances)} instances to check, {len(instances)} given")
+        if self._instances:
+            for old, new in zip(self._instances, instances, strict=True):
+                self.checker.equal(step_id, old, new)
+            self._instances = tuple(instances)
+        else:
             self.checker.equal(step_id, self.last, rhs)
         self.steps.append(Step(step_id, self.lhs, rhs, rule, note, tuple(args.items())))
         return self
