@@ -15,7 +15,7 @@ __all__ = ["Network", "backprop", "lambdify", "grade", "DeriveError", "InputErro
 
 _LAZY = {"backprop": "derive.derivation", "lambdify": "derive.numeric", "Derivation": "derive.steps",
          "Step": "derive.steps", "render": "derive.printers", "grade": "derive.grading",
-         "elementwise": "derive.elementwise"}
+         "elementwise": "derive.weight_gradients"}
 
 
 def __getattr__(name: str) -> Any:

@@ -13,10 +13,9 @@ The cost is that of one example (m = 1): J = loss(a^(L), y) + (λ/2) Σ (Θ^(l)_
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType, ModuleType
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -184,15 +183,3 @@ def naive_cost(net: Network) -> sp.Expr:
     penalty = sp.Add(*(q("Theta", n, i, j) ** 2 for n, (s_in, s_out) in enumerate(zip(net.layers, net.layers[1:]), 1)
                        for i in range(1, s_out + 1) for j in range(1, s_in + 1)))
     return LOSSES[net.loss].example(outputs, targets, g) + lam / 2 * penalty
-
-
-class _Module(ModuleType):
-    """This module, callable as ``derive.elementwise(net)``: once imported, the package's attribute of that
-    name is the module rather than the function, and a call should work either way."""
-
-    def __call__(self, net: Network, *, expand: bool = False, derivation: Derivation | None = None
-                 ) -> ElementwiseGradients:
-        return elementwise(net, expand=expand, derivation=derivation)
-
-
-sys.modules[__name__].__class__ = _Module
