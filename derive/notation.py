@@ -40,6 +40,10 @@ class Profile:
     """the letter of the activation function (g or σ)"""
     wording: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """catalogue group -> the group holding this profile's own wording of some of its keys (see ``word``)"""
+    shifted: frozenset[str] = frozenset()
+    """kinds numbered by the layer they feed rather than the layer they leave (Nielsen: Θ^(l) is w^{l+1})"""
+    bias: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """kind -> the element template of its column 0, when the profile names the bias apart (Nielsen's b)"""
 
     def latex(self, name: str) -> str | None:
         parsed = parse_name(name)
@@ -52,28 +56,14 @@ class Profile:
         units = idx[1:] if layered else idx
         if layered and not idx:
             return vector.replace("^{{({l})}}", "").replace("^{{{l}}}", "").format(l="")
+        if kind in self.shifted:
+            layer = str(int(layer) + 1) if layer.isdigit() else f"{layer}+1"
         if not units:
-            return vector.format(l=_shift(self.name, kind, layer))
+            return vector.format(l=layer)
+        if kind in self.bias and len(units) == 2 and units[1] == "0":
+            return self.bias[kind].format(l=layer, i=units[0])
         sub = "".join(units) if all(len(u) == 1 for u in units) else ",".join(units)
-        if self.name == "nielsen" and kind == "Theta":
-            return _nielsen_weight(layer, units)
-        return element.format(l=_shift(self.name, kind, layer), i=sub)
-
-
-def _shift(profile: str, kind: str, layer: str) -> str:
-    """Nielsen numbers weights by the layer they feed: Θ^(l) is w^{l+1}."""
-    if profile == "nielsen" and kind in ("Theta", "Delta", "D") and layer.isdigit():
-        return str(int(layer) + 1)
-    if profile == "nielsen" and kind in ("Theta", "Delta", "D"):
-        return f"{layer}+1"
-    return layer
-
-
-def _nielsen_weight(layer: str, units: tuple[str, ...]) -> str:
-    lay = _shift("nielsen", "Theta", layer)
-    if len(units) == 2 and units[1] == "0":
-        return f"b^{{{lay}}}_{{{units[0]}}}"
-    return f"w^{{{lay}}}_{{{''.join(units)}}}"
+        return element.format(l=layer, i=sub)
 
 
 NG = Profile(
@@ -115,6 +105,8 @@ NIELSEN = Profile(
     }),
     r"\sigma",
     MappingProxyType({"sections": "nielsen_sections", "notes": "nielsen_notes", "rules": "nielsen_rules"}),
+    shifted=frozenset({"Theta", "Delta", "D"}),
+    bias=MappingProxyType({"Theta": "b^{{{l}}}_{{{i}}}"}),
 )
 
 PROFILES: Mapping[str, Profile] = MappingProxyType({"ng": NG, "nielsen": NIELSEN})
