@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .errors import CheckError, InputError
-from .output import refuse_inputs
+from .output import check_target, collected, refuse_inputs, silence_stdout
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "derivation": ("derive.commands.derivation", "the full backpropagation derivation of a network"),
@@ -31,9 +31,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+MAX_WORD = 200
+"""characters of one word (an argument, a path) that an error line quotes; the rest is cut with an ellipsis"""
+MAX_LINE = 1000
+"""characters of one line on stderr"""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, as for every other bad input
-        self.exit(2, f"derive: error: {message} (see derive --help)\n")
+        self.exit(2, f"derive: error: {message} (see derive --help)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            say(message)
+        sys.exit(status)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,10 +67,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if getattr(args, "missing", None):
-        print(f"derive: error: the {args.missing!r} command is not available in this version", file=sys.stderr)
+        say(f"derive: error: the {args.missing!r} command is not available in this version")
         return 2
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), collected() as pending:
             if not args.debug:  # stderr carries one line per run; --debug shows everything
                 warnings.simplefilter("ignore")
             if getattr(args, "broken", None):
@@ -67,37 +78,64 @@ def main(argv: Sequence[str] | None = None) -> int:
             _refuse_output_over_inputs(args)
             module = importlib.import_module(COMMANDS[args.command][0])
             code = int(module.run(args) or 0)
-            sys.stdout.flush()
+            if code != 2:  # a refused run writes nothing, on stdout or in a file
+                pending.commit()
+            _flush_stdout()
             return code
     except InputError as e:
-        _say(f"derive: error: {e}")
+        say(f"derive: error: {e}")
         return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
         return 0
     except Exception as e:  # the last line of defence (CheckError included): never a bare traceback
         if args.debug:
             raise
         what = str(e) if isinstance(e, CheckError) else f"{type(e).__name__}: {e}"
-        _say(f"derive: internal error: {what} (rerun with --debug for the traceback)")
+        say(f"derive: internal error: {what} (rerun with --debug for the traceback)")
         return 3
+
+
+def _flush_stdout() -> None:
+    """Flush what a command printed itself: a full or closed stdout is exit 2, not a crash."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as e:
+        silence_stdout()
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else "it is closed"
+        raise InputError(f"cannot write to stdout ({reason}); redirect it elsewhere or use -o FILE") from None
 
 
 def _refuse_output_over_inputs(args: argparse.Namespace) -> None:
     """-o naming one of the files the command reads is refused before any work (emit checks again)."""
     output = getattr(args, "output", None)
     if isinstance(output, str) and output != "-":
+        check_target(output)
         inputs = [v for k, v in vars(args).items() if k != "output" and isinstance(v, str) and os.path.isfile(v)]
         refuse_inputs(Path(output), inputs)
 
 
-def _say(line: str) -> None:
-    """One line on stderr, whatever the message holds: newlines joined, other control characters (a file
-    name's terminal escapes) shown escaped."""
-    text = " ".join(line.splitlines())
-    print("".join(c if c.isprintable() else repr(c)[1:-1] for c in text), file=sys.stderr)
+def say(line: str) -> None:
+    """One line on stderr, whatever the message holds: every line derive writes there passes here. Newlines
+    and tabs become spaces, other control characters (terminal escapes) are shown escaped, a word longer than
+    MAX_WORD characters and a line longer than MAX_LINE are cut with an ellipsis."""
+    text = "".join(c if c.isprintable() else " " if c in "\n\r\t\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+                   else repr(c)[1:-1] for c in line.strip())
+    words = [w if len(w) <= MAX_WORD else w[:MAX_WORD] + "…" for w in text.split(" ")]
+    text = " ".join(words)
+    if len(text) > MAX_LINE:
+        text = text[:MAX_LINE] + "…"
+    if sys.stderr is not None:
+        try:
+            print(text, file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from .numeric import add_arguments as _numeric_arguments
 
@@ -55,8 +54,10 @@ def run(args: argparse.Namespace) -> int:
     rows = check(net, fn.backward(thetas, X, Y), read_claims(args.claims), source=args.claims)
     text = report_json(rows) if args.format == "json" else report_text(rows, net.language)
     emit(text, args.output, inputs=[args.network, args.params, args.data, args.claims])
+    from ..cli import say
+
     wrong = [r for r in rows if not r.holds]
     for r in wrong:
-        print(f"derive: claim {r.name} = {r.claimed} is wrong; computed {r.computed:.10g} "
-              f"(to the digits shown: {r.rounded})", file=sys.stderr)
+        say(f"derive: claim {r.name} = {r.claimed} is wrong; computed {r.computed:.10g} "
+            f"(to the digits shown: {r.rounded})")
     return 1 if wrong else 0

@@ -20,6 +20,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="derive a softmax output of up to N units (default 10)")
 
 
+def takes_body(fmt: str) -> bool:
+    """Whether the printer of ``fmt`` has a ``body`` option (a parameter of its render, or a declared setting)."""
+    import importlib
+    import inspect
+
+    module = importlib.import_module(FORMATS[fmt])
+    settings = getattr(getattr(module, "Options", None), "__dataclass_fields__", {})
+    return "body" in inspect.signature(module.render).parameters or "body" in settings
+
+
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError, NotSupportedError
     from ..network import Network
@@ -29,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.network is None) == (args.preset is None):
         raise InputError("derivation: give either NET.toml or --preset NAME")
+    if args.body and not takes_body(args.format):
+        raise InputError(f"--body: the {args.format} format has no separate body; --body goes with "
+                         f"{' or '.join(f for f in FORMATS if takes_body(f))}")
     net = preset(args.preset) if args.preset else Network.from_toml(args.network)
     from ..derivation import backprop  # SymPy's import only once the input is known to be good
 

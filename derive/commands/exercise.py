@@ -22,14 +22,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def network(args: argparse.Namespace):  # noqa: ANN201 - Network, imported lazily
     """The slides' network, or NET.toml, with --layers/--activation/--language applied."""
+    from ..errors import InputError
     from ..exercise import parse_layers
     from ..network import Network
 
     net = Network.from_toml(args.network) if args.network else Network.from_dict(SLIDES)
     changes: dict = {"loss": "squared_error"}  # first, so that an output cross-entropy refuses is allowed
-    if args.layers:
+    if args.layers is not None:  # given empty is refused, never ignored
+        if not args.layers.isascii():
+            raise InputError(f"--layers {args.layers}: expected whole numbers written with the digits 0-9 "
+                             "separated by commas, e.g. 3,5,5,4")
         changes["layers"] = parse_layers(args.layers)
-    if args.activation:
+    if args.activation is not None:
         changes.update(activation=args.activation, output=args.activation)
     if args.language:
         changes["language"] = args.language

@@ -62,10 +62,11 @@ def _one(net: Any, args: argparse.Namespace) -> int:
         text = as_csv(net, [Graded(Row("", args.target, args.answer), verdict)], reveal=args.reveal)
     else:
         text = verdict.text + (f"\nexpected: {verdict.expected}" if args.reveal and verdict.expected else "") + "\n"
-    if verdict.verdict == "unreadable":
-        print(f"derive: error: {verdict.target}: {verdict.text}", file=sys.stderr)
-        if fmt == "text":
-            return verdict.exit_code
+    if verdict.verdict == "unreadable":  # exit 2: one line, nothing written (no report either)
+        from ..cli import say
+
+        say(f"derive: error: {verdict.target}: {verdict.text}")
+        return verdict.exit_code
     emit(text, args.output, inputs=[args.network])
     return verdict.exit_code
 

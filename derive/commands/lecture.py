@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -12,8 +11,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..cli import say
     from ..lecture import write
 
     names = write(Path(args.out))
-    print(f"derive: wrote {len(names)} files to {args.out}", file=sys.stderr)
+    say(f"derive: wrote {len(names)} files to {args.out}")
     return 0
