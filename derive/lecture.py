@@ -5,11 +5,20 @@ To add a document, add an ``Entry`` to ``ENTRIES``: its ``build`` returns the fi
 Every file is built before anything is written; the set goes to a new folder beside the target, which
 replaces the target only once it is complete, so a failure half-way loses nothing. Nothing in a file
 depends on the time or the machine, so every run writes the same bytes.
+
+Only a folder derive made may be replaced: the set carries a manifest (``MANIFEST``) listing every file
+with its size and SHA-256, and a folder is replaced only when it is empty or every file in it is listed
+there, unchanged; anything else is refused, untouched. The check runs again right before the swap, and
+the swap itself is one step where the system offers it (Linux's renameat2 RENAME_EXCHANGE), so a run
+killed at any moment leaves the old set or the new one under the name.
 """
 
 from __future__ import annotations
 
-import shutil
+import hashlib
+import json
+import os
+import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .output import TEMP_PREFIX, exchange, rename_new
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: no locks, so leftovers of killed runs are not cleaned
+    fcntl = None  # type: ignore[assignment]
 
 FORMATS: tuple[tuple[str, str], ...] = (("html", ".html"), ("latex", ".tex"), ("markdown", ".md"), ("json", ".json"))
 """the printer and the file suffix of each document of a derivation entry, in the order they are linked"""
@@ -189,53 +204,234 @@ def _link_order(name: str) -> tuple[int, str]:
     return (suffixes.index(suffix) if suffix in suffixes else len(suffixes), name)
 
 
+MANIFEST = "derive-manifest.json"
+"""the file naming every file of a set derive lecture wrote, with its size and SHA-256"""
+STAGING = TEMP_PREFIX + "lecture-"
+"""the prefix of the folders a run builds the set in (and, after the swap, removes the old set from)"""
+MAX_MANIFEST = 1_000_000
+"""bytes: a larger manifest is not derive's"""
+
+
+def manifest(files: Mapping[str, bytes]) -> bytes:
+    """The manifest of ``files`` (name → bytes): every file with its size and SHA-256, in name order."""
+    rows = [f"  {json.dumps(name, ensure_ascii=False)}: "
+            f"{json.dumps({'bytes': len(data), 'sha256': hashlib.sha256(data).hexdigest()})}"
+            for name, data in sorted(files.items())]
+    note = "derive lecture replaces this folder only while every file in it is listed here, unchanged"
+    text = '{\n "written_by": "derive lecture",\n "note": %s,\n "files": {\n%s\n }\n}\n' % (
+        json.dumps(note), ",\n".join(rows))
+    return text.encode("utf-8")
+
+
 def write(out: Path, entries: tuple[Entry, ...] = ENTRIES) -> list[str]:
-    """Build the set and put it in ``out``, replacing what was there only once everything is written."""
+    """Build the set and put it in ``out``, replacing what was there only once everything is written, and
+    only when it is empty or a set derive wrote (see the module's docstring). Returns the files' names."""
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out}: is a file, expected a folder")
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise InputError(f"--out {out}: folder {parent} does not exist")
-    _replaceable(out)
-    files = build(entries)
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.new-"))
+    target = _target(out)
+    _refuse_foreign(out, target)
     try:
-        for name, text in sorted(files.items()):
-            (staging / name).write_bytes(text.encode("utf-8"))
-        _replace(staging, out)
+        _clean_leftovers(target.parent)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=STAGING))
+    except OSError as e:
+        raise InputError(f"--out {out}: cannot write in {target.parent} ({e.strerror or e})") from None
+    lock = _lock(staging)
+    try:
+        files = {name: text.encode("utf-8") for name, text in build(entries).items()}
+        files[MANIFEST] = manifest(files)
+        try:
+            for name in [MANIFEST] + sorted(set(files) - {MANIFEST}):  # the manifest first: a leftover is ours
+                (staging / name).write_bytes(files[name])
+            _keep_mode(staging, target)
+            _swap(out, target, staging)
+        except OSError as e:
+            raise InputError(f"--out {out}: cannot write ({e.strerror or e})") from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove(staging, partial=True)
         raise
+    finally:
+        if lock is not None:
+            os.close(lock)
     return sorted(files)
 
 
-def _replaceable(out: Path) -> None:
-    """Refuse to replace a folder that cannot be a lecture set (one with folders or hidden files in it, or
-    the current folder): the whole folder is swapped for the new set, and nothing else may go with it."""
-    if not out.is_dir():
-        return
-    here = Path.cwd().resolve()
-    if out.resolve() == here or out.resolve() in here.parents:
-        raise InputError(f"--out {out}: is the current folder or holds it; choose a folder of its own, e.g. outputs")
-    foreign = sorted(p.name for p in out.iterdir() if p.name.startswith(".") or not p.is_file() or p.is_symlink())
-    if foreign:
-        raise InputError(f"--out {out}: holds {foreign[0]!r}, which derive lecture never writes, and the folder is "
-                         f"replaced as a whole; choose a new folder or a previous lecture set")
-
-
-def _replace(staging: Path, out: Path) -> None:
-    """Swap the finished folder in: the old set is moved aside first and removed last."""
-    staging.chmod(0o755)
-    if not out.exists():
-        staging.rename(out)
-        return
-    old = Path(tempfile.mkdtemp(dir=out.resolve().parent, prefix=f".{out.name}.old-"))
-    old.rmdir()
-    out.rename(old)
+def _target(out: Path) -> Path:
+    """The folder ``out`` names, a symbolic link followed deliberately (the link itself stays); refuses what
+    can never hold a set: a file, a link to nothing, a mount point, the current folder or one holding it."""
     try:
-        staging.rename(out)
+        if out.is_symlink() and not out.exists():
+            raise InputError(f"--out {out}: is a link to {os.readlink(out)!r}, which does not exist; give a folder")
+        target = Path(os.path.realpath(out))
+        if target.exists() and not target.is_dir():
+            raise InputError(f"--out {out}: is a file, expected a folder")
+        if not target.parent.is_dir():
+            raise InputError(f"--out {out}: folder {target.parent} does not exist")
+        if target.is_dir() and os.path.ismount(target):
+            raise InputError(f"--out {out}: is a mount point, which cannot be replaced; give a folder inside it")
+    except OSError as e:
+        raise InputError(f"--out {out}: cannot use this path ({e.strerror or e})") from None
+    here = Path.cwd().resolve()
+    if target == here or target in here.parents:
+        raise InputError(f"--out {out}: is the current folder or holds it; choose a folder of its own, e.g. outputs")
+    return target
+
+
+def _refuse_foreign(out: Path, target: Path, *, during: bool = False) -> None:
+    """Refuse ``target`` unless it is missing, empty or a set derive wrote, unchanged."""
+    if not os.path.lexists(target):
+        return
+    reason = _foreign(target)
+    if reason and during:
+        raise _changed(out, reason)
+    if reason:
+        raise InputError(f"--out {out}: {reason}; derive lecture replaces only an empty folder or a set it wrote "
+                         f"(every file listed in {MANIFEST}, unchanged): choose a new folder")
+
+
+def _foreign(folder: Path, *, partial: bool = False) -> str | None:
+    """Why ``folder`` is not derive's to replace, or None when it is empty or a set derive wrote, unchanged.
+
+    With ``partial`` (a staging folder of a killed run) a listed file may be shorter than listed."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    if not names:
+        return None
+    if MANIFEST not in names:
+        return f"holds {names[0]!r} and no {MANIFEST}, so derive lecture did not write it"
+    listed = _listed(folder / MANIFEST)
+    if listed is None:
+        return f"its {MANIFEST} is not one derive lecture wrote"
+    for name in names:
+        if name == MANIFEST:
+            continue
+        path = folder / name
+        try:
+            st = path.lstat()
+        except OSError:
+            return f"holds {name!r}, which cannot be read"
+        if name not in listed or not stat.S_ISREG(st.st_mode):
+            return f"holds {name!r}, which derive lecture did not write"
+        size, digest = listed[name]
+        if partial and st.st_size < size:
+            continue
+        if st.st_size != size or _sha256(path) != digest:
+            return f"holds {name!r}, changed since derive lecture wrote it"
+    return None
+
+
+def _listed(path: Path) -> dict[str, tuple[int, str]] | None:
+    """{name: (size, sha256)} from a manifest, or None when it is not a manifest derive wrote."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode) or path.lstat().st_size > MAX_MANIFEST:
+            return None
+        doc = json.loads(path.read_bytes())
+        files = doc["files"]
+        return {str(name): (int(v["bytes"]), str(v["sha256"])) for name, v in files.items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _remove(folder: Path, *, partial: bool = False) -> None:
+    """Remove a folder derive wrote (checked again first): its listed files, the manifest last, then the
+    folder. Anything not derive's stays; a folder gone meanwhile is fine."""
+    try:
+        if _foreign(folder, partial=partial):
+            return
+        for name in sorted(os.listdir(folder)):
+            if name != MANIFEST:
+                (folder / name).unlink(missing_ok=True)
+        (folder / MANIFEST).unlink(missing_ok=True)
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _lock(folder: Path) -> int | None:
+    """Hold a lock on the staging folder while this run uses it (a later run's cleaning leaves it alone)."""
+    if fcntl is None:
+        return None
+    fd = os.open(folder, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _clean_leftovers(parent: Path) -> None:
+    """Remove staging folders that killed runs left in ``parent``: unlocked, derive's prefix, derive's files."""
+    if fcntl is None:
+        return
+    for entry in os.scandir(parent):
+        if not entry.name.startswith(STAGING) or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _remove(Path(entry.path), partial=True)
+        except OSError:  # locked: another run is using it
+            pass
+        finally:
+            os.close(fd)
+
+
+def _keep_mode(staging: Path, target: Path) -> None:
+    """Give the new set the old folder's permissions (and owner), or a new folder's (0o777 less the umask)."""
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)
+        return
+    staging.chmod(stat.S_IMODE(st.st_mode))
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+        os.chown(staging, st.st_uid, st.st_gid)
+
+
+def _swap(out: Path, target: Path, staging: Path) -> None:
+    """Put the finished ``staging`` folder under ``target``'s name; the old folder, checked again right before
+    and right after the swap, is removed last (a folder changed meanwhile is swapped back and refused)."""
+    _refuse_foreign(out, target, during=True)
+    if not os.path.lexists(target):
+        try:
+            rename_new(staging, target)
+        except FileExistsError:
+            raise InputError(f"--out {out}: was made while the set was built; left as it is, run again") from None
+        return
+    if exchange(staging, target):  # staging now holds the old folder
+        reason = _foreign(staging)
+        if reason:  # changed in the instant between the check and the swap: put it back
+            exchange(staging, target)
+            raise _changed(out, reason)
+        _remove(staging)
+        return
+    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=STAGING))  # no exchange here: two renames
+    old.rmdir()
+    os.rename(target, old)
+    try:
+        rename_new(staging, target)
     except BaseException:
-        old.rename(out)
+        os.rename(old, target)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    reason = _foreign(old)
+    if reason:
+        os.rename(target, staging)
+        os.rename(old, target)
+        raise _changed(out, reason)
+    _remove(old)
+
+
+def _changed(out: Path, reason: str) -> InputError:
+    return InputError(f"--out {out}: {reason} (it changed while the set was built); derive lecture replaces only "
+                      f"an empty folder or a set it wrote (every file listed in {MANIFEST}, unchanged): choose a "
+                      "new folder")

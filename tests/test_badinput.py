@@ -494,10 +494,14 @@ def _small_set() -> dict[str, str]:
 
 @pytest.fixture
 def previous_set(tmp_path: Path) -> dict[str, bytes]:
+    """A set derive lecture wrote before (its manifest included: only such a folder may be replaced)."""
+    from derive.lecture import MANIFEST, manifest
+
     out = tmp_path / "outputs"
     out.mkdir()
-    for name, text in {"old.md": "# old\n", "index.html": "<!DOCTYPE html><title>old</title>\n"}.items():
-        (out / name).write_text(text)
+    files = {"old.md": b"# old\n", "index.html": b"<!DOCTYPE html><title>old</title>\n"}
+    for name, data in {**files, MANIFEST: manifest(files)}.items():
+        (out / name).write_bytes(data)
     return {p.name: p.read_bytes() for p in out.iterdir()}
 
 
@@ -542,7 +546,8 @@ def test_lecture_with_an_entry_that_raises_keeps_the_previous_set(
     assert [p.name for p in tmp_path.iterdir()] == ["outputs"]
     monkeypatch.setattr(derive.lecture, "build", lambda e=(): _small_set())
     assert cli.main(["lecture", "--out", str(tmp_path / "outputs")]) == 0
-    assert _folder(tmp_path / "outputs") == {k: v.encode() for k, v in _small_set().items()}
+    new_set = {k: v.encode() for k, v in _small_set().items()}
+    assert _folder(tmp_path / "outputs") == {**new_set, derive.lecture.MANIFEST: derive.lecture.manifest(new_set)}
     assert [p.name for p in tmp_path.iterdir()] == ["outputs"]
 
 

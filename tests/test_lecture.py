@@ -49,7 +49,7 @@ def test_the_set_has_each_entry_in_every_format_and_an_index(generated):
 def test_index_links_every_file_and_nothing_else(generated):
     html = (generated / "index.html").read_text(encoding="utf-8")
     links = set(re.findall(r'href="([^"#]+)"', html))
-    assert links == {p.name for p in generated.iterdir()} - {"index.html"}
+    assert links == {p.name for p in generated.iterdir()} - {"index.html", lecture.MANIFEST}
     assert_offline(html)
 
 
@@ -86,8 +86,10 @@ def test_every_page_of_the_set_lays_out_its_formulas(tmp_path, generated, artifa
 
 def test_a_failed_build_keeps_the_previous_set(tmp_path):
     out = tmp_path / "outputs"
-    out.mkdir()
-    (out / "keep.txt").write_text("previous set")
+    previous = (lecture.Entry("keep", "Keep", lambda: {".txt": "previous set"}),)
+    lecture.write(out, previous)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(before) == [lecture.MANIFEST, "index.html", "keep.txt"]
 
     def broken() -> dict[str, str]:
         raise RuntimeError("this entry cannot be built")
@@ -95,10 +97,10 @@ def test_a_failed_build_keeps_the_previous_set(tmp_path):
     entries = (lecture.Entry("fine", "Fine", lambda: {".md": "# fine\n"}), lecture.Entry("broken", "Broken", broken))
     with pytest.raises(RuntimeError):
         lecture.write(out, entries)
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["outputs"]  # no half-written folder left beside it
-    assert lecture.write(out, entries[:1]) == ["fine.md", "index.html"]
-    assert sorted(p.name for p in out.iterdir()) == ["fine.md", "index.html"]
+    assert lecture.write(out, entries[:1]) == [lecture.MANIFEST, "fine.md", "index.html"]
+    assert sorted(p.name for p in out.iterdir()) == [lecture.MANIFEST, "fine.md", "index.html"]
     assert [p.name for p in tmp_path.iterdir()] == ["outputs"]
 
 
