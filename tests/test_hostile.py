@@ -732,3 +732,45 @@ def test_every_stderr_line_passes_the_sanitizer() -> None:
 def test_the_sanitizer(line: str, shown: str, capsys: pytest.CaptureFixture[str]) -> None:
     cli.say(line)
     assert capsys.readouterr().err == shown.strip() + "\n"
+
+
+# --- CI on a fresh machine: the TeX packages the documents load are installed and checked for
+
+
+def test_the_documents_tex_files_are_found_from_the_source() -> None:
+    from .tex_files import tex_files
+
+    assert {"lmodern.sty", "tikz.sty", "beamer.cls", "ctexart.cls", "ctexbeamer.cls"} <= set(tex_files())
+    assert "lmodern.sty" in tex_files("pdflatex") and "ctexart.cls" not in tex_files("pdflatex")
+
+
+def test_ci_installs_the_debian_package_of_every_tex_file() -> None:
+    """Each file the documents load comes from a Debian package .ci/run installs (read with kpsewhich and
+    dpkg -S where the machine has them)."""
+    import re
+    import shutil
+
+    from .tex_files import tex_files
+
+    if not shutil.which("kpsewhich") or not shutil.which("dpkg"):
+        pytest.skip("kpsewhich and dpkg are needed to map TeX files to Debian packages")
+    script = (Path(PYTHONPATH) / ".ci" / "run").read_text()
+    installed = set(re.search(r"TEX_PACKAGES=\(([^)]*)\)", script).group(1).split())  # type: ignore[union-attr]
+    assert "lmodern" in installed
+    for name in tex_files():
+        path = subprocess.run(["kpsewhich", name], capture_output=True, text=True).stdout.strip()
+        if not path:
+            continue  # not installed here: need_tex makes the compiling tests fail in CI
+        owner = subprocess.run(["dpkg", "-S", os.path.realpath(path)], capture_output=True, text=True).stdout
+        packages = {p.strip() for p in owner.split(":")[0].split(",")} if owner else set()
+        assert packages & installed, f"{name} comes from {packages or 'no package'}, which .ci/run does not install"
+
+
+def test_need_tex_skips_or_fails_under_require_tools(monkeypatch: pytest.MonkeyPatch) -> None:
+    from . import conftest
+
+    with pytest.raises(pytest.skip.Exception, match="no-such-derive-package.sty"):
+        conftest.need_tex("lmodern.sty", "no-such-derive-package.sty")
+    monkeypatch.setattr(conftest, "REQUIRE_TOOLS", True)
+    with pytest.raises(pytest.fail.Exception, match="DERIVE_REQUIRE_TOOLS=1"):
+        conftest.need_tex("no-such-derive-package.sty")
