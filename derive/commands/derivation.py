@@ -20,22 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="derive a softmax output of up to N units (default 10)")
 
 
-def takes_body(fmt: str) -> bool:
-    """Whether the printer of ``fmt`` has a ``body`` option (a parameter of its render, or a declared setting)."""
-    import importlib
-    import inspect
-
-    module = importlib.import_module(FORMATS[fmt])
-    settings = getattr(getattr(module, "Options", None), "__dataclass_fields__", {})
-    return "body" in inspect.signature(module.render).parameters or "body" in settings
-
-
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError, NotSupportedError
     from ..network import Network
     from ..output import emit
     from ..presets import preset
-    from ..printers import render
+    from ..printers import render, takes_body
 
     if (args.network is None) == (args.preset is None):
         raise InputError("derivation: give either NET.toml or --preset NAME")

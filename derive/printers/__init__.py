@@ -20,6 +20,15 @@ FORMATS: dict[str, str] = {
 }
 
 
+def takes_body(fmt: str) -> bool:
+    """Whether the printer of ``fmt`` has a ``body`` option (a parameter of its render, or a declared setting)."""
+    import inspect
+
+    module = importlib.import_module(FORMATS[fmt])
+    settings = getattr(getattr(module, "Options", None), "__dataclass_fields__", {})
+    return "body" in inspect.signature(module.render).parameters or "body" in settings
+
+
 def render(derivation: Derivation, fmt: str, **options: Any) -> str:
     """The derivation as a document in ``fmt`` (one of FORMATS)."""
     if fmt not in FORMATS:
