@@ -234,8 +234,12 @@ def write(out: Path, entries: tuple[Entry, ...] = ENTRIES) -> list[str]:
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=STAGING))
     except OSError as e:
         raise InputError(f"--out {out}: cannot write in {target.parent} ({e.strerror or e})") from None
-    lock = _lock(staging)
+    lock = None
     try:
+        try:
+            lock = _lock(staging)  # from now on, another run's cleaning leaves the folder alone
+        except OSError as e:
+            raise InputError(f"--out {out}: cannot write in {target.parent} ({e.strerror or e})") from None
         files = {name: text.encode("utf-8") for name, text in build(entries).items()}
         files[MANIFEST] = manifest(files)
         try:

@@ -16,8 +16,6 @@ has finished with an exit code other than 2, so a refused run writes nothing.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import os
 import stat
@@ -236,6 +234,9 @@ def _renameat2() -> object | None:
     """libc's renameat2 (Linux, glibc 2.28+), or None."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         function = libc.renameat2
@@ -253,6 +254,8 @@ def _rename2(a: Path, b: Path, flags: int) -> bool:
         return False
     if function(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), flags) == 0:  # type: ignore[operator]
         return True
+    import ctypes
+
     code = ctypes.get_errno()
     if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
         return False

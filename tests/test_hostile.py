@@ -301,6 +301,25 @@ def test_the_race_from_the_shell(tmp_path: Path) -> None:
     assert staging_left(tmp_path) == []
 
 
+def test_the_staging_folder_of_a_running_build_is_left_alone(tmp_path: Path, small_build: None,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A staging folder another run holds (locked) is not a leftover, even when it looks finished."""
+    fcntl = pytest.importorskip("fcntl")
+    busy = tmp_path / (STAGING + "running")
+    busy.mkdir()
+    for name, data in {**OLD, MANIFEST: manifest(OLD)}.items():
+        (busy / name).write_bytes(data)
+    fd = os.open(busy, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert run_cli(["lecture", "--out", str(tmp_path / "out")], capsys)[0] == 0
+        assert files(busy) == {**OLD, MANIFEST: manifest(OLD)}
+    finally:
+        os.close(fd)
+    assert run_cli(["lecture", "--out", str(tmp_path / "out")], capsys)[0] == 0
+    assert staging_left(tmp_path) == [], "once unlocked it is a leftover, and cleaned"
+
+
 def test_without_an_atomic_exchange_the_set_is_still_replaced(tmp_path: Path, small_build: None,
                                                                monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
