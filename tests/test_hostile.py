@@ -252,6 +252,17 @@ def test_a_new_folder_gets_the_umask_permissions(tmp_path: Path, small_build: No
     assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o750
 
 
+@pytest.mark.skipif(not ROOT, reason="only root gives a folder to another owner")
+def test_the_new_set_keeps_the_folder_owner(tmp_path: Path, small_build: None,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    old_set(tmp_path / "out", 0o700)
+    os.chown(tmp_path / "out", 65534, 65534)
+    assert run_cli(["lecture", "--out", str(tmp_path / "out")], capsys)[0] == 0
+    st = (tmp_path / "out").stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 65534, 0o700)
+    assert files(tmp_path / "out") == SMALL_SET
+
+
 @pytest.mark.parametrize("where", ["before the check", "between the check and the swap"])
 def test_a_file_made_during_the_build_is_never_lost(where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
