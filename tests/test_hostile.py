@@ -457,6 +457,24 @@ def test_a_folder_without_write_permission(tmp_path: Path, small_build: None,
         (tmp_path / "ro").chmod(0o755)
 
 
+def test_a_folder_without_write_permission_simulated(tmp_path: Path, small_build: None,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The same as root (who writes anywhere): the folder beside the target cannot be made."""
+    import tempfile
+
+    def denied(*args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied")
+
+    old_set(tmp_path / "outputs")
+    before = snapshot(tmp_path)
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    code, _, err = run_cli(["lecture", "--out", str(tmp_path / "outputs")], capsys)
+    assert code == 2 and "Permission denied" in err
+    one_line(err)
+    assert snapshot(tmp_path) == before
+
+
 def test_a_full_file_system(mounted: Path, monkeypatch: pytest.MonkeyPatch,
                             capsys: pytest.CaptureFixture[str]) -> None:
     old_set(mounted / "outputs")
