@@ -92,7 +92,7 @@ class Model:
 
     def regularized(self, layer: int, i: int, j: int, *, penalized: bool | None = None) -> sp.Expr:
         """D^(layer)_ij from the derivation's regularization step; ``penalized`` forces the branch with λ."""
-        step = self.derivation.section("regularized").steps[-1]
+        step = next(s for s in self.derivation.section("regularized").steps if s.id == "regularized.D")
         el, ii, jj = sp.symbols("l i j")
         rename = {q("Delta", el, ii, jj): q("Delta", layer, i, j), q("Theta", el, ii, jj): q("Theta", layer, i, j),
                   jj: sp.Integer(j)}

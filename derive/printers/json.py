@@ -7,6 +7,7 @@ from typing import Any
 
 import sympy as sp
 
+from ..notation import PROFILES, step_text
 from ..steps import Derivation
 from ..text import catalogue
 from .tex import latex
@@ -14,16 +15,19 @@ from .tex import latex
 
 def as_dict(d: Derivation) -> dict[str, Any]:
     net, words = d.network, catalogue(d.network.language)
+    profile = PROFILES[net.notation]
     steps = []
     for section in d.sections:
         for step in section.steps:
+            if not profile.shows(step.form):
+                continue
             steps.append({
                 "id": step.id,
                 "section": section.id,
                 "lhs": latex(step.lhs, net.notation),
                 "rhs": latex(step.rhs, net.notation),
                 "rule": step.rule,
-                "text": words.explain(step),
+                "text": step_text(profile, words, step),
                 "sympy": sp.sstr(step.rhs),
             })
     r = d.results
