@@ -50,6 +50,8 @@ class Profile:
     form: str = "bias_unit"
     """which of a derivation's alternative steps the profile shows: ``bias_unit`` (a unit a_0 = 1 and a
     column 0 of weights) or ``bias_vector`` (weights and a separate bias vector)"""
+    targets: Mapping[str, Alias] = field(default_factory=lambda: MappingProxyType({}))
+    """the grading targets (derive grade --target) by the names this profile writes them in; empty: SPEC §8's"""
     names: Mapping[str, Alias] = field(default_factory=lambda: MappingProxyType({}))
     """the names claims and answers are written in -> the quantity each means (see ``Alias``); empty: the
     quantity names themselves"""
@@ -198,6 +200,15 @@ NIELSEN = Profile(
         "n": Alias("m", "n"),
         "Deltaw": Alias("Delta", "Deltaw[l][j][k]", -1),
         "Deltab": Alias("Delta", "Deltab[l][j]", -1, "0"),
+    }),
+    targets=MappingProxyType({
+        "delta": Alias("delta", "delta[l][j]"),
+        "dw": Alias("dTheta", "dw[l][j][k]", -1),
+        "db": Alias("dTheta", "db[l][j]", -1, "0"),
+        "Dw": Alias("D", "Dw[l][j][k]", -1),
+        "Db": Alias("D", "Db[l][j]", -1, "0"),
+        "output_delta": Alias("output_delta", "output_delta"),
+        "hidden_derivative": Alias("hidden_derivative", "hidden_derivative"),
     }),
 )
 
