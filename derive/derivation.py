@@ -149,7 +149,7 @@ def _forward(net: Network) -> Section:
         steps.append(definition(f"forward.z{nxt}", q("z", nxt), theta * act, note="add_bias", layer=layer, form=UNIT))
         steps.append(definition(f"forward.z{nxt}b", q("z", nxt),
                                 sp.Add(theta * act, sp.Symbol(f"b[{layer}]"), evaluate=False), note="bias_vector",
-                                layer=layer, form=VECTOR))
+                                layer=layer, next=nxt, form=VECTOR))
         steps.append(definition(f"forward.a{nxt}", q("a", nxt),
                                 Applied(g_of(net.activation(nxt)), q("z", nxt), q("z", nxt)),
                                 note="activation", activation=net.activation(nxt), layer=nxt))
@@ -418,7 +418,7 @@ def _gradient(net: Network, layer: int) -> Section:
                   "vectorize", "bias_unit", (("layer", layer),), UNIT)
     bias, weight = _gradient_apart(net, layer, ck)
     a_only = sp.MatrixSymbol(f"a[{layer}]", net.layers[layer - 1], 1)
-    args = (("layer", layer),)
+    args = (("layer", layer), ("next", nxt))
     vectors = [Step(f"gradient{layer}.bias_vector", Partial(J, sp.MatrixSymbol(f"b[{layer}]", net.layers[layer], 1)),
                     d, "vectorize", "bias_gradient", args, VECTOR),
                Step(f"gradient{layer}.weight_vector", Partial(J, sp.MatrixSymbol(f"Theta[{layer}]", 1, 1)),

@@ -223,11 +223,13 @@ def q(kind: str, *index: object) -> Any:
 
 
 def text_args(args: Mapping[str, Any] | tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    """The values a text may refer to: a step's or section's args and ``next`` = layer + 1 (the layer a
-    weight matrix feeds, for profiles that number weights so). Catalogue.word translates registry names."""
+    """The values a text may refer to: a step's or section's args, ``next`` = layer + 1 (the layer a
+    weight matrix feeds, for profiles that number weights so) and ``function``, the symbol of the step's
+    activation (g by default; ``word`` writes the profile's). Catalogue.word translates registry names."""
     out = dict(args)
     if isinstance(out.get("layer"), int):
         out.setdefault("next", out["layer"] + 1)
+    out.setdefault("function", NG.function_text(out.get("activation")))
     return out
 
 
@@ -238,7 +240,7 @@ def word(profile: str | Profile, words: Catalogue, group: str, key: str, **args:
     if own is not None and key in words.table.get(own, {}):
         group = own
     values = text_args(args)
-    values.setdefault("function", prof.function_text(values.get("activation")))
+    values["function"] = prof.function_text(values.get("activation"))
     return words.word(group, key, **values)
 
 
