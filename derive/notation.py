@@ -70,6 +70,24 @@ class Profile:
         found = self.functions.get(activation)
         return found[1] if found else activation
 
+    def written(self, name: str) -> str:
+        """A quantity's name as this profile's claims and answers write it (nielsen: Theta[1][2][0] is b[2][2],
+        D[l][i][j] is dw[l+1][i][j], J is C); a name the profile has no word for, unchanged."""
+        parsed = parse_name(name)
+        if parsed is None or not self.names:
+            return name
+        kind, idx = parsed
+        matching = sorted((alias.last is None, key, alias) for key, alias in self.names.items() if alias.kind == kind)
+        for _, key, alias in matching:
+            if alias.form.count("[") + (alias.last is not None) == len(idx):
+                got = alias.written(idx)
+                if got is not None:
+                    return key + "".join(f"[{i}]" for i in got)
+        if kind in self.shifted and idx:  # a whole layer's matrix or vector: Theta[1] is w[2], b[1] is b[2]
+            letter = next((key for _, key, alias in matching if alias.last is None), kind)
+            return letter + f"[{shift(idx[0], 1)}]" + "".join(f"[{i}]" for i in idx[1:])
+        return name
+
     def shows(self, form: str | None) -> bool:
         """Whether a step of this form (None: every profile's) belongs in this profile's documents."""
         return form is None or form == self.form
@@ -198,6 +216,7 @@ NIELSEN = Profile(
         "x": Alias("x", "x[k]"),
         "lambda": Alias("lambda", "lambda"),
         "n": Alias("m", "n"),
+        "eta": Alias("alpha", "eta"),
         "Deltaw": Alias("Delta", "Deltaw[l][j][k]", -1),
         "Deltab": Alias("Delta", "Deltab[l][j]", -1, "0"),
     }),

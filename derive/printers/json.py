@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json as _json
+import re
 from typing import Any
 
 import sympy as sp
 
-from ..notation import PROFILES, step_text
+from ..notation import PROFILES, Profile, step_text
 from ..steps import Derivation
 from ..text import catalogue
 from .tex import latex
@@ -28,7 +29,7 @@ def as_dict(d: Derivation) -> dict[str, Any]:
                 "rhs": latex(step.rhs, net.notation),
                 "rule": step.rule,
                 "text": step_text(profile, words, step),
-                "sympy": sp.sstr(step.rhs),
+                "sympy": _written(sp.sstr(step.rhs), profile),
             })
     r = d.results
     return {
@@ -40,6 +41,20 @@ def as_dict(d: Derivation) -> dict[str, Any]:
             "gradient": sp.sstr(r.gradient),
         },
     }
+
+
+_NAME = re.compile(r"(?<![A-Za-z_'])[A-Za-z]+(?:\[[^\[\]]+\])*(?![A-Za-z_(])")
+"""a quantity's name in SymPy's string of an expression (a word with its indices, not a function called)"""
+
+
+def _written(text: str, profile: Profile) -> str:
+    """SymPy's string with every quantity named as the profile writes it (w[2][1][1] rather than Theta[1][1][1])."""
+    def one(word: str) -> str:
+        new = profile.written(word)
+        if new == word and word.startswith("d"):  # ∂J/∂Θ prints as dJ/dTheta[…]
+            new = "d" + profile.written(word[1:])
+        return new
+    return _NAME.sub(lambda m: one(m.group()), text)
 
 
 def render(d: Derivation, **options: Any) -> str:
