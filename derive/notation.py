@@ -170,7 +170,7 @@ NG = Profile(
         "alpha": (r"\alpha", r"\alpha"),
         "m": ("m", "m"),
         "s": ("s_{{{l}}}", "s_{{{l}}}"),
-        "b": (r"\Theta^{{({l})}}_{{\cdot 0}}", r"\Theta^{{({l})}}_{{{i}0}}"),
+        "b": ("b^{{({l})}}", "b^{{({l})}}_{{{i}}}"),  # never in ng's own steps (they keep the bias in Θ)
     }),
     "g",
 )

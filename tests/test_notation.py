@@ -34,7 +34,7 @@ NAMES = [
     ("g[tanh]", "g", r"\tanh"),
     ("g'[tanh]", "g'", r"\tanh'"),
     ("g[relu]", "g", r"\operatorname{ReLU}"),
-    ("b[2]", r"\Theta^{(2)}_{\cdot 0}", "b^{3}"),
+    ("b[2]", "b^{(2)}", "b^{3}"),
     ("Theta[l-1][j][k]", r"\Theta^{(l-1)}_{jk}", "w^{l}_{jk}"),
     ("Theta[l-1][j][0]", r"\Theta^{(l-1)}_{j0}", "b^{l}_{j}"),
     ("D[1][2][0]", "D^{(1)}_{20}", r"\frac{\partial C}{\partial b^{2}_{2}}"),

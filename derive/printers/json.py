@@ -47,6 +47,10 @@ _NAME = re.compile(r"(?<![A-Za-z_'])[A-Za-z]+(?:\[[^\[\]]+\])*(?![A-Za-z_(])")
 """a quantity's name in SymPy's string of an expression (a word with its indices, not a function called)"""
 
 
+_FUNCTION = re.compile(r"\bg('?)\[([a-z_]+)\]")
+"""an activation's function symbol (derivation.g_of): g(z) in ng, sigmoid(z), tanh(z) … under nielsen"""
+
+
 def _written(text: str, profile: Profile) -> str:
     """SymPy's string with every quantity named as the profile writes it (w[2][1][1] rather than Theta[1][1][1])."""
     def one(word: str) -> str:
@@ -54,6 +58,7 @@ def _written(text: str, profile: Profile) -> str:
         if new == word and word.startswith("d"):  # ∂J/∂Θ prints as dJ/dTheta[…]
             new = "d" + profile.written(word[1:])
         return new
+    text = _FUNCTION.sub(lambda m: (m.group(2) if profile.functions else "g") + m.group(1), text)
     return _NAME.sub(lambda m: one(m.group()), text)
 
 
