@@ -1,7 +1,9 @@
 """Checking the numbers of a worked example (SPEC §6): each claim against the lambdified engine's value.
 
 Names: ``a[l][i]``, ``z[l][i]``, ``delta[l][i]`` (units 1-based, the first example), ``J``, ``D[l][i][j]``
-(j = 0 the bias column). A claim holds when it agrees with the computed value to the digits it shows: within
+(j = 0 the bias column); a notation profile with names of its own is written in those (nielsen: ``C``,
+``a[l][j]``, ``z[l][j]``, ``delta[l][j]``, ``w[l][j][k]``, ``b[l][j]``, ``dw[l][j][k]``, ``db[l][j]``, with w^l
+feeding layer l), and only in those. A claim holds when it agrees with the computed value to the digits it shows: within
 half a unit of its last shown digit (0.62 holds against 0.6236336, 0.63 does not). A claim given as a string
 keeps its digits ("0.50" shows two); a JSON number is read by its shortest repr (0.5 shows one).
 """
@@ -18,7 +20,7 @@ import sympy as sp
 
 from .errors import InputError
 from .network import Network
-from .notation import parse_name, q
+from .notation import PROFILES, Alias, parse_name, q
 from .steps import Section, Step
 
 _DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -46,8 +48,20 @@ QUANTITIES: Mapping[str, Quantity] = {
     "J": Quantity(lambda n: [], lambda o, ix: o["cost"], "J"),
     "D": Quantity(lambda n: [(1, n.L - 1), (1, max(n.layers)), (0, max(n.layers))],
                   lambda o, ix: o["gradients"][ix[0] - 1][ix[1] - 1][ix[2]], "D[l][i][j]"),
+    "Theta": Quantity(lambda n: [(1, n.L - 1), (1, max(n.layers)), (0, max(n.layers))],
+                      lambda o, ix: o["parameters"][ix[0] - 1][ix[1] - 1][ix[2]], "Theta[l][i][j]"),
 }
-"""every name a claim may use; the unit ranges are narrowed per layer by ``_check_range``"""
+"""every quantity a claim may name; the unit ranges are narrowed per layer by ``_check_range``"""
+PLAIN = ("a", "z", "delta", "J", "D")
+"""the names of a profile without names of its own: the quantities themselves"""
+
+
+def names(net: Network) -> dict[str, Alias]:
+    """The claim names of the network's notation, each as the quantity it means."""
+    own = PROFILES[net.notation].names
+    if not own:
+        return {k: Alias(k, QUANTITIES[k].form) for k in PLAIN}
+    return {k: alias for k, alias in own.items() if alias.kind in QUANTITIES}
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,8 @@ class Claim:
     claimed: str
     computed: float
     holds: bool
+    quantity: str = ""
+    """the quantity's own name (Theta[1][2][0] for b[2][2] under nielsen); empty: ``name``"""
 
     @property
     def rounded(self) -> str:
@@ -94,40 +110,57 @@ def holds(claimed: str, computed: float) -> bool:
 
 
 def index(net: Network, name: str, source: str = "claims") -> tuple[str, tuple[int, ...]]:
-    """(kind, indices) of a claim name, every unknown name or out-of-range index an InputError naming the range."""
+    """(kind, indices) of the quantity a claim name means, every unknown name or out-of-range index an
+    InputError naming the range (in the names and layer numbers of the network's notation)."""
     parsed = parse_name(name.replace(" ", ""))
-    allowed = ", ".join(qq.form for qq in QUANTITIES.values())
-    if parsed is None or parsed[0] not in QUANTITIES:
+    table = names(net)
+    allowed = ", ".join(alias.form for alias in table.values())
+    if parsed is None or parsed[0] not in table:
         raise InputError(f"{source}: unknown name {name!r}; allowed names: {allowed}")
-    kind, raw = parsed
-    quantity = QUANTITIES[kind]
-    ranges = quantity.indices(net)
-    if len(raw) != len(ranges) or not all(re.fullmatch(r"\d{1,6}", r) for r in raw):
-        raise InputError(f"{source}: {name!r} needs {len(ranges)} whole-number indices: {quantity.form}")
-    idx = tuple(int(r) for r in raw)
-    _check_range(net, kind, idx, name, source)
-    return kind, idx
+    written, raw = parsed
+    alias = table[written]
+    count = alias.form.count("[")
+    if len(raw) != count or not all(re.fullmatch(r"\d{1,6}", r) for r in raw):
+        raise InputError(f"{source}: {name!r} needs {count} whole-number indices: {alias.form}")
+    idx = tuple(int(r) for r in alias.canonical(raw))
+    bias_apart = any(a.kind == alias.kind and a.last is not None for a in table.values())
+    _check_range(net, alias, idx, name, source, bias_apart)
+    return alias.kind, idx
 
 
-def _check_range(net: Network, kind: str, idx: tuple[int, ...], name: str, source: str) -> None:
+def _check_range(net: Network, alias: Alias, idx: tuple[int, ...], name: str, source: str,
+                 bias_apart: bool) -> None:
+    """The quantity's indices within the network; the message in the written name's layer numbers."""
+    kind = alias.kind
     if not idx:
         return
     layer = idx[0]
     low, high = QUANTITIES[kind].indices(net)[0]
     if not low <= layer <= high:
-        raise InputError(f"{source}: {name!r}: layer {layer} is out of range; {kind} has layers {low} … {high}")
-    if kind == "D":
+        raise InputError(f"{source}: {name!r}: layer {layer - alias.shift} is out of range; {alias.form} has "
+                         f"layers {low - alias.shift} … {high - alias.shift}")
+    if kind in ("D", "Theta"):
         rows, cols = net.layers[layer], net.layers[layer - 1]
-        if not 1 <= idx[1] <= rows or not 0 <= idx[2] <= cols:
-            raise InputError(f"{source}: {name!r}: D[{layer}] has i = 1 … {rows} and j = 0 … {cols} (j = 0 the bias)")
+        first = 1 if bias_apart else 0  # a profile that names the bias apart has no column 0 of weights
+        if alias.last is not None:
+            if not 1 <= idx[1] <= rows:
+                raise InputError(f"{source}: {name!r}: {alias.form} has j = 1 … {rows} in layer {layer - alias.shift}")
+        elif not 1 <= idx[1] <= rows or not first <= idx[2] <= cols:
+            written = f"{kind}[{layer}]" if not alias.shift else f"{alias.form.split('[')[0]}[{layer - alias.shift}]"
+            rows_, cols_ = ("i", "j") if not bias_apart else ("j", "k")
+            extra = " (j = 0 the bias)" if not bias_apart else ""
+            raise InputError(f"{source}: {name!r}: {written} has {rows_} = 1 … {rows} and {cols_} = {first} … {cols}"
+                             f"{extra}")
         return
     units = net.layers[layer - 1]
     if not 1 <= idx[1] <= units:
         raise InputError(f"{source}: {name!r}: layer {layer} has units 1 … {units}")
 
 
-def check(net: Network, computed: dict[str, Any], claims: Mapping[str, Any], *, source: str = "claims") -> list[Claim]:
-    """Every claim against ``computed`` (the output of ``NumericFunctions.backward``), in the file's order."""
+def check(net: Network, computed: dict[str, Any], claims: Mapping[str, Any], *, source: str = "claims",
+          params: Any = None) -> list[Claim]:
+    """Every claim against ``computed`` (the output of ``NumericFunctions.backward``), in the file's order;
+    ``params`` (the Θ matrices) for claims that name a parameter (w, b under nielsen)."""
     if not isinstance(claims, dict) or not claims:
         raise InputError(f"{source}: 'claims' must be a non-empty object of name: number")
     if len(claims) > MAX_CLAIMS:
@@ -136,8 +169,11 @@ def check(net: Network, computed: dict[str, Any], claims: Mapping[str, Any], *, 
     for name, value in claims.items():
         kind, idx = index(net, name, source)
         text = claimed_text(value, name, source)
-        number = float(QUANTITIES[kind].value(computed, idx))
-        rows.append(Claim(name, text, number, holds(text, number)))
+        if kind == "Theta" and params is None:
+            raise InputError(f"{source}: claim {name!r} names a parameter; check it with the parameters given")
+        number = float(QUANTITIES[kind].value({**computed, "parameters": params}, idx))
+        quantity = kind + "".join(f"[{i}]" for i in idx)
+        rows.append(Claim(name, text, number, holds(text, number), quantity))
     return rows
 
 
@@ -153,7 +189,7 @@ def section(rows: list[Claim]) -> Section:
     from .example import Num
 
     steps = tuple(
-        Step(f"claims.{k}", symbol(c.name), Num(sp.Rational(c.claimed)),
+        Step(f"claims.{k}", symbol(c.quantity or c.name), Num(sp.Rational(c.claimed)),
              "claim_holds" if c.holds else "claim_wrong", "claim",
              (("claimed", c.claimed), ("computed", f"{c.computed:.10g}")))
         for k, c in enumerate(rows, start=1))

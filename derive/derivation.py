@@ -23,7 +23,7 @@ from .losses import LOSSES
 from .network import Network
 from .notation import q
 from .progress import task
-from .steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
+from .steps import Chain, Checker, Derivation, Results, Section, Step, definition, in_form, section
 
 CHECK_UNITS = 4
 LOSS_UNITS = 2
@@ -38,6 +38,18 @@ REDUCTIONS: dict[str, Callable[[sp.Symbol], sp.Expr]] = {"mean": lambda m: 1 / m
 """the factor each example's loss carries in J (SPEC §1)"""
 
 G, G_PRIME = sp.Symbol("g"), sp.Symbol("g'")
+UNIT, VECTOR = "bias_unit", "bias_vector"
+"""the two ways of writing the bias (Step.form): a unit a_0 = 1 with Θ's column 0, or a separate vector b"""
+
+
+def g_of(activation: str) -> sp.Symbol:
+    """The function symbol of ``activation`` (g, or the activation's own, as the notation profile writes it)."""
+    return sp.Symbol(f"g[{activation}]")
+
+
+def g_prime_of(activation: str) -> sp.Symbol:
+    """The symbol of the activation's derivative (g′, σ′, tanh′ …)."""
+    return sp.Symbol(f"g'[{activation}]")
 M, LAM, ALPHA = q("m"), q("lambda"), q("alpha")
 J = q("J")
 
@@ -134,8 +146,12 @@ def _forward(net: Network) -> Section:
         nxt = layer + 1
         theta = sp.Symbol(f"Theta[{layer}]", commutative=False)
         act = sp.Symbol(f"a[{layer}]", commutative=False)
-        steps.append(definition(f"forward.z{nxt}", q("z", nxt), theta * act, note="add_bias", layer=layer))
-        steps.append(definition(f"forward.a{nxt}", q("a", nxt), Applied(G, q("z", nxt), q("z", nxt)),
+        steps.append(definition(f"forward.z{nxt}", q("z", nxt), theta * act, note="add_bias", layer=layer, form=UNIT))
+        steps.append(definition(f"forward.z{nxt}b", q("z", nxt),
+                                sp.Add(theta * act, sp.Symbol(f"b[{layer}]"), evaluate=False), note="bias_vector",
+                                layer=layer, next=nxt, form=VECTOR))
+        steps.append(definition(f"forward.a{nxt}", q("a", nxt),
+                                Applied(g_of(net.activation(nxt)), q("z", nxt), q("z", nxt)),
                                 note="activation", activation=net.activation(nxt), layer=nxt))
     return section("forward", *steps)
 
@@ -148,8 +164,14 @@ def _cost(net: Network) -> Section:
     scale = REDUCTIONS[net.reduction](M)
     data = scale * sp.Sum(sp.Sum(term, (k, 1, K)), (i, 1, M))
     reg = LAM * scale / 2 * sp.Sum(q("Theta", el, i, j) ** 2, (j, 1, q("s", el)), (i, 1, q("s", "l+1")), (el, 1, L - 1))
+    # the same penalty over the weights w^l (l = 2 … L, Θ^(l−1) without its bias column) that feed each layer
+    k_ = sp.Symbol("k")
+    weights = LAM * scale / 2 * sp.Sum(q("Theta", "l-1", j, k_) ** 2, (k_, 1, q("s", "l-1")), (j, 1, q("s", el)),
+                                       (el, 2, L))
     steps = [definition("cost.J", J, sp.Add(data, reg, evaluate=False), note="cost", loss=net.loss,
-                        reduction=net.reduction)]
+                        reduction=net.reduction, form=UNIT),
+             definition("cost.C", J, sp.Add(data, weights, evaluate=False), note="cost", loss=net.loss,
+                        reduction=net.reduction, form=VECTOR)]
     return section("cost", *steps)
 
 
@@ -197,8 +219,9 @@ def _output_delta_unit(net: Network, g: Activation) -> tuple[Section, tuple[sp.E
     prime = unit_derivative(g.name, z, a)
     dadz.then("simplify", prime.in_z)
     if prime.in_a is not None:
-        dadz.then("activation_identity", prime.in_a.xreplace({a: Applied(G, z, g.unit(z))}), activation=g.name)
-        dadz.then("substitute_activation", prime.in_a)
+        dadz.then("activation_identity", prime.in_a.xreplace({a: Applied(g_of(g.name), z, g.unit(z))}),
+                  activation=g.name)
+        dadz.then("substitute_activation", prime.in_a, activation=g.name)
 
     result = tidy(dJda.last * dadz.last)
     product = Chain(ck, "output_delta.product", d)
@@ -291,7 +314,7 @@ def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
                 return sp.Sum(term(k), (k, 1, q("s", nxt)))
             return sp.Add(*(term(kk) for kk in ks), evaluate=False)
 
-        gp_z = Applied(G_PRIME, z_i, prime.in_z.xreplace({q("z"): z_i}))
+        gp_z = Applied(g_prime_of(act), z_i, prime.in_z.xreplace({q("z"): z_i}))
         out = [
             ("definition_delta", Partial(J, z_i)),
             ("chain_rule", over(lambda kk: Product(Underbrace(Partial(J, q("z", nxt, kk)), q("delta", nxt, kk)),
@@ -353,7 +376,8 @@ def _hidden_vector(net: Network, layer: int, prime: UnitDerivative, n_here: int,
     element_wise = sp.Matrix(n_here, 1, lambda r, c: sp.Add(
         *(q("delta", nxt, k) * q("Theta", layer, k, r + 1) for k in range(1, n_next + 1))) * gp[r])
     vector = Chain(Checker(), f"hidden_delta{layer}.vector", d, instances=[element_wise])
-    vector.then("vectorize", Hadamard(theta.T * delta_next, Applied(G_PRIME, z, gp)), note="bias_row_dropped",
+    vector.then("vectorize", Hadamard(theta.T * delta_next, Applied(g_prime_of(net.activation(layer)), z, gp)),
+                note="bias_row_dropped",
                 instances=[Hadamard(explicit_theta.T * explicit_dn, gp)], layer=layer)
     if prime.in_a is not None:
         a_vec = sp.Symbol(f"a[{layer}]")
@@ -391,8 +415,40 @@ def _gradient(net: Network, layer: int) -> Section:
     d = sp.MatrixSymbol(f"delta[{nxt}]", net.layers[layer], 1)
     a = sp.MatrixSymbol(f"a[{layer}]", net.layers[layer - 1] + 1, 1)
     vector = Step(f"gradient{layer}.vector", Partial(J, sp.MatrixSymbol(f"Theta[{layer}]", 1, 1)), d * a.T,
-                  "vectorize", "bias_unit", (("layer", layer),))
-    return section(f"gradient{layer}", element, vector, layer=layer)
+                  "vectorize", "bias_unit", (("layer", layer),), UNIT)
+    bias, weight = _gradient_apart(net, layer, ck)
+    a_only = sp.MatrixSymbol(f"a[{layer}]", net.layers[layer - 1], 1)
+    args = (("layer", layer), ("next", nxt))
+    vectors = [Step(f"gradient{layer}.bias_vector", Partial(J, sp.MatrixSymbol(f"b[{layer}]", net.layers[layer], 1)),
+                    d, "vectorize", "bias_gradient", args, VECTOR),
+               Step(f"gradient{layer}.weight_vector", Partial(J, sp.MatrixSymbol(f"Theta[{layer}]", 1, 1)),
+                    d * a_only.T, "vectorize", "weight_gradient", args, VECTOR)]
+    return section(f"gradient{layer}", in_form(element, UNIT), vector, in_form(bias, VECTOR),
+                   in_form(weight, VECTOR), vectors, layer=layer)
+
+
+def _gradient_apart(net: Network, layer: int, ck: Checker) -> tuple[Chain, Chain]:
+    """∂J/∂b_j = δ_j (column 0 of Θ^(l), the bias) and ∂J/∂w_jk = a_k δ_j (a weight), each by the chain rule,
+    in the indices of a separate bias vector: j a unit of layer l+1, k one of layer l (k ≥ 1)."""
+    nxt = layer + 1
+    j, k = sp.symbols("j k")
+
+    def chain(name: str, column: Callable[[sp.Expr], sp.Expr], below: Callable[[sp.Expr], sp.Expr]) -> Chain:
+        def forms(j_: sp.Expr, k_: sp.Expr) -> list[tuple[str, sp.Expr]]:
+            z_j, weight = q("z", nxt, j_), q("Theta", layer, j_, column(k_))
+            return [("chain_rule", Product(Underbrace(Partial(J, z_j), q("delta", nxt, j_)), Partial(z_j, weight))),
+                    ("substitute_partials", Product(below(k_), q("delta", nxt, j_)))]
+
+        c = Chain(ck, f"gradient{layer}.{name}", Partial(J, q("Theta", layer, j, column(k))),
+                  instances=[Partial(J, q("Theta", layer, 1, column(sp.Integer(1))))])
+        for (rule, expr), (_, concrete) in zip(forms(j, k), forms(sp.Integer(1), sp.Integer(1)), strict=True):
+            c.then(rule, expr, instances=[concrete])
+        return c
+
+    bias = chain("bias", lambda k_: sp.Integer(0), lambda k_: sp.Integer(1))
+    bias.then("simplify", q("delta", nxt, j), instances=[q("delta", nxt, 1)])
+    weight = chain("weight", lambda k_: k_, lambda k_: q("a", layer, k_))
+    return bias, weight
 
 
 def _one_unit_gradient(sections: list[Section]) -> sp.Expr:
@@ -414,14 +470,33 @@ def _regularized(net: Network) -> Section:
     big = sp.MatrixSymbol("Delta[l]", 1, 1)
     accumulate = Step("regularized.accumulate", big,
                       sp.MatAdd(big, sp.MatrixSymbol("delta[l+1]", 1, 1) * a_vec.T, evaluate=False), "accumulate",
-                      "accumulate")
+                      "accumulate", (), UNIT)
     regularized = sp.Piecewise((scale * d_big + reg_d, sp.Ne(j, 0)), (scale * d_big, True))
-    step = Step("regularized.D", q("D", el, i, j), regularized, "regularization", "bias_not_regularized",
-                (("reduction", net.reduction),))
-    return section("regularized", accumulate, step)
+    args = (("reduction", net.reduction),)
+    step = Step("regularized.D", q("D", el, i, j), regularized, "regularization", "bias_not_regularized", args, UNIT)
+    # the same with a separate bias: w^l_jk is Θ^(l−1)_jk (k ≥ 1), b^l_j is Θ^(l−1)_j0
+    jj, k = sp.symbols("j k")
+    w = q("Theta", "l-1", jj, k)
+    dw, db = q("Delta", "l-1", jj, k), q("Delta", "l-1", jj, 0)
+    apart = [
+        Step("regularized.accumulate_w", dw, sp.Add(dw, Product(q("a", "l-1", k), q("delta", el, jj)),
+                                                    evaluate=False), "accumulate", "accumulate", (), VECTOR),
+        Step("regularized.accumulate_b", db, sp.Add(db, q("delta", el, jj), evaluate=False), "accumulate", None, (),
+             VECTOR),
+        Step("regularized.Dw", q("D", "l-1", jj, k), scale * dw + sp.diff(LAM * scale / 2 * w**2, w), "regularization",
+             "weights_regularized", args, VECTOR),
+        Step("regularized.Db", q("D", "l-1", jj, 0), scale * db, "regularization", "bias_not_regularized", args,
+             VECTOR),
+    ]
+    return section("regularized", accumulate, step, apart)
 
 
 def _update(net: Network) -> Section:
     el, i, j = sp.symbols("l i j")
     theta = q("Theta", el, i, j)
-    return section("update", Step("update.theta", theta, theta - ALPHA * q("D", el, i, j), "gradient_descent"))
+    jj, k = sp.symbols("j k")
+    w, b = q("Theta", "l-1", jj, k), q("Theta", "l-1", jj, 0)
+    return section("update", Step("update.theta", theta, theta - ALPHA * q("D", el, i, j), "gradient_descent",
+                                  form=UNIT),
+                   Step("update.w", w, w - ALPHA * q("D", "l-1", jj, k), "gradient_descent", form=VECTOR),
+                   Step("update.b", b, b - ALPHA * q("D", "l-1", jj, 0), "gradient_descent", form=VECTOR))

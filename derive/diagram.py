@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from .errors import NotSupportedError
 from .network import Network
-from .notation import q
+from .notation import PROFILES, q
 from .printers.tex import latex
 from .text import catalogue
 
@@ -60,7 +60,7 @@ def layout(net: Network) -> Layout:
         shown: list[int | None] = list(range(1, size + 1))
         if size > MAX_UNITS:
             shown = [*range(1, MAX_UNITS - 1), None, size]
-        if layer < net.L:
+        if layer < net.L and PROFILES[net.notation].form == "bias_unit":  # a separate bias b^l is not a unit
             shown.insert(0, 0)
         columns.append(shown)
     tallest = max(len(c) for c in columns)

@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from .activations import ACTIVATIONS
-from .derivation import REDUCTIONS, G, backprop
+from .derivation import REDUCTIONS, UNIT, VECTOR, backprop, g_of
 from .errors import CheckError, InputError
 from .expressions import Applied, Product
 from .losses import LOSSES
@@ -275,7 +275,8 @@ def _forward(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -
                               (("layer", layer), ("unit", i))))
             note, args = shown.note(z_num)
             steps.append(Step(sid + ".z2", q("z", layer, i), z_num, "evaluate", note, args))
-            steps.append(Step(sid + ".a1", q("a", layer, i), Applied(G, z_num, z_num), "substitute_numbers",
+            steps.append(Step(sid + ".a1", q("a", layer, i), Applied(g_of(net.activation(layer)), z_num, z_num),
+                              "substitute_numbers",
                               None, (("activation", net.activation(layer)),)))
             note, args = shown.note(a_num)
             steps.append(Step(sid + ".a2", q("a", layer, i), a_num, "evaluate", note, args))
@@ -351,8 +352,13 @@ def _gradients(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown)
                     delta = Num(sp.Rational(repr(float(out["deltas"][layer - 1][0][i]))), shown.digits, True)
                     a = Num(1) if j == 0 else Num(sp.Rational(repr(float(out["activations"][layer - 1][0][j - 1]))),
                                                   shown.digits, True)
-                    steps.append(Step(f"example.gradient{layer}_{i + 1}_{j}.1", name, Product(delta, a),
-                                      "substitute_numbers"))
+                    sid = f"example.gradient{layer}_{i + 1}_{j}.1"
+                    if j == 0:  # the bias: δ times the bias unit a_0 = 1, or (a separate bias) δ itself
+                        steps.append(Step(sid, name, Product(delta, a), "substitute_numbers", form=UNIT))
+                        steps.append(Step(sid + "b", name, q("delta", layer + 1, i + 1), "substitute", "bias_gradient",
+                                          (("layer", layer), ("next", layer + 1)), VECTOR))
+                    else:
+                        steps.append(Step(sid, name, Product(delta, a), "substitute_numbers"))
                 known = exact.gradients[layer - 1][i, j] if exact.gradients else None
                 value = shown(float(G_l[i, j]), known, f"D[{layer}][{i + 1}][{j}]")
                 steps.append(Step(f"example.gradient{layer}_{i + 1}_{j}.2", name, value, "evaluate",
@@ -369,14 +375,19 @@ def _update(net: Network, fn: Any, thetas: Sequence[np.ndarray], X: np.ndarray, 
     if not after < before:
         raise InputError(f"--rate {rate}: one step does not lower the cost ({before:.6g} → {after:.6g}); "
                          "choose a smaller learning rate")
-    el, i, j = sp.symbols("l i j")
-    theta = q("Theta", el, i, j)
-    rule = Step("example.update.rule", theta, theta - q("alpha") * q("D", el, i, j),
-                "gradient_descent", "descent_step", (("rate", repr(rate)),))
+    el, i, j, k = sp.symbols("l i j k")
+    theta, w, b = q("Theta", el, i, j), q("Theta", "l-1", j, k), q("Theta", "l-1", j, 0)
+    args = (("rate", repr(rate)),)
+    rules = (Step("example.update.rule", theta, theta - q("alpha") * q("D", el, i, j), "gradient_descent",
+                  "descent_step", args, UNIT),
+             Step("example.update.w", w, w - q("alpha") * q("D", "l-1", j, k), "gradient_descent", "descent_step",
+                  args, VECTOR),
+             Step("example.update.b", b, b - q("alpha") * q("D", "l-1", j, 0), "gradient_descent", "descent_step",
+                  args, VECTOR))
     b, a = shown(before, None, "J"), shown(after, None, "J after")
     cost = Step("example.update.cost", q("J"), a, "evaluate", "cost_falls",
                 (("before", b.text()), ("after", a.text())))
-    return Section("example_update", (rule, cost))
+    return Section("example_update", (*rules, cost))
 
 
 def with_claims(d: Derivation, claims: Section) -> Derivation:

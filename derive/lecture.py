@@ -101,7 +101,7 @@ def example_entry(name: str, title: str, spec: Mapping[str, Any], params: Any, d
         net = Network.from_dict(dict(spec))
         d = worked_example(net, problem(params["Theta"], data["X"], data["Y"]))
         computed = lambdify(net).backward(params["Theta"], data["X"], data["Y"])
-        d = with_claims(d, section(check(net, computed, dict(claims))))
+        d = with_claims(d, section(check(net, computed, dict(claims), params=params["Theta"])))
         return {suffix: render(d, fmt) for fmt, suffix in FORMATS}
     return Entry(name, title, files, description="derive example, with derive check's claims")
 

@@ -7,6 +7,7 @@ fails raises ``CheckError`` naming the step; nothing unchecked is ever emitted.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import zlib
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,9 @@ class Step:
     """catalogue key of an explanation beyond the rule's name"""
     args: tuple[tuple[str, Any], ...] = ()
     """values the note's text refers to (layer numbers, names)"""
+    form: str | None = None
+    """None for a step every notation shows; otherwise the bias convention whose documents show it
+    (``bias_unit`` or ``bias_vector``, see notation.Profile.form): the same mathematics written both ways"""
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,11 @@ class Derivation:
 
     @property
     def steps(self) -> tuple[Step, ...]:
-        return tuple(step for s in self.sections for step in s.steps)
+        """The steps as the network's notation writes them (the other bias convention's steps left out)."""
+        from .notation import PROFILES
+
+        profile = PROFILES[self.network.notation]
+        return tuple(step for s in self.sections for step in s.steps if profile.shows(step.form))
 
     # Jupyter: a Derivation shows itself as the document it is
     def _repr_markdown_(self) -> str:
@@ -211,16 +219,22 @@ class Chain:
         return self
 
 
-def section(id: str, *chains: Chain | Step, **args: Any) -> Section:
+def section(id: str, *chains: Chain | Step | list[Step], **args: Any) -> Section:
     steps: list[Step] = []
     for c in chains:
-        steps.extend(c.steps if isinstance(c, Chain) else [c])
+        steps.extend(c.steps if isinstance(c, Chain) else c if isinstance(c, list) else [c])
     return Section(id, tuple(steps), tuple(args.items()))
 
 
-def definition(id: str, lhs: sp.Basic, rhs: sp.Basic, *, note: str | None = None, **args: Any) -> Step:
+def in_form(chain: Chain, form: str) -> list[Step]:
+    """The chain's steps, marked as shown only by profiles of the bias convention ``form``."""
+    return [dataclasses.replace(step, form=form) for step in chain.steps]
+
+
+def definition(id: str, lhs: sp.Basic, rhs: sp.Basic, *, note: str | None = None, form: str | None = None,
+               **args: Any) -> Step:
     """A step that defines a quantity (nothing to check)."""
-    return Step(id, lhs, rhs, "definition", note, tuple(args.items()))
+    return Step(id, lhs, rhs, "definition", note, tuple(args.items()), form)
 
 
 def as_mapping(args: tuple[tuple[str, Any], ...]) -> Mapping[str, Any]:

@@ -30,6 +30,16 @@ NAMES = [
     ("alpha", r"\alpha", r"\eta"),
     ("m", "m", "n"),
     ("g", "g", r"\sigma"),
+    ("g[sigmoid]", "g", r"\sigma"),
+    ("g[tanh]", "g", r"\tanh"),
+    ("g'[tanh]", "g'", r"\tanh'"),
+    ("g[relu]", "g", r"\operatorname{ReLU}"),
+    ("b[2]", "b^{(2)}", "b^{3}"),
+    ("Theta[l-1][j][k]", r"\Theta^{(l-1)}_{jk}", "w^{l}_{jk}"),
+    ("Theta[l-1][j][0]", r"\Theta^{(l-1)}_{j0}", "b^{l}_{j}"),
+    ("D[1][2][0]", "D^{(1)}_{20}", r"\frac{\partial C}{\partial b^{2}_{2}}"),
+    ("D[1][2][1]", "D^{(1)}_{21}", r"\frac{\partial C}{\partial w^{2}_{21}}"),
+    ("Delta[l-1][j][0]", r"\Delta^{(l-1)}_{j0}", r"\Delta b^{l}_{j}"),
 ]
 
 
@@ -63,11 +73,14 @@ SPECS = [{}, {"loss": "squared_error", "activation": "tanh"}]
 
 @pytest.mark.parametrize("spec", SPECS, ids=str)
 def test_profiles_change_symbols_only(spec):
+    """The steps both profiles show are the same mathematics in other symbols; the results are identical."""
     ng, nielsen = _derive("ng", **spec), _derive("nielsen", **spec)
     for field in ("output_delta", "hidden_derivative", "gradient"):
         assert sp.simplify(getattr(ng.results, field) - getattr(nielsen.results, field)) == 0
     assert [s.id for s in ng.sections] == [s.id for s in nielsen.sections]
-    for a, b in zip(ng.steps, nielsen.steps, strict=True):
+    shared = [[s for s in d.steps if s.form is None] for d in (ng, nielsen)]
+    assert len(shared[0]) > 20
+    for a, b in zip(*shared, strict=True):
         assert (a.id, a.rule, a.note, a.args) == (b.id, b.rule, b.note, b.args)
         assert a.lhs == b.lhs and a.rhs == b.rhs
         for side in (a.lhs, a.rhs):
@@ -99,8 +112,20 @@ def test_nielsen_wording_numbers_weights_by_the_layer_they_feed():
     words = catalogue("en")
     assert section_title("nielsen", words, d.section("gradient1")).endswith("w^2")
     assert section_title("ng", words, d.section("gradient1")).endswith("Θ^(1)")
-    add_bias = d.section("forward").steps[1]
-    assert "w^2" in step_text("nielsen", words, add_bias) and "Θ^(1)" in step_text("ng", words, add_bias)
+    unit, vector = (next(s for s in d.section("forward").steps if s.form == f) for f in ("bias_unit", "bias_vector"))
+    assert "Θ^(1)" in step_text("ng", words, unit)
+    assert "b^2" in step_text("nielsen", words, vector) and "Θ" not in step_text("nielsen", words, vector)
+    assert latex(vector.rhs, "nielsen") == "w^{2} a^{1} + b^{2}"
+
+
+def test_each_profile_shows_one_bias_convention():
+    """ng shows the bias unit and Θ's column 0, nielsen the bias vector; every other step both."""
+    d = _derive("nielsen")
+    forms = {s.form for s in d.sections[0].steps} | {s.form for sec in d.sections for s in sec.steps}
+    assert forms == {None, "bias_unit", "bias_vector"}
+    for name, profile in PROFILES.items():
+        shown = _derive(name).steps
+        assert {s.form for s in shown} == {None, profile.form}
 
 
 def test_every_profile_writes_every_kind():

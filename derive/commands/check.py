@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from .numeric import load
 
     net, fn, thetas, X, Y = load(args)
-    rows = check(net, fn.backward(thetas, X, Y), read_claims(args.claims), source=args.claims)
+    rows = check(net, fn.backward(thetas, X, Y), read_claims(args.claims), source=args.claims, params=thetas)
     text = report_json(rows) if args.format == "json" else report_text(rows, net.language)
     emit(text, args.output, inputs=[args.network, args.params, args.data, args.claims])
     from ..cli import say

@@ -36,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
         from .check import read_claims
 
         d = with_claims(d, section(check(net, fn.backward(thetas, X, Y), read_claims(args.claims),
-                                         source=args.claims)))
+                                         source=args.claims, params=thetas)))
     emit(render(d, args.format), args.output, inputs=[args.network, args.params, args.data, args.claims])
     return 0

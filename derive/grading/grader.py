@@ -21,6 +21,7 @@ import sympy as sp
 from ..derivation import backprop
 from ..errors import NotSupportedError
 from ..network import Network
+from ..notation import word
 from ..numeric import NumericFunctions
 from ..printers.tex import latex
 from ..text import catalogue
@@ -125,7 +126,7 @@ class Grader:
             return Verdict(name, "correct", None, self.words.word("grading", "correct", target=name), key.latex)
         for mistake, wrong in key.mistakes:
             if _agree(values, wrong):
-                explanation = self.words.word("mistakes", mistake)
+                explanation = word(self.network.notation, self.words, "mistakes", mistake)
                 text = self.words.word("grading", "mistake", explanation=explanation, mistake=mistake)
                 return Verdict(name, "wrong", mistake, text, key.latex)
         return Verdict(name, "wrong", None, self.words.word("grading", "wrong", target=name), key.latex)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..network import Network
+from ..notation import PROFILES, Alias
 from .errors import Unreadable
 
 Range = tuple[int, int]
@@ -54,6 +55,30 @@ def kinds(net: Network) -> dict[str, Kind]:
     }
 
 
+def written_kind(net: Network, alias: Alias, base: Kind) -> Kind:
+    """``base`` as a profile writes it: its layers numbered as written (w^l is Θ^(l−1)), the fixed last index
+    (b's column 0) left out, and no index 0 where the profile has no bias unit (nielsen: units from 1)."""
+    by = alias.shift
+    layers = None if base.layers is None else (base.layers[0] - by, base.layers[1] - by)
+    apart = PROFILES[net.notation].form == "bias_vector"
+
+    def units(n: Network, layer: int) -> tuple[Range, ...]:
+        ranges = base.units(n, layer + by if base.layers is not None else layer)
+        if alias.last is not None:
+            ranges = ranges[:-1]
+        return tuple((max(low, 1), high) if apart else (low, high) for low, high in ranges)
+    return Kind(alias.form.split("[")[0], alias.form, layers, units)
+
+
+def profile_kinds(net: Network) -> dict[str, tuple[Kind, Alias]]:
+    """The answer names of the network's notation: written name -> (its Kind as written, the quantity it is)."""
+    table = kinds(net)
+    own = PROFILES[net.notation].names
+    if not own:
+        return {k: (kind, Alias(k, kind.example)) for k, kind in table.items()}
+    return {k: (written_kind(net, alias, table[alias.kind]), alias) for k, alias in own.items() if alias.kind in table}
+
+
 ONE_UNIT = ("a", "y", "z")
 """the names of the one-unit targets (output_delta, hidden_derivative)"""
 
@@ -69,7 +94,7 @@ class Vocabulary:
     def allowed(self) -> str:
         if self.one_unit:
             return ", ".join(ONE_UNIT)
-        return ", ".join(k.example for k in kinds(self.network).values())
+        return ", ".join(k.example for k, _ in profile_kinds(self.network).values())
 
     def check(self, kind: str, index: tuple[int, ...]) -> str:
         """The canonical name of ``kind[index…]``; Unreadable naming the problem and the allowed range."""
@@ -77,12 +102,13 @@ class Vocabulary:
             if kind not in ONE_UNIT or index:
                 raise Unreadable("one_unit_name", name=_written(kind, index), allowed=self.allowed)
             return kind
-        table = kinds(self.network)
+        table = profile_kinds(self.network)
         if kind not in table:
             raise Unreadable("unknown_name", name=kind, allowed=self.allowed)
         name = _written(kind, index)
-        check_index(self.network, table[kind], name, index)
-        return name
+        written, alias = table[kind]
+        check_index(self.network, written, name, index)
+        return alias.kind + "".join(f"[{i}]" for i in alias.canonical(tuple(map(str, index))))
 
 
 def check_index(net: Network, kind: Kind, name: str, index: tuple[int, ...]) -> None:

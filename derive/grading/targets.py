@@ -20,10 +20,10 @@ from ..activations import ACTIVATIONS
 from ..calculus import layer_identity
 from ..derivation import LAM, unit_derivative
 from ..network import Network
-from ..notation import q
+from ..notation import PROFILES, Alias, q
 from ..steps import Derivation
 from .errors import Unreadable
-from .names import ONE_UNIT, Kind, check_index, kinds
+from .names import ONE_UNIT, Kind, check_index, kinds, written_kind
 
 
 class NotApplicable(Exception):
@@ -92,7 +92,7 @@ class Model:
 
     def regularized(self, layer: int, i: int, j: int, *, penalized: bool | None = None) -> sp.Expr:
         """D^(layer)_ij from the derivation's regularization step; ``penalized`` forces the branch with λ."""
-        step = self.derivation.section("regularized").steps[-1]
+        step = next(s for s in self.derivation.section("regularized").steps if s.id == "regularized.D")
         el, ii, jj = sp.symbols("l i j")
         rename = {q("Delta", el, ii, jj): q("Delta", layer, i, j), q("Theta", el, ii, jj): q("Theta", layer, i, j),
                   jj: sp.Integer(j)}
@@ -213,19 +213,28 @@ class Target:
         return expr.xreplace({sp.Symbol(v): sp.Symbol(k) for k, v in self.alias.items()})
 
 
+def target_names(net: Network) -> dict[str, Alias]:
+    """The targets by the names the network's notation writes them in, each as the target it is."""
+    own = PROFILES[net.notation].targets
+    return dict(own) if own else {k: Alias(k, t.example) for k, t in TARGETS.items()}
+
+
 def parse_target(net: Network, text: str) -> Target:
     """The target named ``text`` for ``net``; Unreadable naming the allowed targets and ranges otherwise."""
-    allowed = ", ".join(t.example for t in TARGETS.values())
+    table = target_names(net)
+    allowed = ", ".join(alias.form for alias in table.values())
     m = _TARGET.match(text or "")
-    if not m or m.group(1) not in TARGETS:
+    if not m or m.group(1) not in table:
         raise Unreadable("unknown_target", name=(text or "")[:40], allowed=allowed)
-    kind = TARGETS[m.group(1)]
+    alias = table[m.group(1)]
+    kind = TARGETS[alias.kind]
     index = tuple(int(i) for i in re.findall(r"\d+", m.group(2)))
-    name = kind.name + "".join(f"[{i}]" for i in index)
+    name = m.group(1) + "".join(f"[{i}]" for i in index)
     if kind.ranges is not None:
         ranges: Kind = kinds(net)[kind.ranges]
-        check_index(net, Kind(kind.name, kind.example, ranges.layers, ranges.units), name, index)
-        return Target(name, kind, index)
+        written = written_kind(net, alias, Kind(kind.name, kind.example, ranges.layers, ranges.units))
+        check_index(net, written, name, index)
+        return Target(name, kind, tuple(int(i) for i in alias.canonical(tuple(map(str, index)))))
     if index:
         raise Unreadable("index_count", name=name, count=0, example=kind.example)
     return Target(name, kind, (), _alias(net, kind.name))

@@ -120,13 +120,15 @@ def _align(rows: list[tuple[str, Line]]) -> str:
 
 def _summary(d: Derivation, title: str) -> str:
     """The last step of the first section of each kind in ``SUMMARY``, one per overlay."""
-    printer = MathPrinter(PROFILES[d.network.notation])
+    profile = PROFILES[d.network.notation]
+    printer = MathPrinter(profile)
     rows, seen = [], set()
     for section in d.sections:
         kind = section.id.rstrip("0123456789")
-        if kind in SUMMARY and kind not in seen and section.steps:
+        shown = [step for step in section.steps if profile.shows(step.form)]
+        if kind in SUMMARY and kind not in seen and shown:
             seen.add(kind)
-            step = section.steps[-1]
+            step = shown[-1]
             rows.append((printer.doprint(step.lhs), printer.doprint(step.rhs)))
     out = ["\\uncover<%d->{%s} &\\uncover<%d->{{}= %s}" % (n, lhs, n, rhs)
            for n, (lhs, rhs) in enumerate(rows, start=1)]

@@ -73,11 +73,14 @@ def document(d: Derivation) -> Document:
     """The derivation laid out as parts of equations, in the network's language and notation."""
     net = d.network
     words = catalogue(net.language)
-    printer = MathPrinter(PROFILES[net.notation])
+    profile = PROFILES[net.notation]
+    printer = MathPrinter(profile)
     parts = []
     for section in d.sections:
         equations: list[Equation] = []
         for step in section.steps:
+            if not profile.shows(step.form):
+                continue
             line = _line(step, printer, net.notation, words)
             lhs = printer.doprint(step.lhs)
             if equations and equations[-1].lhs == lhs and line.relation == "=":
@@ -104,7 +107,8 @@ def summary(doc: Document) -> Part:
         if re.sub(r"\d+$", "", part.id) not in SUMMARY_OF:
             continue
         whole = part.id in ("regularized", "update")
-        for eq in part.equations if whole else part.equations[-1:]:
+        vectors = [eq for eq in part.equations if eq.lines[0].rule == "vectorize"]  # ∂J/∂b and ∂J/∂w apart
+        for eq in part.equations if whole else vectors or part.equations[-1:]:
             last = eq.lines[-1]
             equations.append(Equation(eq.lhs, (Line(last.step, last.relation, last.rhs, last.terms, last.rule,
                                                     "", None),)))
@@ -121,6 +125,7 @@ def _line(step: Step, printer: MathPrinter, notation: str, words: Catalogue) -> 
     rhs = step.rhs
     terms = _terms(rhs, printer)
     note = word(notation, words, "notes", step.note, **dict(step.args)) if step.note else None
+    note = note or None  # a profile may have nothing to add where another explains (an empty note)
     return Line(step.id, ":=" if step.rule in ASSIGNMENTS else "=", printer.doprint(rhs), terms, step.rule,
                 word(notation, words, "rules", step.rule, **dict(step.args)), note)
 

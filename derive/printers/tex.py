@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sympy as sp
@@ -9,6 +10,8 @@ from sympy.printing.latex import LatexPrinter
 
 from ..notation import PROFILES, Profile, parse_name
 
+_FUNCTION = re.compile(r"g('?)(?:\[([a-z_]+)\])?")
+"""the symbol of an activation function (derivation.g_of) or its derivative (g_prime_of)"""
 CONSTANTS = frozenset({"lambda", "alpha", "m"})
 """quantities written before the others in a product, as scalars are: (λ/m) Θ, α D, (1/m) Σ"""
 
@@ -23,10 +26,9 @@ class MathPrinter(LatexPrinter):
         self.profile = profile
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
-        if expr.name == "g":
-            return self.profile.function
-        if expr.name == "g'":
-            return self.profile.function + "'"
+        function = _FUNCTION.fullmatch(expr.name)
+        if function is not None:  # g, g' or the function of one activation: g[tanh] (\tanh under nielsen)
+            return self.profile.function_latex(function.group(2)) + function.group(1)
         named = self.profile.latex(expr.name)
         return named if named is not None else super()._print_Symbol(expr, style)
 
