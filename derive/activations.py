@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from .lazy import LazyModule
 
@@ -54,6 +55,47 @@ def _softmax(zs: Sequence[sp.Expr]) -> tuple[sp.Expr, ...]:
     return tuple(sp.exp(z) / total for z in zs)
 
 
+@cache
+def relu_function() -> type:
+    """ReLU as a SymPy function: max(0, z), whose derivative is 1[z > 0] with the value 0 at z = 0 (as PyTorch
+    computes it). ``sp.Max(0, z)`` would differentiate to SymPy's Heaviside(z), which is ½ at 0.
+
+    Made on first use, so that naming the registry does not import SymPy."""
+
+    class ReLU(sp.Function):
+        nargs = 1
+
+        @classmethod
+        def eval(cls, x: Any) -> Any:
+            if x.is_number or x.is_nonnegative or x.is_nonpositive:
+                return sp.Max(0, x)
+            return None
+
+        def fdiff(self, argindex: int = 1) -> Any:
+            return sp.Heaviside(self.args[0], 0)
+
+        def _eval_rewrite_as_Max(self, x: Any, **kwargs: Any) -> Any:
+            return sp.Max(0, x)
+
+        def _eval_is_nonnegative(self) -> bool:
+            return True
+
+        def _eval_is_real(self) -> bool | None:
+            return self.args[0].is_real
+
+        def _latex(self, printer: Any, exp: str | None = None) -> str:
+            text = printer._print(sp.Max(0, self.args[0], evaluate=False))
+            return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
+
+        def _sympystr(self, printer: Any) -> str:
+            return f"Max(0, {printer._print(self.args[0])})"
+
+        def _numpycode(self, printer: Any) -> str:
+            return f"{printer._module_format(printer._module + '.maximum')}(0, {printer._print(self.args[0])})"
+
+    return ReLU
+
+
 ACTIVATIONS: dict[str, Activation] = {}
 
 
@@ -65,6 +107,6 @@ def register(activation: Activation) -> Activation:
 
 register(Activation("sigmoid", (0.0, 1.0), unit=lambda z: 1 / (1 + sp.exp(-z))))
 register(Activation("tanh", (-1.0, 1.0), unit=lambda z: sp.tanh(z)))
-register(Activation("relu", (0.0, math.inf), unit=lambda z: sp.Max(0, z)))
+register(Activation("relu", (0.0, math.inf), unit=lambda z: relu_function()(z)))
 register(Activation("linear", (-math.inf, math.inf), unit=lambda z: z))
 register(Activation("softmax", (0.0, 1.0), layer=_softmax, hidden=False, sums_to_one=True))
