@@ -26,7 +26,9 @@ class Activation:
     name: str
     range: tuple[float, float]
     unit: Callable[[sp.Expr], sp.Expr] | None = None
-    layer: Callable[[Sequence[sp.Expr]], tuple[sp.Expr, ...]] | None = None
+    layer: Callable[[sp.IndexedBase, sp.Expr, sp.Expr], sp.Expr] | None = None
+    """for an activation that couples a layer's units: output i of a layer of n units whose weighted sums are
+    z[1] … z[n] (z an IndexedBase; i and n may be symbols, so that a generic unit can be derived)"""
     hidden: bool = True
     sums_to_one: bool = False
 
@@ -43,16 +45,18 @@ class Activation:
         if self.unit is not None:
             return tuple(self.unit(z) for z in zs)
         assert self.layer is not None
-        return tuple(self.layer(zs))
+        z, n = sp.IndexedBase("z"), len(zs)
+        values = {z[k]: zk for k, zk in enumerate(zs, start=1)}
+        return tuple(self.layer(z, k, n).doit().xreplace(values) for k in range(1, n + 1))
 
     def within(self, low: float, high: float) -> bool:
         """Whether every output of g lies in the interval [low, high]."""
         return low <= self.range[0] and self.range[1] <= high
 
 
-def _softmax(zs: Sequence[sp.Expr]) -> tuple[sp.Expr, ...]:
-    total = sp.Add(*(sp.exp(z) for z in zs))
-    return tuple(sp.exp(z) / total for z in zs)
+def _softmax(z: sp.IndexedBase, i: sp.Expr, n: sp.Expr) -> sp.Expr:
+    j = sp.Symbol("j")
+    return sp.exp(z[i]) / sp.Sum(sp.exp(z[j]), (j, 1, n))
 
 
 @cache

@@ -15,8 +15,9 @@ from functools import lru_cache
 
 import sympy as sp
 
+from . import coupled
 from .activations import ACTIVATIONS, Activation
-from .calculus import explain_derivative, layer_identity, over_common_denominator, polynomial_identity, tidy
+from .calculus import explain_derivative, over_common_denominator, polynomial_identity, tidy
 from .errors import NotSupportedError
 from .expressions import Applied, Hadamard, Partial, Product, Underbrace, hadamard_form
 from .losses import LOSSES
@@ -213,64 +214,8 @@ def _output_delta_unit(net: Network, g: Activation) -> tuple[Section, tuple[sp.E
 
 
 def _output_delta_layer(net: Network, g: Activation) -> tuple[Section, tuple[sp.Expr, tuple[sp.Expr, ...]]]:
-    """δ^(L)_1 for an activation that couples the layer (softmax): the chain rule sums over every output."""
-    L, K = net.L, net.layers[-1]
-    zs = [q("z", L, k) for k in range(1, K + 1)]
-    As = [q("a", L, k) for k in range(1, K + 1)]
-    ys = [q("y", k) for k in range(1, K + 1)]
-    values = g.apply(zs)
-    ck = _unit_checker(net)
-    for y in ys:
-        ck.domain[y] = (0.05, 0.95)
-    for a_k, v in zip(As, values):
-        ck.define(a_k, v)
-    loss = LOSSES[net.loss]
-    ck.define(J, loss.example(tuple(As), tuple(ys), g))
-    d1 = q("delta", L, 1)
-    ck.define(d1, Partial(J, zs[0]))
-
-    example = loss.example(tuple(As), tuple(ys), g)
-    dJda = Chain(ck, "output_delta.loss", Partial(J, As[0]))
-    dJda.then("definition_loss", sp.Derivative(example, As[0]), loss=net.loss)
-    for rule, expr in explain_derivative(example, As[0]):
-        dJda.then(rule, expr)
-
-    chains: list[Chain] = [dJda]
-    for k in (0, 1) if K > 1 else (0,):
-        c = Chain(ck, f"output_delta.softmax{k + 1}", Partial(As[k], zs[0]))
-        c.then("definition_activation", sp.Derivative(values[k], zs[0]), activation=g.name)
-        c.then("simplify", sp.simplify(sp.diff(values[k], zs[0])))
-        found = layer_identity(sp.diff(values[k], zs[0]), values, zs, As)
-        if found is not None:
-            c.then("activation_identity", found, activation=g.name)
-        chains.append(c)
-
-    def local(k: int) -> sp.Expr:
-        dJ = sp.diff(loss.term(As[k], ys[k], g), As[k])
-        dA = layer_identity(sp.diff(values[k], zs[0]), values, zs, As)
-        return Product(dJ, dA if dA is not None else sp.diff(values[k], zs[0]))
-
-    delta = Chain(ck, "output_delta.chain", d1)
-    delta.then("definition_delta", Partial(J, zs[0]))
-    delta.then("chain_rule_layer", sp.Add(*(Product(Partial(J, As[k]), Partial(As[k], zs[0])) for k in range(K)),
-                                           evaluate=False))
-    delta.then("substitute", sp.Add(*(local(k) for k in range(K)), evaluate=False))
-    expanded = sp.expand(sp.Add(*(local(k).doit() for k in range(K))))
-    delta.then("expand", sp.collect(expanded, As[0]))
-    result = tidy(expanded)
-    if g.sums_to_one:
-        # the outputs sum to one, and so do the targets the loss compares them with (one-hot)
-        assume = {ys[-1]: 1 - sp.Add(*ys[:-1])}
-        reduced = tidy(sp.expand(expanded.xreplace(assume)))
-        if sp.count_ops(reduced) < sp.count_ops(result):
-            ck.assume.update(assume)
-            result = reduced
-            delta.then("targets_sum_to_one", result, total=sp.Add(*ys))
-    delta.then("cancel", result)
-    a, y = sp.symbols("a y")
-    one_unit = result.xreplace({As[0]: a, ys[0]: y})
-    layer = tuple(result.xreplace({As[0]: As[j], As[j]: As[0], ys[0]: ys[j], ys[j]: ys[0]}) for j in range(K))
-    return section("output_delta", *chains, delta, layer=L), (one_unit, layer)
+    """δ^(L) for an activation that couples the layer (softmax), derived for a generic unit (see coupled.py)."""
+    return coupled.output_delta(net, g, _unit_checker(net))
 
 
 def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
