@@ -69,11 +69,12 @@ def relu_function() -> type:
     class ReLU(sp.Function):
         nargs = 1
 
-        @classmethod
-        def eval(cls, x: Any) -> Any:
-            if x.is_number or x.is_nonnegative or x.is_nonpositive:
+        def __new__(cls, x: Any, **options: Any) -> Any:
+            if not isinstance(x, sp.Basic):
+                x = sp.Float(x) if isinstance(x, float) else sp.Integer(x)
+            if x.is_number or x.is_nonnegative or x.is_nonpositive:  # a number, or a known sign: max(0, x) decides
                 return sp.Max(0, x)
-            return None
+            return super().__new__(cls, x, **options)
 
         def fdiff(self, argindex: int = 1) -> Any:
             return sp.Heaviside(self.args[0], 0)
