@@ -24,7 +24,7 @@ from .losses import LOSSES
 from .network import Network
 from .notation import q
 from .progress import task
-from .steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
+from .steps import Chain, Checker, Derivation, Results, Section, Step, definition, section, unchecked
 
 CHECK_UNITS = 4
 LOSS_UNITS = 2
@@ -89,19 +89,33 @@ def backprop(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
         advance(note="gradients")
     sections.append(_regularized(net))
     sections.append(_update(net))
-    a, y, z = sp.symbols("a y z")
     primes = tuple(d for _, d in reversed(hidden))
-    results = Results(
-        output_delta=delta_result,
-        hidden_derivative=primes[-1] if primes else None,
-        gradient=_one_unit_gradient(sections),
-        hidden_derivatives=primes,
-        output_delta_layer=delta_layer,
-    )
+    results = _results(delta_result, delta_layer, primes, sections)
     derivation = Derivation(net, tuple(sections), results)
     if _SHARED is not None:
         _SHARED[key] = derivation
     return derivation
+
+
+def results(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Results:
+    """``backprop(net).results``, computed by the same code without checking every step on the way: the output
+    error's sections, each hidden g′ (``unit_derivative``, its identity proven as it is found) and the gradient's
+    form. For the numeric functions, which tests compare with finite differences; a document needs ``backprop``.
+    """
+    _within_bounds(net, max_units)
+    key = (dataclasses.replace(net, language="en", notation="ng"), max_units)
+    if _SHARED is not None and key in _SHARED:
+        return _SHARED[key].results
+    with unchecked():
+        _, (delta_result, delta_layer) = _output_delta(net)
+        primes = tuple(_hidden_derivative(net, layer) for layer in range(2, net.L))
+        return _results(delta_result, delta_layer, primes, [_gradient(net, 1)])
+
+
+def _results(delta: sp.Expr, layer: tuple[sp.Expr, ...] | None, primes: tuple[sp.Expr, ...],
+             sections: list[Section]) -> Results:
+    return Results(output_delta=delta, hidden_derivative=primes[-1] if primes else None,
+                   gradient=_one_unit_gradient(sections), hidden_derivatives=primes, output_delta_layer=layer)
 
 
 _SHARED: dict[tuple[Network, int], Derivation] | None = None
@@ -258,9 +272,13 @@ def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
         element.then(rule, expr, instances=[concrete])
 
     vector = _hidden_vector(net, layer, prime, n_here, n_next)
+    return section(f"hidden_delta{layer}", element, vector, layer=layer, activation=act), _hidden_derivative(net, layer)
+
+
+def _hidden_derivative(net: Network, layer: int) -> sp.Expr:
+    """g′ of layer ``layer`` as the results give it: in a where an identity was proven, in z otherwise."""
     plain_a, plain_z = sp.symbols("a z")
-    one_unit = prime.best.xreplace({q("a"): plain_a, q("z"): plain_z})
-    return section(f"hidden_delta{layer}", element, vector, layer=layer, activation=act), one_unit
+    return unit_derivative(net.activation(layer), q("z"), q("a")).best.xreplace({q("a"): plain_a, q("z"): plain_z})
 
 
 def _arbitrary_loss(layer: int, n_here: int, n_next: int, g: Activation | None) -> Checker:
