@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sympy as sp
 
@@ -218,4 +218,48 @@ def layer_identity(derivative: sp.Expr, outputs: Sequence[sp.Expr], zs: Sequence
                             for c, m in zip(coeffs, subset)))
             if is_zero(derivative - poly.subs(dict(zip(names, outputs)))):
                 return tidy(poly)
+    return None
+
+
+def indexed_identity(derivative: sp.Expr, outputs: Mapping[sp.Indexed, sp.Expr], indices: Sequence[sp.Symbol],
+                     size: sp.Symbol, *, terms: int = 3) -> sp.Expr | None:
+    """Find the sparsest p with derivative = p, p quadratic in the named outputs of generic units (``outputs``
+    maps a[i], a[k] to their definitions in z[1] … z[size]) times 1 or the indicator 1[i = k], or None.
+
+    Candidates are fitted at concrete units (every assignment of 1 and 2 to the indices, in a layer of three)
+    and then proven symbolically for the generic units and layer size.
+    """
+    import numpy as np
+
+    names = list(outputs)
+    indicator = [sp.Integer(1), *([sp.KroneckerDelta(*indices)] if len(indices) == 2 else [])]
+    powers = [sp.Integer(1), *names, *(u * v for u, v in itertools.combinations_with_replacement(names, 2))]
+    monomials = [p * d for d in indicator for p in powers]
+    rng = np.random.default_rng(0)
+    rows, target = [], []
+    for units in itertools.product((1, 2), repeat=len(indices)):
+        at = {**dict(zip(indices, units)), size: 3}
+        for _ in range(4):
+            point: dict[sp.Basic, sp.Basic] = {}
+
+            def number(e: sp.Expr) -> float:
+                e = e.xreplace(at).doit()
+                for atom in e.atoms(sp.Indexed):
+                    point.setdefault(atom, sp.Float(rng.uniform(-2, 2)))
+                return float(e.xreplace(point))
+
+            values = {n.xreplace(at): number(v) for n, v in outputs.items()}
+            target.append(number(derivative))
+            rows.append([float(m.xreplace(at).xreplace(values)) for m in monomials])
+    V, t = np.array(rows), np.array(target)
+    for count in range(1, terms + 1):
+        for subset in itertools.combinations(range(len(monomials)), count):
+            cols = V[:, subset]
+            coeffs, *_ = np.linalg.lstsq(cols, t, rcond=None)
+            if np.max(np.abs(cols @ coeffs - t)) > 1e-9:
+                continue
+            poly = sp.Add(*(sp.nsimplify(round(float(c), 9), rational=True) * monomials[m]
+                            for c, m in zip(coeffs, subset)))
+            if is_zero(sp.expand(derivative - poly.xreplace(outputs))):
+                return poly
     return None

@@ -15,15 +15,16 @@ from functools import lru_cache
 
 import sympy as sp
 
+from . import coupled
 from .activations import ACTIVATIONS, Activation
-from .calculus import explain_derivative, layer_identity, over_common_denominator, polynomial_identity, tidy
+from .calculus import explain_derivative, over_common_denominator, polynomial_identity, tidy
 from .errors import NotSupportedError
 from .expressions import Applied, Hadamard, Partial, Product, Underbrace, hadamard_form
 from .losses import LOSSES
 from .network import Network
 from .notation import q
 from .progress import task
-from .steps import Chain, Checker, Derivation, Results, Section, Step, definition, in_form, section
+from .steps import Chain, Checker, Derivation, Results, Section, Step, definition, in_form, section, unchecked
 
 CHECK_UNITS = 4
 LOSS_UNITS = 2
@@ -100,19 +101,33 @@ def backprop(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
         advance(note="gradients")
     sections.append(_regularized(net))
     sections.append(_update(net))
-    a, y, z = sp.symbols("a y z")
     primes = tuple(d for _, d in reversed(hidden))
-    results = Results(
-        output_delta=delta_result,
-        hidden_derivative=primes[-1] if primes else None,
-        gradient=_one_unit_gradient(sections),
-        hidden_derivatives=primes,
-        output_delta_layer=delta_layer,
-    )
+    results = _results(delta_result, delta_layer, primes, sections)
     derivation = Derivation(net, tuple(sections), results)
     if _SHARED is not None:
         _SHARED[key] = derivation
     return derivation
+
+
+def results(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Results:
+    """``backprop(net).results``, computed by the same code without checking every step on the way: the output
+    error's sections, each hidden g′ (``unit_derivative``, its identity proven as it is found) and the gradient's
+    form. For the numeric functions, which tests compare with finite differences; a document needs ``backprop``.
+    """
+    _within_bounds(net, max_units)
+    key = (dataclasses.replace(net, language="en", notation="ng"), max_units)
+    if _SHARED is not None and key in _SHARED:
+        return _SHARED[key].results
+    with unchecked():
+        _, (delta_result, delta_layer) = _output_delta(net)
+        primes = tuple(_hidden_derivative(net, layer) for layer in range(2, net.L))
+        return _results(delta_result, delta_layer, primes, [_gradient(net, 1)])
+
+
+def _results(delta: sp.Expr, layer: tuple[sp.Expr, ...] | None, primes: tuple[sp.Expr, ...],
+             sections: list[Section]) -> Results:
+    return Results(output_delta=delta, hidden_derivative=primes[-1] if primes else None,
+                   gradient=_one_unit_gradient(sections), hidden_derivatives=primes, output_delta_layer=layer)
 
 
 _SHARED: dict[tuple[Network, int], Derivation] | None = None
@@ -236,64 +251,8 @@ def _output_delta_unit(net: Network, g: Activation) -> tuple[Section, tuple[sp.E
 
 
 def _output_delta_layer(net: Network, g: Activation) -> tuple[Section, tuple[sp.Expr, tuple[sp.Expr, ...]]]:
-    """δ^(L)_1 for an activation that couples the layer (softmax): the chain rule sums over every output."""
-    L, K = net.L, net.layers[-1]
-    zs = [q("z", L, k) for k in range(1, K + 1)]
-    As = [q("a", L, k) for k in range(1, K + 1)]
-    ys = [q("y", k) for k in range(1, K + 1)]
-    values = g.apply(zs)
-    ck = _unit_checker(net)
-    for y in ys:
-        ck.domain[y] = (0.05, 0.95)
-    for a_k, v in zip(As, values):
-        ck.define(a_k, v)
-    loss = LOSSES[net.loss]
-    ck.define(J, loss.example(tuple(As), tuple(ys), g))
-    d1 = q("delta", L, 1)
-    ck.define(d1, Partial(J, zs[0]))
-
-    example = loss.example(tuple(As), tuple(ys), g)
-    dJda = Chain(ck, "output_delta.loss", Partial(J, As[0]))
-    dJda.then("definition_loss", sp.Derivative(example, As[0]), loss=net.loss)
-    for rule, expr in explain_derivative(example, As[0]):
-        dJda.then(rule, expr)
-
-    chains: list[Chain] = [dJda]
-    for k in (0, 1) if K > 1 else (0,):
-        c = Chain(ck, f"output_delta.softmax{k + 1}", Partial(As[k], zs[0]))
-        c.then("definition_activation", sp.Derivative(values[k], zs[0]), activation=g.name)
-        c.then("simplify", sp.simplify(sp.diff(values[k], zs[0])))
-        found = layer_identity(sp.diff(values[k], zs[0]), values, zs, As)
-        if found is not None:
-            c.then("activation_identity", found, activation=g.name)
-        chains.append(c)
-
-    def local(k: int) -> sp.Expr:
-        dJ = sp.diff(loss.term(As[k], ys[k], g), As[k])
-        dA = layer_identity(sp.diff(values[k], zs[0]), values, zs, As)
-        return Product(dJ, dA if dA is not None else sp.diff(values[k], zs[0]))
-
-    delta = Chain(ck, "output_delta.chain", d1)
-    delta.then("definition_delta", Partial(J, zs[0]))
-    delta.then("chain_rule_layer", sp.Add(*(Product(Partial(J, As[k]), Partial(As[k], zs[0])) for k in range(K)),
-                                           evaluate=False))
-    delta.then("substitute", sp.Add(*(local(k) for k in range(K)), evaluate=False))
-    expanded = sp.expand(sp.Add(*(local(k).doit() for k in range(K))))
-    delta.then("expand", sp.collect(expanded, As[0]))
-    result = tidy(expanded)
-    if g.sums_to_one:
-        # the outputs sum to one, and so do the targets the loss compares them with (one-hot)
-        assume = {ys[-1]: 1 - sp.Add(*ys[:-1])}
-        reduced = tidy(sp.expand(expanded.xreplace(assume)))
-        if sp.count_ops(reduced) < sp.count_ops(result):
-            ck.assume.update(assume)
-            result = reduced
-            delta.then("targets_sum_to_one", result, total=sp.Add(*ys))
-    delta.then("cancel", result)
-    a, y = sp.symbols("a y")
-    one_unit = result.xreplace({As[0]: a, ys[0]: y})
-    layer = tuple(result.xreplace({As[0]: As[j], As[j]: As[0], ys[0]: ys[j], ys[j]: ys[0]}) for j in range(K))
-    return section("output_delta", *chains, delta, layer=L), (one_unit, layer)
+    """δ^(L) for an activation that couples the layer (softmax), derived for a generic unit (see coupled.py)."""
+    return coupled.output_delta(net, g, _unit_checker(net))
 
 
 def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
@@ -336,9 +295,13 @@ def _hidden_delta(net: Network, layer: int) -> tuple[Section, sp.Expr]:
         element.then(rule, expr, instances=[concrete])
 
     vector = _hidden_vector(net, layer, prime, n_here, n_next)
+    return section(f"hidden_delta{layer}", element, vector, layer=layer, activation=act), _hidden_derivative(net, layer)
+
+
+def _hidden_derivative(net: Network, layer: int) -> sp.Expr:
+    """g′ of layer ``layer`` as the results give it: in a where an identity was proven, in z otherwise."""
     plain_a, plain_z = sp.symbols("a z")
-    one_unit = prime.best.xreplace({q("a"): plain_a, q("z"): plain_z})
-    return section(f"hidden_delta{layer}", element, vector, layer=layer, activation=act), one_unit
+    return unit_derivative(net.activation(layer), q("z"), q("a")).best.xreplace({q("a"): plain_a, q("z"): plain_z})
 
 
 def _arbitrary_loss(layer: int, n_here: int, n_next: int, g: Activation | None) -> Checker:

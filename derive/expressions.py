@@ -30,6 +30,20 @@ class Partial(sp.Expr):
         return f"d{printer._print(self.f)}/d{printer._print(self.x)}"
 
 
+class Indicator(sp.KroneckerDelta):
+    """1[i = k]: SymPy's KroneckerDelta as lecturers write it (δ is taken: it is the error)."""
+
+    def doit(self, **hints: object) -> sp.Expr:
+        return sp.KroneckerDelta(*self.args)
+
+    def _latex(self, printer: sp.printing.latex.LatexPrinter, exp: str | None = None) -> str:
+        text = r"\mathbf{1}[%s = %s]" % (printer._print(self.args[0]), printer._print(self.args[1]))
+        return text if exp is None else r"(%s)^{%s}" % (text, exp)
+
+    def _sympystr(self, printer: sp.printing.str.StrPrinter) -> str:
+        return "KroneckerDelta(%s, %s)" % (printer._print(self.args[0]), printer._print(self.args[1]))
+
+
 class Frac(sp.Expr):
     """num/den kept as a fraction with its numerator uncollected (−y + ya + a − ay)."""
 

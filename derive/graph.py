@@ -20,7 +20,7 @@ from typing import Any
 import mpmath
 import sympy as sp
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, relu_function
 from .errors import InputError
 
 MAX_CHARS = 20_000
@@ -307,7 +307,9 @@ EVALUATORS: dict[type, Callable[..., mpmath.mpf]] = {
     sp.tanh: mpmath.tanh,
     sp.Max: lambda *xs: max(xs),
     sp.Min: lambda *xs: min(xs),
-    sp.Heaviside: lambda x, h0=mpmath.mpf("0.5"): mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else h0),
+    relu_function(): lambda x: max(x, mpmath.mpf(0)),
+    # a step's value at its jump is its second argument: 0 for ReLU's derivative (relu_function), as PyTorch has it
+    sp.Heaviside: lambda x, h0: mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else h0),
 }
 """mpmath for each SymPy node a program's expressions or their derivatives can contain"""
 

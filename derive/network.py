@@ -94,6 +94,12 @@ class Network:
                 f"but output {output!r} ranges over ({g.range[0]:g}, {g.range[1]:g}); "
                 f"use output = {' | '.join(fits)} or loss = 'squared_error'"
             )
+        if g.sums_to_one and layers[-1] < 2:
+            singles = [n for n, a in ACTIVATIONS.items()
+                       if not a.sums_to_one and (not rule.outputs or a.within(*rule.outputs))]
+            raise InputError(
+                f"{source}: output {output!r} needs at least 2 output units (with one its output is always 1); "
+                f"got layers = {list(layers)}; use 2 or more output units or output = {' | '.join(singles)}")
         reduction = _choice(v["reduction"], "reduction", list(REDUCTIONS), source)
         lam = v["lambda"]
         if isinstance(lam, bool) or not isinstance(lam, int | float) or not _finite(lam) or lam < 0:

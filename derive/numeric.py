@@ -270,10 +270,10 @@ class NumericFunctions:
 
 
 def lambdify(net: Network, *, max_units: int | None = None) -> NumericFunctions:
-    """Numeric functions for ``net`` built from its derivation's results (``max_units``: see ``backprop``)."""
-    from .derivation import backprop
+    """Numeric functions for ``net`` built from its derivation's results (``derivation.results``: the same code as
+    ``backprop`` without checking each step; ``max_units``: see ``backprop``)."""
+    from .derivation import results
 
-    d = backprop(net) if max_units is None else backprop(net, max_units=max_units)
-    return NumericFunctions(net, output_delta=d.results.output_delta,
-                            hidden_derivatives=d.results.hidden_derivatives,
-                            output_delta_layer=d.results.output_delta_layer)
+    r = results(net) if max_units is None else results(net, max_units=max_units)
+    return NumericFunctions(net, output_delta=r.output_delta, hidden_derivatives=r.hidden_derivatives,
+                            output_delta_layer=r.output_delta_layer)

@@ -26,7 +26,7 @@ LANDMARKS = [
     ({"output": "linear", "loss": "squared_error"}, a - y),
     ({"output": "sigmoid", "loss": "squared_error"}, (a - y) * a * (1 - a)),
     ({"output": "tanh", "loss": "squared_error"}, (a - y) * (1 - a**2)),
-    ({"output": "relu", "loss": "squared_error"}, (a - y) * sp.Heaviside(z)),
+    ({"output": "relu", "loss": "squared_error"}, (a - y) * sp.Heaviside(z, 0)),
 ]
 
 
@@ -37,7 +37,7 @@ def test_output_delta_landmarks(spec, want):
 
 
 @pytest.mark.parametrize(("hidden", "want"), [("sigmoid", a * (1 - a)), ("tanh", 1 - a**2),
-                                              ("relu", sp.Heaviside(z)), ("linear", sp.Integer(1))])
+                                              ("relu", sp.Heaviside(z, 0)), ("linear", sp.Integer(1))])
 def test_hidden_derivative(hidden, want):
     d = derive.backprop(derive.Network.from_dict({"layers": [2, 3, 2], "activation": hidden}))
     assert sp.simplify(d.results.hidden_derivative - want) == 0

@@ -65,7 +65,9 @@ class Model:
         if not steps:
             raise NotApplicable("the output layer's derivation has no separate loss derivative")
         L = self.L
-        return steps[-1].rhs.xreplace({q("a", L): q("a", L, unit), q("y"): q("y", unit)})
+        # the one-unit chain is written for a[L], y; a layer-coupled output's for a generic unit a[L][k], y[k]
+        return steps[-1].rhs.xreplace({q("a", L): q("a", L, unit), q("y"): q("y", unit),
+                                       q("a", L, "k"): q("a", L, unit), q("y", "k"): q("y", unit)})
 
     def output_prime(self, unit: int, *, at: sp.Expr | None = None) -> sp.Expr:
         """∂a^(L)_unit/∂z^(L)_unit: g′ of the output (its diagonal term for softmax), at z or at ``at``."""
