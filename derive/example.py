@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
 
 from .activations import ACTIVATIONS
 from .derivation import REDUCTIONS, G, backprop
@@ -26,6 +27,7 @@ from .expressions import Applied, Product
 from .losses import LOSSES
 from .network import Network, read_text
 from .notation import q
+from .numbers import read_decimal
 from .steps import Derivation, Section, Step
 
 MAX_UNITS_SHOWN = 200
@@ -34,8 +36,19 @@ MAX_WEIGHTS_SHOWN = 2_000
 """every weight is substituted exactly: time grows with their number (2,000 take about ten seconds)"""
 
 
+MAX_EXACT_DIGITS = 40
+"""an exact value needing more digits than this (a fraction or a decimal) is shown rounded to --digits instead"""
+PLAIN_EXPONENTS = range(-6, 16)
+"""a decimal whose exponent lies outside is written as a power of ten (1.5 × 10^{-300}), not a row of zeros"""
+
+
 class Num(sp.Expr):
-    """A number as the page shows it: exact (digits = 0) or to ``digits`` significant digits."""
+    """A number as the page shows it: exact (digits = 0) or to ``digits`` significant digits.
+
+    It prints itself in LaTeX and in SymPy's syntax with the precedence of what it prints (a negative number,
+    a fraction, a power of ten), so the printers bracket it wherever that matters: ``(-0.76)^{2}``,
+    ``(2.8 \\times 10^{-17})^{2}``, and a ``sympy`` field that reads back as the value shown.
+    """
 
     def __new__(cls, value: sp.Expr, digits: int = 0, paren: bool = False) -> Num:
         return sp.Expr.__new__(cls, sp.nsimplify(value) if not isinstance(value, sp.Rational) else value,
@@ -45,35 +58,105 @@ class Num(sp.Expr):
     def value(self) -> sp.Rational:
         return self.args[0]
 
+    @property
+    def digits(self) -> int:
+        return int(self.args[1])
+
     def doit(self, **hints: object) -> sp.Expr:
         return self.args[0]
 
+    def parts(self) -> tuple[str, str, int | None, tuple[int, int] | None]:
+        """(sign, digits with a point, power of ten or None, (numerator, denominator) of a fraction or None)."""
+        value = self.args[0]
+        if self.digits:
+            text = f"{float(value):.{self.digits}g}"
+            mantissa, _, exponent = text.partition("e")
+            sign = "-" if mantissa.startswith("-") else ""
+            if exponent:
+                return sign, mantissa.lstrip("-"), int(exponent), None
+            return sign, _plain(Decimal(mantissa.lstrip("-"))), None, None
+        exact = terminating(value)
+        sign = "-" if value < 0 else ""
+        if exact is None:
+            return sign, "", None, (abs(int(value.p)), int(value.q))
+        exact = exact.copy_abs()  # abs() would round to the context's 28 digits
+        if exact and exact.adjusted() not in PLAIN_EXPONENTS:
+            digits = exact.as_tuple().digits
+            mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+            return sign, mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa, exact.adjusted(), None
+        return sign, _plain(exact), None, None
+
     def text(self) -> str:
-        value, digits = self.args[0], int(self.args[1])
-        if digits:
-            text = f"{float(value):.{digits}g}"
-            if "e" in text:  # very small or large: a power of ten, not a row of zeros
-                mantissa, exponent = text.split("e")
-                return r"%s \times 10^{%d}" % (mantissa, int(exponent))
-            return _plain(Decimal(text))
-        p, r = int(value.p), int(value.q)
-        while r % 2 == 0 or r % 5 == 0:  # a terminating decimal is written out in full
-            r //= 2 if r % 2 == 0 else 5
-        if r == 1:
-            return _plain(Decimal(p) / Decimal(int(value.q)))
-        return r"\frac{%d}{%d}" % (abs(p), int(value.q)) if p >= 0 else r"-\frac{%d}{%d}" % (-p, int(value.q))
+        """The LaTeX of the number."""
+        sign, digits, exponent, fraction = self.parts()
+        if fraction is not None:
+            return sign + r"\frac{%d}{%d}" % fraction
+        return sign + digits + (r" \times 10^{%d}" % exponent if exponent is not None else "")
+
+    def number_str(self) -> str:
+        """The number in SymPy's (and Python's) syntax: 0.42, -2.776e-17, 1/3, -1/3."""
+        sign, digits, exponent, fraction = self.parts()
+        if fraction is not None:
+            return "%s%d/%d" % (sign, *fraction)
+        return sign + digits + ("e%d" % exponent if exponent is not None else "")
+
+    @property
+    def precedence(self) -> int:
+        """A sign binds like a sum, a fraction or a power of ten like a product, a plain number is an atom."""
+        sign, _, exponent, fraction = self.parts()
+        if self.args[2] is sp.true and sign:  # already in its own parentheses
+            return PRECEDENCE["Atom"]
+        if sign:
+            return PRECEDENCE["Add"]
+        return PRECEDENCE["Mul"] if exponent is not None or fraction is not None else PRECEDENCE["Atom"]
 
     def _latex(self, printer: Any) -> str:
         text = self.text()
         return r"\left(%s\right)" % text if self.args[2] is sp.true and text.startswith("-") else text
 
     def _sympystr(self, printer: Any) -> str:
-        return self.text().replace(r"\frac{", "(").replace("}{", ")/(").replace("}", ")")
+        text = self.number_str()
+        return "(%s)" % text if self.args[2] is sp.true and text.startswith("-") else text
+
+
+def terminating(value: sp.Rational) -> Decimal | None:
+    """The exact decimal of a rational whose denominator has no prime factors but 2 and 5, else None."""
+    p, q = int(value.p), int(value.q)
+    twos = fives = 0
+    rest = q
+    while rest % 2 == 0:
+        rest //= 2
+        twos += 1
+    while rest % 5 == 0:
+        rest //= 5
+        fives += 1
+    if rest != 1:
+        return None
+    places = max(twos, fives)
+    return Decimal(f"{p * 10 ** places // q}E-{places}")  # from text: exact, whatever the context's precision
+
+
+class NumberApplied(Applied):
+    """g(0.5) on the page; in SymPy's syntax the activation's definition at the number (tanh(0.5)), which evaluates."""
+
+    def _sympystr(self, printer: Any) -> str:
+        return printer._print(self.args[2])
 
 
 def _plain(d: Decimal) -> str:
-    text = format(d.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
+    """A decimal written out in full, without trailing zeros (no context: nothing is rounded)."""
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "0", "") else text
+
+
+def exact_digits(value: sp.Rational) -> int:
+    """How many digits showing ``value`` exactly takes (a terminating decimal's, or a fraction's two parts)."""
+    exact = terminating(value)
+    if exact is None:
+        return len(str(abs(int(value.p)))) + len(str(int(value.q)))
+    return len(exact.as_tuple().digits)
 
 
 @dataclass(frozen=True)
@@ -94,7 +177,7 @@ class Problem:
 def problem(thetas: Sequence[Any], X: Any, Y: Any) -> Problem:
     """A problem from numbers or decimal strings in memory (each read as the exact decimal it spells)."""
     def matrix(M: Any) -> sp.ImmutableMatrix:
-        return sp.ImmutableMatrix([[sp.Rational(str(v)) for v in row] for row in M])
+        return sp.ImmutableMatrix([[sp.Rational(str(read_decimal(str(v), "problem"))) for v in row] for row in M])
     return Problem(tuple(matrix(T) for T in thetas), matrix(X), matrix(Y))
 
 
@@ -104,7 +187,10 @@ def read_problem(params: str, data: str) -> Problem:
         from .commands.numeric import read_json
 
         read_json(path, keys)  # validation: keys, JSON, no NaN/Infinity, with its error messages
-        return json.loads(read_text(path), parse_float=Decimal, parse_int=Decimal)
+
+        def number(text: str) -> Decimal:  # ASCII, bounded digits, within a double's range (derive.numbers)
+            return read_decimal(text, path)
+        return json.loads(read_text(path), parse_float=number, parse_int=number)
 
     def matrix(value: Any, what: str) -> sp.ImmutableMatrix:
         if not isinstance(value, list) or not value or not all(isinstance(r, list) and r for r in value):
@@ -175,11 +261,16 @@ def exact_example(net: Network, d: Derivation, p: Problem) -> Exact:
         row: list[sp.Rational | None] = []
         for i in range(net.layers[layer - 1]):
             av, zv = acts[layer - 1][i], zs[layer - 2][i]
-            if None in nxt or av is None or zv is None:
+            local = None if av is None or zv is None else _rational(sp.nsimplify(prime.xreplace({a_sym: av,
+                                                                                                z_sym: zv})))
+            if local == 0:  # an exact zero stays exact, whatever the errors coming back
+                row.append(sp.Integer(0))
+                continue
+            if None in nxt or local is None:
                 row.append(None)
                 continue
             back = sum(T[k, i + 1] * nxt[k] for k in range(T.rows))
-            row.append(_rational(sp.nsimplify(back * prime.xreplace({a_sym: av, z_sym: zv}))))
+            row.append(_rational(sp.nsimplify(back * local)))
         deltas.insert(0, row)
     if p.X.rows != 1:
         return Exact(acts, zs, deltas)
@@ -205,6 +296,9 @@ def _exact_gradients(net: Network, p: Problem, acts: list, deltas: list) -> tupl
             for j in range(T.cols):
                 d, a = deltas[layer - 1][i], sp.Integer(1) if j == 0 else acts[layer - 1][j - 1]
                 penalty = lam * scale * T[i, j] if j else 0
+                if d == 0 or a == 0:  # an exact zero factor: the data term is exactly 0
+                    entries[i, j] = _rational(sp.nsimplify(penalty))
+                    continue
                 entries[i, j] = None if d is None or a is None else _rational(sp.nsimplify(scale * d * a + penalty))
         out.append(entries)
     return tuple(out)
@@ -217,10 +311,12 @@ class _Shown:
         self.digits = digits
 
     def __call__(self, engine: float, exact: sp.Rational | None, what: str, *, paren: bool = False) -> Num:
+        """The exact value when it is known and short enough to show, else the engine's value rounded."""
         if exact is not None:
             if abs(float(exact) - engine) > 1e-9 * (1 + abs(engine)):
                 raise CheckError(what, f"exact {exact} differs from the engine's {engine!r}")
-            return Num(exact, 0, paren)
+            if exact_digits(exact) <= MAX_EXACT_DIGITS:
+                return Num(exact, 0, paren)
         return Num(sp.Rational(repr(float(engine))), self.digits, paren)
 
     @staticmethod
@@ -264,19 +360,22 @@ def _forward(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -
     for layer in range(2, net.L + 1):
         T = p.thetas[layer - 2]
         row = []
+        z_nums = [shown(out["z"][layer - 2][0][i], exact.z[layer - 2][i], f"z[{layer}][{i + 1}]")
+                  for i in range(net.layers[layer - 1])]
+        values = ACTIVATIONS[net.activation(layer)].apply(z_nums)
         for i in range(1, net.layers[layer - 1] + 1):
             weights = [Num(T[i - 1, 0])] + [Product(Num(T[i - 1, j], paren=True), acts[-1][j - 1])
                                             for j in range(1, T.cols)]
             weighted = sp.Add(*weights, evaluate=False)
-            z_num = shown(out["z"][layer - 2][0][i - 1], exact.z[layer - 2][i - 1], f"z[{layer}][{i}]")
+            z_num = z_nums[i - 1]
             a_num = shown(out["activations"][layer - 1][0][i - 1], exact.a[layer - 1][i - 1], f"a[{layer}][{i}]")
             sid = f"example.forward{layer}_{i}"
             steps.append(Step(sid + ".z1", q("z", layer, i), weighted, "substitute_numbers", "weighted_sum",
                               (("layer", layer), ("unit", i))))
             note, args = shown.note(z_num)
             steps.append(Step(sid + ".z2", q("z", layer, i), z_num, "evaluate", note, args))
-            steps.append(Step(sid + ".a1", q("a", layer, i), Applied(G, z_num, z_num), "substitute_numbers",
-                              None, (("activation", net.activation(layer)),)))
+            steps.append(Step(sid + ".a1", q("a", layer, i), NumberApplied(G, z_num, values[i - 1]),
+                              "substitute_numbers", None, (("activation", net.activation(layer)),)))
             note, args = shown.note(a_num)
             steps.append(Step(sid + ".a2", q("a", layer, i), a_num, "evaluate", note, args))
             row.append(Num(a_num.value, int(a_num.args[1]), True))
@@ -285,17 +384,28 @@ def _forward(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -
 
 
 def _cost(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -> Section:
-    """J with the loss of each output unit written out (one example), then its value."""
+    """J with the loss of each output unit written out (one example), the penalty when λ > 0, then its value.
+
+    The written-out form is left out when the numbers shown do not evaluate to a finite value (an output that
+    rounds to exactly 0 or 1 inside a logarithm): the engine computes the cost from z, where it is finite.
+    """
     m = p.X.rows
     J = q("J")
     steps = []
     if m == 1:
         g = ACTIVATIONS[net.output]
-        As = [Num(sp.Rational(repr(float(v))), shown.digits, True) for v in out["activations"][-1][0]]
+        As = [shown(v, exact.a[-1][k], f"a[{net.L}][{k + 1}]", paren=True)
+              for k, v in enumerate(out["activations"][-1][0])]
         Ys = [Num(v, 0, True) for v in p.Y.row(0)]
         terms = [LOSSES[net.loss].term(a, y, g) for a, y in zip(As, Ys)] if g.elementwise else []
-        if terms:
-            steps.append(Step("example.cost.1", J, sp.Add(*terms, evaluate=False), "substitute_numbers"))
+        if terms and net.lam:
+            scale = REDUCTIONS[net.reduction](sp.Integer(1))
+            squares = [sp.Pow(Num(T[i, j]), 2, evaluate=False)
+                       for T in p.thetas for i in range(T.rows) for j in range(1, T.cols)]
+            terms.append(Product(Num(sp.Rational(repr(net.lam)) * scale / 2), sp.Add(*squares, evaluate=False)))
+        written = sp.Add(*terms, evaluate=False)
+        if terms and sp.Add(*terms).doit().is_finite:
+            steps.append(Step("example.cost.1", J, written, "substitute_numbers"))
     value = shown(out["cost"], exact.cost, "J")
     steps.append(Step("example.cost.2", J, value, "evaluate", "example_cost"))
     return Section("example_cost", tuple(steps))
@@ -310,8 +420,8 @@ def _deltas(net: Network, d: Derivation, p: Problem, out: dict, exact: Exact, sh
     for k in range(1, net.layers[-1] + 1):
         value = shown(out["deltas"][-1][0][k - 1], exact.deltas[-1][k - 1], f"delta[{L}][{k}]")
         if d.results.output_delta_layer is None:
-            a_num = Num(sp.Rational(repr(float(out["activations"][-1][0][k - 1]))), shown.digits, True)
-            z_num = Num(sp.Rational(repr(float(out["z"][-1][0][k - 1]))), shown.digits, True)
+            a_num = shown(out["activations"][-1][0][k - 1], exact.a[-1][k - 1], f"a[{L}][{k}]", paren=True)
+            z_num = shown(out["z"][-1][0][k - 1], exact.z[-1][k - 1], f"z[{L}][{k}]", paren=True)
             with_numbers = d.results.output_delta.xreplace({a_sym: a_num, y_sym: Num(p.Y[0, k - 1], 0, True),
                                                             z_sym: z_num})
             steps.append(Step(f"example.delta{L}_{k}.1", q("delta", L, k), with_numbers, "substitute_numbers"))
@@ -322,11 +432,13 @@ def _deltas(net: Network, d: Derivation, p: Problem, out: dict, exact: Exact, sh
         T = p.thetas[layer - 1]
         prime = d.results.hidden_derivatives[layer - 2]
         steps = []
-        nxt = [Num(sp.Rational(repr(float(v))), shown.digits, True) for v in out["deltas"][layer - 1][0]]
+        nxt = [shown(v, exact.deltas[layer - 1][k], f"delta[{layer + 1}][{k + 1}]", paren=True)
+               for k, v in enumerate(out["deltas"][layer - 1][0])]
         for i in range(1, net.layers[layer - 1] + 1):
             back = sp.Add(*(Product(Num(T[k, i], paren=True), nxt[k]) for k in range(T.rows)), evaluate=False)
-            a_num = Num(sp.Rational(repr(float(out["activations"][layer - 1][0][i - 1]))), shown.digits, True)
-            z_num = Num(sp.Rational(repr(float(out["z"][layer - 2][0][i - 1]))), shown.digits, True)
+            a_num = shown(out["activations"][layer - 1][0][i - 1], exact.a[layer - 1][i - 1], f"a[{layer}][{i}]",
+                          paren=True)
+            z_num = shown(out["z"][layer - 2][0][i - 1], exact.z[layer - 2][i - 1], f"z[{layer}][{i}]", paren=True)
             local = prime.xreplace({a_sym: a_num, z_sym: z_num})
             value = shown(out["deltas"][layer - 2][0][i - 1], exact.deltas[layer - 2][i - 1], f"delta[{layer}][{i}]")
             steps.append(Step(f"example.delta{layer}_{i}.1", q("delta", layer, i), Product(back, local),
@@ -338,8 +450,9 @@ def _deltas(net: Network, d: Derivation, p: Problem, out: dict, exact: Exact, sh
 
 
 def _gradients(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -> list[Section]:
-    """D^(l)_ij: for one example and no λ, δ^(l+1)_i · a^(l)_j written out; always its value."""
+    """D^(l)_ij: for one example δ^(l+1)_i · a^(l)_j (+ λ Θ_ij) written out; always its value."""
     m = p.X.rows
+    lam = sp.Rational(repr(net.lam))
     sections = []
     for layer in range(net.L - 1, 0, -1):
         G_l = out["gradients"][layer - 1]
@@ -347,11 +460,16 @@ def _gradients(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown)
         for i in range(G_l.shape[0]):
             for j in range(G_l.shape[1]):
                 name = q("D", layer, i + 1, j)
-                if m == 1 and net.lam == 0 and REDUCTIONS[net.reduction](sp.Integer(1)) == 1:
-                    delta = Num(sp.Rational(repr(float(out["deltas"][layer - 1][0][i]))), shown.digits, True)
-                    a = Num(1) if j == 0 else Num(sp.Rational(repr(float(out["activations"][layer - 1][0][j - 1]))),
-                                                  shown.digits, True)
-                    steps.append(Step(f"example.gradient{layer}_{i + 1}_{j}.1", name, Product(delta, a),
+                if m == 1 and REDUCTIONS[net.reduction](sp.Integer(1)) == 1:
+                    delta = shown(out["deltas"][layer - 1][0][i], exact.deltas[layer - 1][i],
+                                  f"delta[{layer + 1}][{i + 1}]", paren=True)
+                    a = Num(1) if j == 0 else shown(out["activations"][layer - 1][0][j - 1],
+                                                    exact.a[layer - 1][j - 1], f"a[{layer}][{j}]", paren=True)
+                    written: sp.Expr = Product(delta, a)
+                    if net.lam and j:  # the penalty's share, λ Θ_ij (the bias column is not regularized)
+                        written = sp.Add(written, Product(Num(lam), Num(p.thetas[layer - 1][i, j], paren=True)),
+                                         evaluate=False)
+                    steps.append(Step(f"example.gradient{layer}_{i + 1}_{j}.1", name, written,
                                       "substitute_numbers"))
                 known = exact.gradients[layer - 1][i, j] if exact.gradients else None
                 value = shown(float(G_l[i, j]), known, f"D[{layer}][{i + 1}][{j}]")
@@ -363,10 +481,14 @@ def _gradients(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown)
 
 def _update(net: Network, fn: Any, thetas: Sequence[np.ndarray], X: np.ndarray, Y: np.ndarray, out: dict,
             rate: float, shown: _Shown) -> Section:
-    """Θ ← Θ − αD, and the cost before and after: the step must lower it."""
+    """Θ ← Θ − αD, and the cost before and after: the step must lower it, or leave it where the gradient is 0."""
     new = [T - rate * G_l for T, G_l in zip(thetas, out["gradients"])]
     before, after = out["cost"], fn.cost(new, X, Y)
-    if not after < before:
+    flat = not any(np.any(G_l) for G_l in out["gradients"])
+    if not flat and after == before:
+        raise InputError(f"--rate {rate}: the gradient is too small for one step to change the cost ({before:.6g}) "
+                         "in double precision; there is no descent step to show at these parameters")
+    if not flat and not after < before:
         raise InputError(f"--rate {rate}: one step does not lower the cost ({before:.6g} → {after:.6g}); "
                          "choose a smaller learning rate")
     el, i, j = sp.symbols("l i j")
@@ -374,7 +496,7 @@ def _update(net: Network, fn: Any, thetas: Sequence[np.ndarray], X: np.ndarray, 
     rule = Step("example.update.rule", theta, theta - q("alpha") * q("D", el, i, j),
                 "gradient_descent", "descent_step", (("rate", repr(rate)),))
     b, a = shown(before, None, "J"), shown(after, None, "J after")
-    cost = Step("example.update.cost", q("J"), a, "evaluate", "cost_falls",
+    cost = Step("example.update.cost", q("J"), a, "evaluate", "cost_unchanged" if flat else "cost_falls",
                 (("before", b.text()), ("after", a.text())))
     return Section("example_update", (rule, cost))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
 from .numeric import add_arguments as _numeric_arguments
 
@@ -41,9 +42,34 @@ def report_json(rows: list) -> str:
 
 
 def read_claims(path: str) -> dict:
+    """The claims object; a name given twice (at any level of the file) is refused, not silently dropped."""
+    import json
+
+    from ..errors import InputError
+    from ..network import read_text
     from .numeric import read_json
 
-    return read_json(path, ("claims",))["claims"]
+    claims = read_json(path, ("claims",))["claims"]  # validation first, with its messages
+
+    def unique(pairs: list[tuple[str, object]]) -> dict:
+        names = [k for k, _ in pairs]
+        twice = next((k for n, k in enumerate(names) if k in names[:n]), None)
+        if twice is not None:
+            raise InputError(f"{path}: {twice[:40]!r} is given twice; give each name once")
+        return dict(pairs)
+
+    json.loads(read_text(path), object_pairs_hook=unique)
+    return claims
+
+
+def exact_values(args: argparse.Namespace, net: object) -> Callable[[], object]:
+    """The problem's quantities in exact arithmetic (derive.example.Exact), computed when first asked for."""
+    def compute() -> object:
+        from ..derivation import backprop
+        from ..example import exact_example, read_problem
+
+        return exact_example(net, backprop(net), read_problem(args.params, args.data))  # type: ignore[arg-type]
+    return compute
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     from .numeric import load
 
     net, fn, thetas, X, Y = load(args)
-    rows = check(net, fn.backward(thetas, X, Y), read_claims(args.claims), source=args.claims)
+    rows = check(net, fn.backward(thetas, X, Y), read_claims(args.claims), source=args.claims,
+                 exact=exact_values(args, net))
     text = report_json(rows) if args.format == "json" else report_text(rows, net.language)
     emit(text, args.output, inputs=[args.network, args.params, args.data, args.claims])
     wrong = [r for r in rows if not r.holds]
