@@ -76,8 +76,12 @@ class Claim:
         exponent = Decimal(self.claimed).as_tuple().exponent
         assert isinstance(exponent, int)
         with localcontext(Context(prec=MAX_PLACES + 800)):  # room for every digit down to the claim's last
-            value = Decimal(repr(self.computed)) if self.exact is None else \
-                Decimal(int(self.exact.p)) / Decimal(int(self.exact.q))
+            if self.exact is not None:
+                value = Decimal(int(self.exact.p)) / Decimal(int(self.exact.q))
+            else:  # a double's digits only: no zeros padded beyond what it holds
+                value = Decimal(repr(self.computed))
+                if value:
+                    exponent = max(exponent, value.adjusted() - 16)
             return str(value.quantize(Decimal(1).scaleb(exponent)))
 
 
