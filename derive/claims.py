@@ -73,8 +73,9 @@ class Claim:
     @property
     def rounded(self) -> str:
         """The computed value to the digits the claim shows (what the claim should have said)."""
-        exponent = Decimal(self.claimed).as_tuple().exponent
-        assert isinstance(exponent, int)
+        shown = Decimal(self.claimed).as_tuple().exponent
+        assert isinstance(shown, int)
+        exponent: int = shown
         with localcontext(Context(prec=MAX_PLACES + 800)):  # room for every digit down to the claim's last
             if self.exact is not None:
                 value = Decimal(int(self.exact.p)) / Decimal(int(self.exact.q))
