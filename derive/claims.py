@@ -183,7 +183,8 @@ def check(net: Network, computed: dict[str, Any], claims: Mapping[str, Any], *, 
         known = None
         if significant(text) > DOUBLE_DIGITS and exact is not None:
             exact_values = exact_values or exact()
-            known = QUANTITIES[kind].exact(exact_values, idx)
+            value = QUANTITIES[kind].exact(exact_values, idx)
+            known = value if isinstance(value, sp.Rational) else None  # only a rational value is exact
         rows.append(Claim(name, text, number, holds(text, number, known), known))
     return rows
 

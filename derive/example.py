@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 
 import numpy as np
@@ -69,11 +69,14 @@ class Num(sp.Expr):
         """(sign, digits with a point, power of ten or None, (numerator, denominator) of a fraction or None)."""
         value = self.args[0]
         if self.digits:
-            text = f"{float(value):.{self.digits}g}"
-            mantissa, _, exponent = text.partition("e")
+            with localcontext(Context(prec=self.digits + 20)):  # a Decimal: no underflow below a double's range
+                text = f"{Decimal(int(value.p)) / Decimal(int(value.q)):.{self.digits}g}"
+            mantissa, _, exponent = text.lower().partition("e")
             sign = "-" if mantissa.startswith("-") else ""
             if exponent:
-                return sign, mantissa.lstrip("-"), int(exponent), None
+                digits = mantissa.lstrip("-")
+                digits = digits.rstrip("0").rstrip(".") if "." in digits else digits
+                return sign, digits, int(exponent), None
             return sign, _plain(Decimal(mantissa.lstrip("-"))), None, None
         exact = terminating(value)
         sign = "-" if value < 0 else ""
@@ -81,8 +84,8 @@ class Num(sp.Expr):
             return sign, "", None, (abs(int(value.p)), int(value.q))
         exact = exact.copy_abs()  # abs() would round to the context's 28 digits
         if exact and exact.adjusted() not in PLAIN_EXPONENTS:
-            digits = exact.as_tuple().digits
-            mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+            figures = exact.as_tuple().digits
+            mantissa = str(figures[0]) + ("." + "".join(map(str, figures[1:])) if len(figures) > 1 else "")
             return sign, mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa, exact.adjusted(), None
         return sign, _plain(exact), None, None
 
@@ -104,7 +107,7 @@ class Num(sp.Expr):
     def precedence(self) -> int:
         """A sign binds like a sum, a fraction or a power of ten like a product, a plain number is an atom."""
         sign, _, exponent, fraction = self.parts()
-        if self.args[2] is sp.true and sign:  # already in its own parentheses
+        if self.bracketed():  # already in its own parentheses
             return PRECEDENCE["Atom"]
         if sign:
             return PRECEDENCE["Add"]
@@ -112,11 +115,16 @@ class Num(sp.Expr):
 
     def _latex(self, printer: Any) -> str:
         text = self.text()
-        return r"\left(%s\right)" % text if self.args[2] is sp.true and text.startswith("-") else text
+        return r"\left(%s\right)" % text if self.bracketed() else text
 
     def _sympystr(self, printer: Any) -> str:
         text = self.number_str()
-        return "(%s)" % text if self.args[2] is sp.true and text.startswith("-") else text
+        return "(%s)" % text if self.bracketed() else text
+
+    def bracketed(self) -> bool:
+        """Whether it prints in its own parentheses: asked to (a factor), and signed or a power of ten."""
+        sign, _, exponent, _ = self.parts()
+        return self.args[2] is sp.true and bool(sign or exponent is not None)
 
 
 def terminating(value: sp.Rational) -> Decimal | None:
@@ -209,97 +217,121 @@ def read_problem(params: str, data: str) -> Problem:
     return Problem(thetas, matrix(d["X"], f"{data}: X"), matrix(d["Y"], f"{data}: Y"))
 
 
-def _rational(value: sp.Expr) -> sp.Rational | None:
+PRECISE_DIGITS = 40
+"""digits of the values computed from the exact inputs where they are not rational (tanh, exp, log)"""
+
+
+def _value(value: sp.Expr | int) -> sp.Number | None:
+    """value as SymPy's own arithmetic leaves it when rational, else to PRECISE_DIGITS (None if not finite real).
+
+    Never ``nsimplify``: it turns a number that is merely close to a rational (tanh(1e-300)) into one.
+    """
+    value = sp.Integer(0) + value
+    if isinstance(value, sp.Rational):
+        return value
+    number = value.evalf(PRECISE_DIGITS)
+    return number if isinstance(number, sp.Float) and number.is_finite else None
+
+
+def _rational(value: sp.Expr | int) -> sp.Rational | None:
+    """value when SymPy's own arithmetic made it a rational number, else None."""
+    value = sp.Integer(0) + value
     return value if isinstance(value, sp.Rational) else None
+
+
+def _zero(value: sp.Number | None) -> bool:
+    """An exact zero (a rational 0, not a value that happens to be close to it)."""
+    return isinstance(value, sp.Rational) and value == 0
 
 
 @dataclass(frozen=True)
 class Exact:
-    """The quantities of example 1 in exact arithmetic where they are rational (None where not)."""
+    """The quantities of example 1 from the exact inputs: rational where they are, else to PRECISE_DIGITS."""
 
-    a: list[list[sp.Rational | None]]
-    z: list[list[sp.Rational | None]]
-    deltas: list[list[sp.Rational | None]]
-    cost: sp.Rational | None = None
+    a: list[list[sp.Number | None]]
+    z: list[list[sp.Number | None]]
+    deltas: list[list[sp.Number | None]]
+    cost: sp.Number | None = None
     """J, when the data is this one example"""
-    gradients: tuple[dict[tuple[int, int], sp.Rational | None], ...] = ()
+    gradients: tuple[dict[tuple[int, int], sp.Number | None], ...] = ()
     """D^(l) entries by (i, j), 0-based, when the data is this one example"""
 
 
 def exact_example(net: Network, d: Derivation, p: Problem) -> Exact:
-    """Forward and backward pass of example 1 by SymPy in rationals, following the derived results."""
+    """Forward and backward pass of example 1 by SymPy from the exact inputs, following the derived results."""
     a_sym, y_sym, z_sym = sp.symbols("a y z")
-    acts: list[list[sp.Rational | None]] = [[_rational(v) for v in p.X.row(0)]]
-    zs: list[list[sp.Rational | None]] = []
+    acts: list[list[sp.Number | None]] = [[_value(v) for v in p.X.row(0)]]
+    zs: list[list[sp.Number | None]] = []
     for layer, T in enumerate(p.thetas, start=1):
         g = ACTIVATIONS[net.activation(layer + 1)]
         prev = acts[-1]
         z_row = [None if None in prev else
-                 _rational(sp.nsimplify(T[i, 0] + sum(T[i, j + 1] * prev[j] for j in range(len(prev)))))
+                 _value(T[i, 0] + sum(T[i, j + 1] * prev[j] for j in range(len(prev))))
                  for i in range(T.rows)]
         zs.append(z_row)
         if g.elementwise and None not in z_row:
             assert g.unit is not None
-            acts.append([_rational(sp.nsimplify(g.unit(v))) for v in z_row])
+            acts.append([_value(g.unit(v)) for v in z_row])
         else:
             acts.append([None] * T.rows)
     L = net.L
     y = list(p.Y.row(0))
-    deltas: list[list[sp.Rational | None]] = []
+    deltas: list[list[sp.Number | None]] = []
     if d.results.output_delta_layer is None:
         out = []
         for k, (av, zv) in enumerate(zip(acts[-1], zs[-1])):
             ok = av is not None and zv is not None
             value = d.results.output_delta.xreplace({a_sym: av, y_sym: y[k], z_sym: zv}) if ok else None
-            out.append(_rational(sp.nsimplify(value)) if value is not None else None)
+            out.append(_value(value) if value is not None else None)
         deltas.append(out)
     else:
         deltas.append([None] * net.layers[-1])
     for layer in range(L - 1, 1, -1):
         T, nxt = p.thetas[layer - 1], deltas[0]
         prime = d.results.hidden_derivatives[layer - 2]
-        row: list[sp.Rational | None] = []
+        row: list[sp.Number | None] = []
         for i in range(net.layers[layer - 1]):
             av, zv = acts[layer - 1][i], zs[layer - 2][i]
-            local = None if av is None or zv is None else _rational(sp.nsimplify(prime.xreplace({a_sym: av,
-                                                                                                z_sym: zv})))
-            if local == 0:  # an exact zero stays exact, whatever the errors coming back
+            local = None if av is None or zv is None else _value(prime.xreplace({a_sym: av,
+                                                                                                z_sym: zv}))
+            if _zero(local):  # an exact zero stays exact, whatever the errors coming back
                 row.append(sp.Integer(0))
                 continue
             if None in nxt or local is None:
                 row.append(None)
                 continue
             back = sum(T[k, i + 1] * nxt[k] for k in range(T.rows))
-            row.append(_rational(sp.nsimplify(back * local)))
+            row.append(_value(back * local))
         deltas.insert(0, row)
     if p.X.rows != 1:
         return Exact(acts, zs, deltas)
     return Exact(acts, zs, deltas, _exact_cost(net, p, acts[-1], y), _exact_gradients(net, p, acts, deltas))
 
 
-def _exact_cost(net: Network, p: Problem, out: list[sp.Rational | None], y: list[sp.Rational]) -> sp.Rational | None:
+def _exact_cost(net: Network, p: Problem, out: list[sp.Number | None],
+                y: list[sp.Rational]) -> sp.Number | None:
     g = ACTIVATIONS[net.output]
     if None in out or not g.elementwise:
         return None
     scale, lam = REDUCTIONS[net.reduction](sp.Integer(1)), sp.Rational(repr(net.lam))
     data = sum((LOSSES[net.loss].term(av, yv, g) for av, yv in zip(out, y)), sp.Integer(0))
     penalty = sum((T[i, j] ** 2 for T in p.thetas for i in range(T.rows) for j in range(1, T.cols)), sp.Integer(0))
-    return _rational(sp.nsimplify(scale * data + lam * scale / 2 * penalty))
+    return _value(scale * data + lam * scale / 2 * penalty)
 
 
 def _exact_gradients(net: Network, p: Problem, acts: list, deltas: list) -> tuple[dict, ...]:
     scale, lam = REDUCTIONS[net.reduction](sp.Integer(1)), sp.Rational(repr(net.lam))
     out = []
     for layer, T in enumerate(p.thetas, start=1):
-        entries: dict[tuple[int, int], sp.Rational | None] = {}
+        entries: dict[tuple[int, int], sp.Number | None] = {}
         for i in range(T.rows):
             for j in range(T.cols):
                 d, a = deltas[layer - 1][i], sp.Integer(1) if j == 0 else acts[layer - 1][j - 1]
                 penalty = lam * scale * T[i, j] if j else 0
-                if d == 0 or a == 0:  # an exact zero factor: the data term is exactly 0
-                    entries[i, j] = _rational(sp.nsimplify(penalty))
+                if _zero(d) or _zero(a):  # an exact zero factor: the data term is exactly 0
+                    entries[i, j] = _value(penalty)
                     continue
-                entries[i, j] = None if d is None or a is None else _rational(sp.nsimplify(scale * d * a + penalty))
+                entries[i, j] = None if d is None or a is None else _value(scale * d * a + penalty)
         out.append(entries)
     return tuple(out)
 
@@ -310,13 +342,14 @@ class _Shown:
     def __init__(self, digits: int) -> None:
         self.digits = digits
 
-    def __call__(self, engine: float, exact: sp.Rational | None, what: str, *, paren: bool = False) -> Num:
+    def __call__(self, engine: float, exact: sp.Number | None, what: str, *, paren: bool = False) -> Num:
         """The exact value when it is known and short enough to show, else the engine's value rounded."""
         if exact is not None:
             if abs(float(exact) - engine) > 1e-9 * (1 + abs(engine)):
                 raise CheckError(what, f"exact {exact} differs from the engine's {engine!r}")
-            if exact_digits(exact) <= MAX_EXACT_DIGITS:
+            if isinstance(exact, sp.Rational) and exact_digits(exact) <= MAX_EXACT_DIGITS:
                 return Num(exact, 0, paren)
+            return Num(sp.Rational(str(exact)), self.digits, paren)  # the precise value, rounded only for the page
         return Num(sp.Rational(repr(float(engine))), self.digits, paren)
 
     @staticmethod

@@ -357,3 +357,22 @@ def test_every_configuration_compiles_and_its_mathml_is_well_formed(name, tmp_pa
         root = ET.fromstring(m)
         assert not any("\\" in (e.text or "") for e in root.iter()), m[:200]
         assert not root.findall(".//{http://www.w3.org/1998/Math/MathML}merror")
+
+
+def test_an_irrational_value_is_rounded_from_the_exact_inputs_not_from_a_cancelled_double():
+    """z = 0.5 + 1e-300 − 0.5 is 1e-300 exactly (the double gives 0); tanh of it is about 1e-300, not 0."""
+    d = example("tanh at tiny z")
+    shown = {s.id: s for s in d.steps}
+    assert latex(shown["example.forward2_2.z2"].rhs) == r"1 \times 10^{-300}"
+    a = shown["example.forward2_2.a2"]
+    assert latex(a.rhs) == r"1 \times 10^{-300}" and a.note == "rounded_value"
+    assert mpmath.tanh(mpmath.mpf("1e-300")) == pytest.approx(1e-300, rel=1e-12)
+
+
+def test_nothing_close_to_a_rational_is_called_exact():
+    d = example("tanh at tiny z")
+    for s in d.steps:
+        if s.note == "exact_value":
+            assert not isinstance(s.rhs, Num) or s.rhs.digits == 0
+    a = next(s for s in d.steps if s.id == "example.forward2_1.a2")
+    assert a.note == "rounded_value"  # tanh(1e-300) is not the rational 1e-300 (nor 0)
