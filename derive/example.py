@@ -427,7 +427,7 @@ def _cost(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -> S
     steps = []
     if m == 1:
         g = ACTIVATIONS[net.output]
-        As = [shown(v, exact.a[-1][k], f"a[{net.L}][{k + 1}]", paren=True)
+        As = [shown(v, exact.a[-1][k], f"a[{net.L}][{k + 1}]")  # bracketed by precedence where it needs it
               for k, v in enumerate(out["activations"][-1][0])]
         Ys = [Num(v, 0, True) for v in p.Y.row(0)]
         terms = [LOSSES[net.loss].term(a, y, g) for a, y in zip(As, Ys)] if g.elementwise else []

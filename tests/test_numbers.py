@@ -252,6 +252,8 @@ CONFIGS: dict[str, tuple[dict, list, list, list]] = {
     "softmax K=2 nielsen": ({"layers": [2, 2, 2], "output": "softmax", "notation": "nielsen", "lambda": 0.2},
                             THETAS[:1] + [[[0.1, 0.6, -0.7], [0, 0, 0]]], [[0.02, 0.04]], [[0, 1]]),
     "saturated": ({"layers": [1, 1]}, [[[-800, 0]]], [[0]], [[1]]),
+    "negative output": ({"layers": [1, 2, 1], "activation": "tanh", "output": "linear", "loss": "squared_error"},
+                        [[[-0.5, 1], [0.25, -1]], [[-0.5, 1, -2]]], [[0.25]], [[1]]),
     "zh tanh zeros": ({"layers": [2, 2, 1], "activation": "tanh", "language": "zh", "lambda": 0.1},
                       [[[0.3, -0.1, -0.2], [0, 0, 0]], [[0, 1, 1]]], [[1, 1]], [[1]]),
 }
