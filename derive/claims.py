@@ -171,7 +171,7 @@ def check(net: Network, computed: dict[str, Any], claims: Mapping[str, Any], *, 
         raise InputError(f"{source}: {len(claims)} claims; at most {MAX_CLAIMS}")
     rows = []
     seen: dict[tuple[str, tuple[int, ...]], str] = {}
-    exact_values = None
+    exact_values, computed_exact = None, False
     for name, value in claims.items():
         kind, idx = index(net, name, source)
         if (kind, idx) in seen:
@@ -182,8 +182,9 @@ def check(net: Network, computed: dict[str, Any], claims: Mapping[str, Any], *, 
         number = float(QUANTITIES[kind].value(computed, idx))
         known = None
         if significant(text) > DOUBLE_DIGITS and exact is not None:
-            exact_values = exact_values or exact()
-            value = QUANTITIES[kind].exact(exact_values, idx)
+            if not computed_exact:
+                exact_values, computed_exact = exact(), True
+            value = QUANTITIES[kind].exact(exact_values, idx) if exact_values is not None else None
             known = value if isinstance(value, sp.Rational) else None  # only a rational value is exact
         rows.append(Claim(name, text, number, holds(text, number, known), known))
     return rows

@@ -63,12 +63,18 @@ def read_claims(path: str) -> dict:
 
 
 def exact_values(args: argparse.Namespace, net: object) -> Callable[[], object]:
-    """The problem's quantities in exact arithmetic (derive.example.Exact), computed when first asked for."""
+    """The problem's quantities in exact arithmetic (derive.example.Exact), computed when first asked for;
+    None when the files hold numbers only a double reads (beyond derive.numbers' bounds)."""
     def compute() -> object:
         from ..derivation import backprop
+        from ..errors import InputError
         from ..example import exact_example, read_problem
 
-        return exact_example(net, backprop(net), read_problem(args.params, args.data))  # type: ignore[arg-type]
+        try:  # numbers a double reads but exact arithmetic refuses (1e-999): judge against the double instead
+            problem = read_problem(args.params, args.data)
+        except InputError:
+            return None
+        return exact_example(net, backprop(net), problem)  # type: ignore[arg-type]
     return compute
 
 
