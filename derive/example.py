@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
 
 from .activations import ACTIVATIONS
 from .derivation import REDUCTIONS, UNIT, VECTOR, backprop, g_of
@@ -26,6 +27,7 @@ from .expressions import Applied, Product
 from .losses import LOSSES
 from .network import Network, read_text
 from .notation import q
+from .numbers import read_decimal
 from .steps import Derivation, Section, Step
 
 MAX_UNITS_SHOWN = 200
@@ -34,8 +36,19 @@ MAX_WEIGHTS_SHOWN = 2_000
 """every weight is substituted exactly: time grows with their number (2,000 take about ten seconds)"""
 
 
+MAX_EXACT_DIGITS = 40
+"""an exact value needing more digits than this (a fraction or a decimal) is shown rounded to --digits instead"""
+PLAIN_EXPONENTS = range(-6, 16)
+"""a decimal whose exponent lies outside is written as a power of ten (1.5 × 10^{-300}), not a row of zeros"""
+
+
 class Num(sp.Expr):
-    """A number as the page shows it: exact (digits = 0) or to ``digits`` significant digits."""
+    """A number as the page shows it: exact (digits = 0) or to ``digits`` significant digits.
+
+    It prints itself in LaTeX and in SymPy's syntax with the precedence of what it prints (a negative number,
+    a fraction, a power of ten), so the printers bracket it wherever that matters: ``(-0.76)^{2}``,
+    ``(2.8 \\times 10^{-17})^{2}``, and a ``sympy`` field that reads back as the value shown.
+    """
 
     def __new__(cls, value: sp.Expr, digits: int = 0, paren: bool = False) -> Num:
         return sp.Expr.__new__(cls, sp.nsimplify(value) if not isinstance(value, sp.Rational) else value,
@@ -45,35 +58,113 @@ class Num(sp.Expr):
     def value(self) -> sp.Rational:
         return self.args[0]
 
+    @property
+    def digits(self) -> int:
+        return int(self.args[1])
+
     def doit(self, **hints: object) -> sp.Expr:
         return self.args[0]
 
+    def parts(self) -> tuple[str, str, int | None, tuple[int, int] | None]:
+        """(sign, digits with a point, power of ten or None, (numerator, denominator) of a fraction or None)."""
+        value = self.args[0]
+        if self.digits:
+            with localcontext(Context(prec=self.digits + 20)):  # a Decimal: no underflow below a double's range
+                text = f"{Decimal(int(value.p)) / Decimal(int(value.q)):.{self.digits}g}"
+            mantissa, _, exponent = text.lower().partition("e")
+            sign = "-" if mantissa.startswith("-") else ""
+            if exponent:
+                digits = mantissa.lstrip("-")
+                digits = digits.rstrip("0").rstrip(".") if "." in digits else digits
+                return sign, digits, int(exponent), None
+            return sign, _plain(Decimal(mantissa.lstrip("-"))), None, None
+        exact = terminating(value)
+        sign = "-" if value < 0 else ""
+        if exact is None:
+            return sign, "", None, (abs(int(value.p)), int(value.q))
+        exact = exact.copy_abs()  # abs() would round to the context's 28 digits
+        if exact and exact.adjusted() not in PLAIN_EXPONENTS:
+            figures = exact.as_tuple().digits
+            mantissa = str(figures[0]) + ("." + "".join(map(str, figures[1:])) if len(figures) > 1 else "")
+            return sign, mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa, exact.adjusted(), None
+        return sign, _plain(exact), None, None
+
     def text(self) -> str:
-        value, digits = self.args[0], int(self.args[1])
-        if digits:
-            text = f"{float(value):.{digits}g}"
-            if "e" in text:  # very small or large: a power of ten, not a row of zeros
-                mantissa, exponent = text.split("e")
-                return r"%s \times 10^{%d}" % (mantissa, int(exponent))
-            return _plain(Decimal(text))
-        p, r = int(value.p), int(value.q)
-        while r % 2 == 0 or r % 5 == 0:  # a terminating decimal is written out in full
-            r //= 2 if r % 2 == 0 else 5
-        if r == 1:
-            return _plain(Decimal(p) / Decimal(int(value.q)))
-        return r"\frac{%d}{%d}" % (abs(p), int(value.q)) if p >= 0 else r"-\frac{%d}{%d}" % (-p, int(value.q))
+        """The LaTeX of the number."""
+        sign, digits, exponent, fraction = self.parts()
+        if fraction is not None:
+            return sign + r"\frac{%d}{%d}" % fraction
+        return sign + digits + (r" \times 10^{%d}" % exponent if exponent is not None else "")
+
+    def number_str(self) -> str:
+        """The number in SymPy's (and Python's) syntax: 0.42, -2.776e-17, 1/3, -1/3."""
+        sign, digits, exponent, fraction = self.parts()
+        if fraction is not None:
+            return "%s%d/%d" % (sign, *fraction)
+        return sign + digits + ("e%d" % exponent if exponent is not None else "")
+
+    @property
+    def precedence(self) -> int:
+        """A sign binds like a sum, a fraction or a power of ten like a product, a plain number is an atom."""
+        sign, _, exponent, fraction = self.parts()
+        if self.bracketed():  # already in its own parentheses
+            return PRECEDENCE["Atom"]
+        if sign:
+            return PRECEDENCE["Add"]
+        return PRECEDENCE["Mul"] if exponent is not None or fraction is not None else PRECEDENCE["Atom"]
 
     def _latex(self, printer: Any) -> str:
         text = self.text()
-        return r"\left(%s\right)" % text if self.args[2] is sp.true and text.startswith("-") else text
+        return r"\left(%s\right)" % text if self.bracketed() else text
 
     def _sympystr(self, printer: Any) -> str:
-        return self.text().replace(r"\frac{", "(").replace("}{", ")/(").replace("}", ")")
+        text = self.number_str()
+        return "(%s)" % text if self.bracketed() else text
+
+    def bracketed(self) -> bool:
+        """Whether it prints in its own parentheses: asked to (a factor), and signed or a power of ten."""
+        sign, _, exponent, _ = self.parts()
+        return self.args[2] is sp.true and bool(sign or exponent is not None)
+
+
+def terminating(value: sp.Rational) -> Decimal | None:
+    """The exact decimal of a rational whose denominator has no prime factors but 2 and 5, else None."""
+    p, q = int(value.p), int(value.q)
+    twos = fives = 0
+    rest = q
+    while rest % 2 == 0:
+        rest //= 2
+        twos += 1
+    while rest % 5 == 0:
+        rest //= 5
+        fives += 1
+    if rest != 1:
+        return None
+    places = max(twos, fives)
+    return Decimal(f"{p * 10 ** places // q}E-{places}")  # from text: exact, whatever the context's precision
+
+
+class NumberApplied(Applied):
+    """g(0.5) on the page; in SymPy's syntax the activation's definition at the number (tanh(0.5)), which evaluates."""
+
+    def _sympystr(self, printer: Any) -> str:
+        return printer._print(self.args[2])
 
 
 def _plain(d: Decimal) -> str:
-    text = format(d.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
+    """A decimal written out in full, without trailing zeros (no context: nothing is rounded)."""
+    text = format(d, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "0", "") else text
+
+
+def exact_digits(value: sp.Rational) -> int:
+    """How many digits showing ``value`` exactly takes (a terminating decimal's, or a fraction's two parts)."""
+    exact = terminating(value)
+    if exact is None:
+        return len(str(abs(int(value.p)))) + len(str(int(value.q)))
+    return len(exact.as_tuple().digits)
 
 
 @dataclass(frozen=True)
@@ -94,7 +185,7 @@ class Problem:
 def problem(thetas: Sequence[Any], X: Any, Y: Any) -> Problem:
     """A problem from numbers or decimal strings in memory (each read as the exact decimal it spells)."""
     def matrix(M: Any) -> sp.ImmutableMatrix:
-        return sp.ImmutableMatrix([[sp.Rational(str(v)) for v in row] for row in M])
+        return sp.ImmutableMatrix([[sp.Rational(str(read_decimal(str(v), "problem"))) for v in row] for row in M])
     return Problem(tuple(matrix(T) for T in thetas), matrix(X), matrix(Y))
 
 
@@ -104,7 +195,10 @@ def read_problem(params: str, data: str) -> Problem:
         from .commands.numeric import read_json
 
         read_json(path, keys)  # validation: keys, JSON, no NaN/Infinity, with its error messages
-        return json.loads(read_text(path), parse_float=Decimal, parse_int=Decimal)
+
+        def number(text: str) -> Decimal:  # ASCII, bounded digits, within a double's range (derive.numbers)
+            return read_decimal(text, path)
+        return json.loads(read_text(path), parse_float=number, parse_int=number)
 
     def matrix(value: Any, what: str) -> sp.ImmutableMatrix:
         if not isinstance(value, list) or not value or not all(isinstance(r, list) and r for r in value):
@@ -123,89 +217,121 @@ def read_problem(params: str, data: str) -> Problem:
     return Problem(thetas, matrix(d["X"], f"{data}: X"), matrix(d["Y"], f"{data}: Y"))
 
 
-def _rational(value: sp.Expr) -> sp.Rational | None:
+PRECISE_DIGITS = 40
+"""digits of the values computed from the exact inputs where they are not rational (tanh, exp, log)"""
+
+
+def _value(value: sp.Expr | int) -> sp.Number | None:
+    """value as SymPy's own arithmetic leaves it when rational, else to PRECISE_DIGITS (None if not finite real).
+
+    Never ``nsimplify``: it turns a number that is merely close to a rational (tanh(1e-300)) into one.
+    """
+    value = sp.Integer(0) + value
+    if isinstance(value, sp.Rational):
+        return value
+    number = value.evalf(PRECISE_DIGITS)
+    return number if isinstance(number, sp.Float) and number.is_finite else None
+
+
+def _rational(value: sp.Expr | int) -> sp.Rational | None:
+    """value when SymPy's own arithmetic made it a rational number, else None."""
+    value = sp.Integer(0) + value
     return value if isinstance(value, sp.Rational) else None
+
+
+def _zero(value: sp.Number | None) -> bool:
+    """An exact zero (a rational 0, not a value that happens to be close to it)."""
+    return isinstance(value, sp.Rational) and value == 0
 
 
 @dataclass(frozen=True)
 class Exact:
-    """The quantities of example 1 in exact arithmetic where they are rational (None where not)."""
+    """The quantities of example 1 from the exact inputs: rational where they are, else to PRECISE_DIGITS."""
 
-    a: list[list[sp.Rational | None]]
-    z: list[list[sp.Rational | None]]
-    deltas: list[list[sp.Rational | None]]
-    cost: sp.Rational | None = None
+    a: list[list[sp.Number | None]]
+    z: list[list[sp.Number | None]]
+    deltas: list[list[sp.Number | None]]
+    cost: sp.Number | None = None
     """J, when the data is this one example"""
-    gradients: tuple[dict[tuple[int, int], sp.Rational | None], ...] = ()
+    gradients: tuple[dict[tuple[int, int], sp.Number | None], ...] = ()
     """D^(l) entries by (i, j), 0-based, when the data is this one example"""
 
 
 def exact_example(net: Network, d: Derivation, p: Problem) -> Exact:
-    """Forward and backward pass of example 1 by SymPy in rationals, following the derived results."""
+    """Forward and backward pass of example 1 by SymPy from the exact inputs, following the derived results."""
     a_sym, y_sym, z_sym = sp.symbols("a y z")
-    acts: list[list[sp.Rational | None]] = [[_rational(v) for v in p.X.row(0)]]
-    zs: list[list[sp.Rational | None]] = []
+    acts: list[list[sp.Number | None]] = [[_value(v) for v in p.X.row(0)]]
+    zs: list[list[sp.Number | None]] = []
     for layer, T in enumerate(p.thetas, start=1):
         g = ACTIVATIONS[net.activation(layer + 1)]
         prev = acts[-1]
         z_row = [None if None in prev else
-                 _rational(sp.nsimplify(T[i, 0] + sum(T[i, j + 1] * prev[j] for j in range(len(prev)))))
+                 _value(T[i, 0] + sum(T[i, j + 1] * prev[j] for j in range(len(prev))))
                  for i in range(T.rows)]
         zs.append(z_row)
         if g.elementwise and None not in z_row:
             assert g.unit is not None
-            acts.append([_rational(sp.nsimplify(g.unit(v))) for v in z_row])
+            acts.append([_value(g.unit(v)) for v in z_row])
         else:
             acts.append([None] * T.rows)
     L = net.L
     y = list(p.Y.row(0))
-    deltas: list[list[sp.Rational | None]] = []
+    deltas: list[list[sp.Number | None]] = []
     if d.results.output_delta_layer is None:
         out = []
         for k, (av, zv) in enumerate(zip(acts[-1], zs[-1])):
             ok = av is not None and zv is not None
             value = d.results.output_delta.xreplace({a_sym: av, y_sym: y[k], z_sym: zv}) if ok else None
-            out.append(_rational(sp.nsimplify(value)) if value is not None else None)
+            out.append(_value(value) if value is not None else None)
         deltas.append(out)
     else:
         deltas.append([None] * net.layers[-1])
     for layer in range(L - 1, 1, -1):
         T, nxt = p.thetas[layer - 1], deltas[0]
         prime = d.results.hidden_derivatives[layer - 2]
-        row: list[sp.Rational | None] = []
+        row: list[sp.Number | None] = []
         for i in range(net.layers[layer - 1]):
             av, zv = acts[layer - 1][i], zs[layer - 2][i]
-            if None in nxt or av is None or zv is None:
+            local = None if av is None or zv is None else _value(prime.xreplace({a_sym: av,
+                                                                                                z_sym: zv}))
+            if _zero(local):  # an exact zero stays exact, whatever the errors coming back
+                row.append(sp.Integer(0))
+                continue
+            if None in nxt or local is None:
                 row.append(None)
                 continue
             back = sum(T[k, i + 1] * nxt[k] for k in range(T.rows))
-            row.append(_rational(sp.nsimplify(back * prime.xreplace({a_sym: av, z_sym: zv}))))
+            row.append(_value(back * local))
         deltas.insert(0, row)
     if p.X.rows != 1:
         return Exact(acts, zs, deltas)
     return Exact(acts, zs, deltas, _exact_cost(net, p, acts[-1], y), _exact_gradients(net, p, acts, deltas))
 
 
-def _exact_cost(net: Network, p: Problem, out: list[sp.Rational | None], y: list[sp.Rational]) -> sp.Rational | None:
+def _exact_cost(net: Network, p: Problem, out: list[sp.Number | None],
+                y: list[sp.Rational]) -> sp.Number | None:
     g = ACTIVATIONS[net.output]
     if None in out or not g.elementwise:
         return None
     scale, lam = REDUCTIONS[net.reduction](sp.Integer(1)), sp.Rational(repr(net.lam))
     data = sum((LOSSES[net.loss].term(av, yv, g) for av, yv in zip(out, y)), sp.Integer(0))
     penalty = sum((T[i, j] ** 2 for T in p.thetas for i in range(T.rows) for j in range(1, T.cols)), sp.Integer(0))
-    return _rational(sp.nsimplify(scale * data + lam * scale / 2 * penalty))
+    return _value(scale * data + lam * scale / 2 * penalty)
 
 
 def _exact_gradients(net: Network, p: Problem, acts: list, deltas: list) -> tuple[dict, ...]:
     scale, lam = REDUCTIONS[net.reduction](sp.Integer(1)), sp.Rational(repr(net.lam))
     out = []
     for layer, T in enumerate(p.thetas, start=1):
-        entries: dict[tuple[int, int], sp.Rational | None] = {}
+        entries: dict[tuple[int, int], sp.Number | None] = {}
         for i in range(T.rows):
             for j in range(T.cols):
                 d, a = deltas[layer - 1][i], sp.Integer(1) if j == 0 else acts[layer - 1][j - 1]
                 penalty = lam * scale * T[i, j] if j else 0
-                entries[i, j] = None if d is None or a is None else _rational(sp.nsimplify(scale * d * a + penalty))
+                if _zero(d) or _zero(a):  # an exact zero factor: the data term is exactly 0
+                    entries[i, j] = _value(penalty)
+                    continue
+                entries[i, j] = None if d is None or a is None else _value(scale * d * a + penalty)
         out.append(entries)
     return tuple(out)
 
@@ -216,11 +342,14 @@ class _Shown:
     def __init__(self, digits: int) -> None:
         self.digits = digits
 
-    def __call__(self, engine: float, exact: sp.Rational | None, what: str, *, paren: bool = False) -> Num:
+    def __call__(self, engine: float, exact: sp.Number | None, what: str, *, paren: bool = False) -> Num:
+        """The exact value when it is known and short enough to show, else the engine's value rounded."""
         if exact is not None:
             if abs(float(exact) - engine) > 1e-9 * (1 + abs(engine)):
                 raise CheckError(what, f"exact {exact} differs from the engine's {engine!r}")
-            return Num(exact, 0, paren)
+            if isinstance(exact, sp.Rational) and exact_digits(exact) <= MAX_EXACT_DIGITS:
+                return Num(exact, 0, paren)
+            return Num(sp.Rational(str(exact)), self.digits, paren)  # the precise value, rounded only for the page
         return Num(sp.Rational(repr(float(engine))), self.digits, paren)
 
     @staticmethod
@@ -264,20 +393,23 @@ def _forward(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -
     for layer in range(2, net.L + 1):
         T = p.thetas[layer - 2]
         row = []
+        z_nums = [shown(out["z"][layer - 2][0][i], exact.z[layer - 2][i], f"z[{layer}][{i + 1}]")
+                  for i in range(net.layers[layer - 1])]
+        values = ACTIVATIONS[net.activation(layer)].apply(z_nums)
         for i in range(1, net.layers[layer - 1] + 1):
             weights = [Num(T[i - 1, 0])] + [Product(Num(T[i - 1, j], paren=True), acts[-1][j - 1])
                                             for j in range(1, T.cols)]
             weighted = sp.Add(*weights, evaluate=False)
-            z_num = shown(out["z"][layer - 2][0][i - 1], exact.z[layer - 2][i - 1], f"z[{layer}][{i}]")
+            z_num = z_nums[i - 1]
             a_num = shown(out["activations"][layer - 1][0][i - 1], exact.a[layer - 1][i - 1], f"a[{layer}][{i}]")
             sid = f"example.forward{layer}_{i}"
             steps.append(Step(sid + ".z1", q("z", layer, i), weighted, "substitute_numbers", "weighted_sum",
                               (("layer", layer), ("unit", i))))
             note, args = shown.note(z_num)
             steps.append(Step(sid + ".z2", q("z", layer, i), z_num, "evaluate", note, args))
-            steps.append(Step(sid + ".a1", q("a", layer, i), Applied(g_of(net.activation(layer)), z_num, z_num),
-                              "substitute_numbers",
-                              None, (("activation", net.activation(layer)),)))
+            steps.append(Step(sid + ".a1", q("a", layer, i),
+                              NumberApplied(g_of(net.activation(layer)), z_num, values[i - 1]),
+                              "substitute_numbers", None, (("activation", net.activation(layer)),)))
             note, args = shown.note(a_num)
             steps.append(Step(sid + ".a2", q("a", layer, i), a_num, "evaluate", note, args))
             row.append(Num(a_num.value, int(a_num.args[1]), True))
@@ -286,17 +418,28 @@ def _forward(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -
 
 
 def _cost(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -> Section:
-    """J with the loss of each output unit written out (one example), then its value."""
+    """J with the loss of each output unit written out (one example), the penalty when λ > 0, then its value.
+
+    The written-out form is left out when the numbers shown do not evaluate to a finite value (an output that
+    rounds to exactly 0 or 1 inside a logarithm): the engine computes the cost from z, where it is finite.
+    """
     m = p.X.rows
     J = q("J")
     steps = []
     if m == 1:
         g = ACTIVATIONS[net.output]
-        As = [Num(sp.Rational(repr(float(v))), shown.digits, True) for v in out["activations"][-1][0]]
+        As = [shown(v, exact.a[-1][k], f"a[{net.L}][{k + 1}]")  # bracketed by precedence where it needs it
+              for k, v in enumerate(out["activations"][-1][0])]
         Ys = [Num(v, 0, True) for v in p.Y.row(0)]
         terms = [LOSSES[net.loss].term(a, y, g) for a, y in zip(As, Ys)] if g.elementwise else []
-        if terms:
-            steps.append(Step("example.cost.1", J, sp.Add(*terms, evaluate=False), "substitute_numbers"))
+        if terms and net.lam:
+            scale = REDUCTIONS[net.reduction](sp.Integer(1))
+            squares = [sp.Pow(Num(T[i, j]), 2, evaluate=False)
+                       for T in p.thetas for i in range(T.rows) for j in range(1, T.cols)]
+            terms.append(Product(Num(sp.Rational(repr(net.lam)) * scale / 2), sp.Add(*squares, evaluate=False)))
+        written = sp.Add(*terms, evaluate=False)
+        if terms and sp.Add(*terms).doit().is_finite:
+            steps.append(Step("example.cost.1", J, written, "substitute_numbers"))
     value = shown(out["cost"], exact.cost, "J")
     steps.append(Step("example.cost.2", J, value, "evaluate", "example_cost"))
     return Section("example_cost", tuple(steps))
@@ -311,8 +454,8 @@ def _deltas(net: Network, d: Derivation, p: Problem, out: dict, exact: Exact, sh
     for k in range(1, net.layers[-1] + 1):
         value = shown(out["deltas"][-1][0][k - 1], exact.deltas[-1][k - 1], f"delta[{L}][{k}]")
         if d.results.output_delta_layer is None:
-            a_num = Num(sp.Rational(repr(float(out["activations"][-1][0][k - 1]))), shown.digits, True)
-            z_num = Num(sp.Rational(repr(float(out["z"][-1][0][k - 1]))), shown.digits, True)
+            a_num = shown(out["activations"][-1][0][k - 1], exact.a[-1][k - 1], f"a[{L}][{k}]", paren=True)
+            z_num = shown(out["z"][-1][0][k - 1], exact.z[-1][k - 1], f"z[{L}][{k}]", paren=True)
             with_numbers = d.results.output_delta.xreplace({a_sym: a_num, y_sym: Num(p.Y[0, k - 1], 0, True),
                                                             z_sym: z_num})
             steps.append(Step(f"example.delta{L}_{k}.1", q("delta", L, k), with_numbers, "substitute_numbers"))
@@ -323,11 +466,13 @@ def _deltas(net: Network, d: Derivation, p: Problem, out: dict, exact: Exact, sh
         T = p.thetas[layer - 1]
         prime = d.results.hidden_derivatives[layer - 2]
         steps = []
-        nxt = [Num(sp.Rational(repr(float(v))), shown.digits, True) for v in out["deltas"][layer - 1][0]]
+        nxt = [shown(v, exact.deltas[layer - 1][k], f"delta[{layer + 1}][{k + 1}]", paren=True)
+               for k, v in enumerate(out["deltas"][layer - 1][0])]
         for i in range(1, net.layers[layer - 1] + 1):
             back = sp.Add(*(Product(Num(T[k, i], paren=True), nxt[k]) for k in range(T.rows)), evaluate=False)
-            a_num = Num(sp.Rational(repr(float(out["activations"][layer - 1][0][i - 1]))), shown.digits, True)
-            z_num = Num(sp.Rational(repr(float(out["z"][layer - 2][0][i - 1]))), shown.digits, True)
+            a_num = shown(out["activations"][layer - 1][0][i - 1], exact.a[layer - 1][i - 1], f"a[{layer}][{i}]",
+                          paren=True)
+            z_num = shown(out["z"][layer - 2][0][i - 1], exact.z[layer - 2][i - 1], f"z[{layer}][{i}]", paren=True)
             local = prime.xreplace({a_sym: a_num, z_sym: z_num})
             value = shown(out["deltas"][layer - 2][0][i - 1], exact.deltas[layer - 2][i - 1], f"delta[{layer}][{i}]")
             steps.append(Step(f"example.delta{layer}_{i}.1", q("delta", layer, i), Product(back, local),
@@ -339,8 +484,9 @@ def _deltas(net: Network, d: Derivation, p: Problem, out: dict, exact: Exact, sh
 
 
 def _gradients(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -> list[Section]:
-    """D^(l)_ij: for one example and no λ, δ^(l+1)_i · a^(l)_j written out; always its value."""
+    """D^(l)_ij: for one example δ^(l+1)_i · a^(l)_j (+ λ Θ_ij) written out; always its value."""
     m = p.X.rows
+    lam = sp.Rational(repr(net.lam))
     sections = []
     for layer in range(net.L - 1, 0, -1):
         G_l = out["gradients"][layer - 1]
@@ -348,17 +494,22 @@ def _gradients(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown)
         for i in range(G_l.shape[0]):
             for j in range(G_l.shape[1]):
                 name = q("D", layer, i + 1, j)
-                if m == 1 and net.lam == 0 and REDUCTIONS[net.reduction](sp.Integer(1)) == 1:
-                    delta = Num(sp.Rational(repr(float(out["deltas"][layer - 1][0][i]))), shown.digits, True)
-                    a = Num(1) if j == 0 else Num(sp.Rational(repr(float(out["activations"][layer - 1][0][j - 1]))),
-                                                  shown.digits, True)
+                if m == 1 and REDUCTIONS[net.reduction](sp.Integer(1)) == 1:
+                    delta = shown(out["deltas"][layer - 1][0][i], exact.deltas[layer - 1][i],
+                                  f"delta[{layer + 1}][{i + 1}]", paren=True)
+                    a = Num(1) if j == 0 else shown(out["activations"][layer - 1][0][j - 1],
+                                                    exact.a[layer - 1][j - 1], f"a[{layer}][{j}]", paren=True)
                     sid = f"example.gradient{layer}_{i + 1}_{j}.1"
+                    written: sp.Expr = Product(delta, a)
+                    if net.lam and j:  # the penalty's share, λ Θ_ij (the bias column is not regularized)
+                        written = sp.Add(written, Product(Num(lam), Num(p.thetas[layer - 1][i, j], paren=True)),
+                                         evaluate=False)
                     if j == 0:  # the bias: δ times the bias unit a_0 = 1, or (a separate bias) δ itself
-                        steps.append(Step(sid, name, Product(delta, a), "substitute_numbers", form=UNIT))
+                        steps.append(Step(sid, name, written, "substitute_numbers", form=UNIT))
                         steps.append(Step(sid + "b", name, q("delta", layer + 1, i + 1), "substitute", "bias_gradient",
                                           (("layer", layer), ("next", layer + 1)), VECTOR))
                     else:
-                        steps.append(Step(sid, name, Product(delta, a), "substitute_numbers"))
+                        steps.append(Step(sid, name, written, "substitute_numbers"))
                 known = exact.gradients[layer - 1][i, j] if exact.gradients else None
                 value = shown(float(G_l[i, j]), known, f"D[{layer}][{i + 1}][{j}]")
                 steps.append(Step(f"example.gradient{layer}_{i + 1}_{j}.2", name, value, "evaluate",
@@ -369,10 +520,14 @@ def _gradients(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown)
 
 def _update(net: Network, fn: Any, thetas: Sequence[np.ndarray], X: np.ndarray, Y: np.ndarray, out: dict,
             rate: float, shown: _Shown) -> Section:
-    """Θ ← Θ − αD, and the cost before and after: the step must lower it."""
+    """Θ ← Θ − αD, and the cost before and after: the step must lower it, or leave it where the gradient is 0."""
     new = [T - rate * G_l for T, G_l in zip(thetas, out["gradients"])]
     before, after = out["cost"], fn.cost(new, X, Y)
-    if not after < before:
+    flat = not any(np.any(G_l) for G_l in out["gradients"])
+    if not flat and after == before:
+        raise InputError(f"--rate {rate}: the gradient is too small for one step to change the cost ({before:.6g}) "
+                         "in double precision; there is no descent step to show at these parameters")
+    if not flat and not after < before:
         raise InputError(f"--rate {rate}: one step does not lower the cost ({before:.6g} → {after:.6g}); "
                          "choose a smaller learning rate")
     el, i, j, k = sp.symbols("l i j k")
@@ -385,7 +540,7 @@ def _update(net: Network, fn: Any, thetas: Sequence[np.ndarray], X: np.ndarray, 
              Step("example.update.b", b, b - q("alpha") * q("D", "l-1", j, 0), "gradient_descent", "descent_step",
                   args, VECTOR))
     b, a = shown(before, None, "J"), shown(after, None, "J after")
-    cost = Step("example.update.cost", q("J"), a, "evaluate", "cost_falls",
+    cost = Step("example.update.cost", q("J"), a, "evaluate", "cost_unchanged" if flat else "cost_falls",
                 (("before", b.text()), ("after", a.text())))
     return Section("example_update", (*rules, cost))
 

@@ -14,7 +14,7 @@ import ast
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import mpmath
@@ -22,6 +22,7 @@ import sympy as sp
 
 from .activations import ACTIVATIONS, relu_function
 from .errors import InputError
+from .numbers import LIMITS, NumberError, read_decimal
 
 MAX_CHARS = 20_000
 MAX_ASSIGNMENTS = 200
@@ -29,6 +30,8 @@ MAX_OPERATORS_PER_LINE = 100
 """operators, calls and parentheses in one line; checked on the text before ``ast.parse`` sees it"""
 MAX_DEPTH = 100
 MAX_NAME = 32
+MAX_EXACT_DIGITS = 2_000
+"""digits of the exact numbers SymPy may form from one assignment (a power of a number is expanded exactly)"""
 EPSILON = Decimal("0.001")
 DIGITS = 30
 
@@ -150,6 +153,7 @@ def parse(text: str, *, source: str = "program") -> Program:
         name, value = _assignment(stmt, source)
         builder = _Builder(source, stmt.lineno)
         expr = builder.build(value, 0)
+        _bounded(expr, source, stmt.lineno)
         for used in builder.names:
             if used == name:
                 raise InputError(f"{source}: line {stmt.lineno}: {name!r} is used in its own definition; "
@@ -177,6 +181,40 @@ def _precheck(text: str, source: str) -> None:
         if ops > MAX_OPERATORS_PER_LINE:
             raise InputError(f"{source}: line {number}: {ops} operators; at most {MAX_OPERATORS_PER_LINE} per line "
                              "(split it into several assignments)")
+
+
+def _bounded(expr: sp.Expr, source: str, line: int) -> None:
+    """Refuse an assignment whose numbers SymPy would expand beyond MAX_EXACT_DIGITS when it differentiates."""
+    try:
+        digits = exact_digits(expr)
+    except InputError as e:
+        raise InputError(f"{source}: line {line}: {e}") from None
+    if digits > MAX_EXACT_DIGITS:
+        raise InputError(f"{source}: line {line}: its numbers would take about {digits:.3g} digits to hold exactly "
+                         f"(powers and products of numbers are formed exactly); at most {MAX_EXACT_DIGITS} are allowed")
+
+
+def exact_digits(expr: sp.Basic) -> float:
+    """An upper estimate of the digits of the exact numbers SymPy may form from expr while differentiating it.
+
+    A number counts its digits, a name none; a power multiplies its base's count by the size of a constant
+    exponent (SymPy writes (2x)^n as 2^n x^n and folds a number to a number); everything else adds its parts.
+    """
+    if isinstance(expr, sp.Rational):
+        return len(str(abs(int(expr.p)))) + len(str(int(expr.q)))
+    if not expr.args:
+        return 0
+    if isinstance(expr, sp.Pow):
+        base, exponent = expr.args
+        size = exact_digits(exponent)
+        if exponent.free_symbols:
+            return exact_digits(base) + size
+        with mpmath.workdps(DIGITS):
+            value = abs(numeric(exponent, {}))
+        if not mpmath.isfinite(value):
+            raise InputError("an exponent is not a finite number")
+        return exact_digits(base) * max(1.0, float(min(value, mpmath.mpf(10) ** 300))) + size
+    return sum(exact_digits(a) for a in expr.args)
 
 
 def _assignment(stmt: ast.stmt, source: str) -> tuple[str, ast.expr]:
@@ -267,14 +305,13 @@ def _describe(node: ast.AST) -> str:
 
 def parse_value(text: str, name: str) -> Decimal:
     """A decimal number as given on the command line (exact)."""
-    if not _NUMBER.match(text.strip()):
-        raise InputError(f"--at {name}={text}: not a number; give a decimal such as 2, -0.5 or 1e-3")
+    shown = text if len(text) <= 40 else text[:37] + "..."
     try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise InputError(f"--at {name}={text}: not a number") from None
-    if not value.is_finite() or abs(value.adjusted()) > 300:
-        raise InputError(f"--at {name}={text}: out of range; give a finite number of moderate size")
+        value = read_decimal(text.strip(), f"--at {name}")
+    except NumberError as e:
+        raise InputError(f"--at {name}={shown}: {e.reason}; expected {LIMITS}") from None
+    if value and abs(value.adjusted()) > 300:
+        raise InputError(f"--at {name}: out of range; give a number between 1e-300 and 1e300 in size, or 0")
     return value
 
 

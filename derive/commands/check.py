@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 
 from .numeric import add_arguments as _numeric_arguments
 
@@ -40,9 +41,40 @@ def report_json(rows: list) -> str:
 
 
 def read_claims(path: str) -> dict:
+    """The claims object; a name given twice (at any level of the file) is refused, not silently dropped."""
+    import json
+
+    from ..errors import InputError
+    from ..network import read_text
     from .numeric import read_json
 
-    return read_json(path, ("claims",))["claims"]
+    claims = read_json(path, ("claims",))["claims"]  # validation first, with its messages
+
+    def unique(pairs: list[tuple[str, object]]) -> dict:
+        names = [k for k, _ in pairs]
+        twice = next((k for n, k in enumerate(names) if k in names[:n]), None)
+        if twice is not None:
+            raise InputError(f"{path}: {twice[:40]!r} is given twice; give each name once")
+        return dict(pairs)
+
+    json.loads(read_text(path), object_pairs_hook=unique)
+    return claims
+
+
+def exact_values(args: argparse.Namespace, net: object) -> Callable[[], object]:
+    """The problem's quantities in exact arithmetic (derive.example.Exact), computed when first asked for;
+    None when the files hold numbers only a double reads (beyond derive.numbers' bounds)."""
+    def compute() -> object:
+        from ..derivation import backprop
+        from ..errors import InputError
+        from ..example import exact_example, read_problem
+
+        try:  # numbers a double reads but exact arithmetic refuses (1e-999): judge against the double instead
+            problem = read_problem(args.params, args.data)
+        except InputError:
+            return None
+        return exact_example(net, backprop(net), problem)  # type: ignore[arg-type]
+    return compute
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     from .numeric import load
 
     net, fn, thetas, X, Y = load(args)
-    rows = check(net, fn.backward(thetas, X, Y), read_claims(args.claims), source=args.claims, params=thetas)
+    rows = check(net, fn.backward(thetas, X, Y), read_claims(args.claims), source=args.claims, params=thetas,
+                 exact=exact_values(args, net))
     text = report_json(rows) if args.format == "json" else report_text(rows, net.language)
     emit(text, args.output, inputs=[args.network, args.params, args.data, args.claims])
     from ..cli import say

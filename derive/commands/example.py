@@ -33,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
     d = worked_example(net, read_problem(args.params, args.data), rate=args.rate, digits=args.digits)
     if args.claims:
         from ..claims import check, section
-        from .check import read_claims
+        from .check import exact_values, read_claims
 
         d = with_claims(d, section(check(net, fn.backward(thetas, X, Y), read_claims(args.claims),
-                                         source=args.claims, params=thetas)))
+                                         source=args.claims, params=thetas, exact=exact_values(args, net))))
     emit(render(d, args.format), args.output, inputs=[args.network, args.params, args.data, args.claims])
     return 0

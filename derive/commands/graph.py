@@ -22,10 +22,11 @@ def parse_at(items: list[str]) -> dict[str, str]:
     at: dict[str, str] = {}
     for item in items:
         name, sep, value = item.partition("=")
+        shown = item if len(item) <= 40 else item[:37] + "..."
         if not sep or not name.strip() or not value.strip():
-            raise InputError(f"--at {item}: expected NAME=VALUE, e.g. --at w=2 b=8")
+            raise InputError(f"--at {shown!r}: expected NAME=VALUE, e.g. --at w=2 b=8")
         if name.strip() in at:
-            raise InputError(f"--at: {name.strip()!r} is given twice")
+            raise InputError(f"--at: {name.strip()[:40]!r} is given twice")
         at[name.strip()] = value.strip()
     return at
 
