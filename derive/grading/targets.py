@@ -177,11 +177,14 @@ class TargetKind:
     ranges: str | None
     """the name kind (names.py) whose index ranges the target's indices have, None for a one-unit target"""
     build: Builder
+    errors_above: Callable[[tuple[int, ...]], int] | None = None
+    """an answer may use only the errors δ of layers above this one (None: the target is not made of errors);
+    a δ of this layer or an earlier one is computed from the target itself, which makes the answer circular"""
 
 
 TARGETS: dict[str, TargetKind] = {t.name: t for t in (
-    TargetKind("delta", "delta[l][i]", "delta", _delta),
-    TargetKind("dTheta", "dTheta[l][i][j]", "Theta", _d_theta),
+    TargetKind("delta", "delta[l][i]", "delta", _delta, errors_above=lambda index: index[0]),
+    TargetKind("dTheta", "dTheta[l][i][j]", "Theta", _d_theta, errors_above=lambda index: index[0]),
     TargetKind("D", "D[l][i][j]", "Theta", _d),
     TargetKind("output_delta", "output_delta", None, _output_delta),
     TargetKind("hidden_derivative", "hidden_derivative", None, _hidden_derivative),

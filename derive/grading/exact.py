@@ -1,0 +1,277 @@
+"""Exact consistent draws, and an answer's exact value at them: the test that decides "correct" (SPEC §8).
+
+At each point every name has an exact value (a SymPy number, never a float): x, the weights Θ_ij (j ≥ 1),
+y, Δ and m are random rationals; each unit's z is chosen so that its activation is rational where the
+activation allows it (z = log u for the sigmoid, tanh and softmax, whose values at log u are rational in u;
+a rational z otherwise), and the bias weight Θ_i0 = z_i − Σ_j Θ_ij a_j makes the forward pass hold exactly.
+δ follows from the derived recursion, in exact arithmetic. Values are computed on demand, so that a name
+nobody uses costs nothing.
+
+An answer is correct only when its difference from the derived result is exactly zero at every point.
+The work is bounded: numbers larger than MAX_BITS and evaluations longer than the per-answer budget
+leave the comparison undecided, and undecided is never correct.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from functools import cache
+from typing import Any
+
+import sympy as sp
+
+from ..activations import ACTIVATIONS
+from ..losses import LOSSES
+from ..network import Network
+from ..notation import parse_name
+from .language import Binary, Call, Name, Node, Num, Unary
+from .targets import DERIVED, Model, error
+
+POINTS = 6
+"""exact points every answer that agrees numerically is compared at"""
+MAX_BITS = 20_000
+"""the largest rational (numerator and denominator bits) an exact evaluation may build"""
+BUDGET = 2.0
+"""seconds one answer's exact comparison may take (checked as it runs, in any thread)"""
+MAX_RESIDUE_OPS = 200
+"""a difference left with transcendental terms is expanded (logs split) only up to this size"""
+DENOMINATOR = 1000
+"""random rationals are multiples of 1/DENOMINATOR"""
+
+
+class Undecided(Exception):
+    """The exact comparison could not be carried out within its bounds (never counts as equal)."""
+
+
+def _rng(seed: int, point: int, name: str) -> int:
+    """A reproducible 64-bit random number for one name at one point."""
+    return int.from_bytes(hashlib.blake2b(f"{seed}:{point}:{name}".encode(), digest_size=8).digest(), "big")
+
+
+def _uniform(seed: int, point: int, name: str, low: Fraction, high: Fraction) -> sp.Rational:
+    """A random multiple of 1/DENOMINATOR strictly inside (low, high)."""
+    lo, hi = int(low * DENOMINATOR) + 1, int(high * DENOMINATOR) - 1
+    n = lo + _rng(seed, point, name) % max(hi - lo + 1, 1)
+    return sp.Rational(n, DENOMINATOR)
+
+
+def exp_form(f: Callable[[sp.Expr], sp.Expr]) -> Callable[[sp.Expr], sp.Expr]:
+    """``f`` rewritten in exp (tanh z = (e^z − e^−z)/(e^z + e^−z)), so that at z = log u SymPy's own
+    evaluation gives the rational value."""
+    z = sp.Symbol("z")
+    body = f(z).rewrite(sp.exp)
+    return lambda v: body.xreplace({z: v})
+
+
+def _number(v: Any) -> sp.Expr:
+    """A SymPy number (an activation of plain Python numbers may give an int)."""
+    return v if isinstance(v, sp.Basic) else sp.Rational(v)
+
+
+@cache
+def _log_mode(activation: str, units: int) -> bool:
+    """Whether the activation's values at z = log u are rational for rational u (sigmoid, tanh, softmax)."""
+    g = ACTIVATIONS[activation]
+    for sample in ((sp.Rational(3, 7), sp.Rational(5, 2), sp.Rational(1, 3)), (sp.Rational(9, 4),) * 3):
+        zs = [sp.log(u) for u in sample[:units]]
+        values = [exp_form(g.unit)(z) for z in zs] if g.unit is not None else list(g.apply(zs))
+        if not all(_number(v).is_Rational for v in values):
+            return False
+    return True
+
+
+class ExactPoints:
+    """Exact consistent values of every name of one network at POINTS points, computed on demand."""
+
+    def __init__(self, model: Model, seed: int, points: int = POINTS) -> None:
+        self.model, self.net, self.seed, self.points = model, model.net, seed, points
+        self._values: list[dict[str, sp.Expr]] = [{} for _ in range(points)]
+        self._layers: dict[tuple[int, int], tuple[tuple[sp.Expr, ...], tuple[sp.Expr, ...]]] = {}
+
+    def value(self, point: int, name: str) -> sp.Expr:
+        cache = self._values[point]
+        if name not in cache:
+            cache[name] = self._define(point, name)
+        return cache[name]
+
+    def environment(self, point: int) -> _Environment:
+        return _Environment(self, point)
+
+    # --- definitions ------------------------------------------------------------------------------------
+    def _random(self, point: int, name: str, low: float = -1.0, high: float = 1.0) -> sp.Rational:
+        return _uniform(self.seed, point, name, Fraction(low), Fraction(high))
+
+    def _layer(self, point: int, layer: int) -> tuple[tuple[sp.Expr, ...], tuple[sp.Expr, ...]]:
+        """(z, a) of every unit of ``layer`` ≥ 2 at ``point``."""
+        key = (point, layer)
+        if key not in self._layers:
+            n, g = self.net.layers[layer - 1], ACTIVATIONS[self.net.activation(layer)]
+            if _log_mode(g.name, n):
+                zs = tuple(sp.log(self._random(point, f"u[{layer}][{i}]", 0.25, 4.0)) for i in range(1, n + 1))
+                values = [exp_form(g.unit)(z) for z in zs] if g.unit is not None else list(g.apply(zs))
+            else:
+                zs = tuple(self._nonzero(point, f"z[{layer}][{i}]") for i in range(1, n + 1))
+                values = list(g.apply(zs))
+            self._layers[key] = zs, tuple(_number(v) for v in values)
+        return self._layers[key]
+
+    def _nonzero(self, point: int, name: str) -> sp.Rational:
+        """A random z away from 0 (where ReLU and its kin have their kink)."""
+        v = self._random(point, name, -2.0, 2.0)
+        return v if abs(v) >= sp.Rational(1, 20) else v + sp.Rational(1, 4)
+
+    def _targets(self, point: int) -> tuple[sp.Rational, ...]:
+        K = self.net.layers[-1]
+        g, loss = ACTIVATIONS[self.net.output], LOSSES[self.net.loss]
+        if g.sums_to_one:
+            r = [self._random(point, f"r[{k}]", 0.2, 1.0) for k in range(1, K + 1)]
+            return tuple(v / sum(r) for v in r)
+        low, high = loss.targets or (max(g.range[0], -1.0), min(g.range[1], 1.0))
+        margin = 0.1 * (high - low)
+        return tuple(self._random(point, f"y[{k}]", low + margin, high - margin) for k in range(1, K + 1))
+
+    def _define(self, point: int, name: str) -> sp.Expr:
+        net = self.net
+        if name == "lambda":
+            return self.model.lam
+        if name == "m":
+            return sp.Integer(3 + _rng(self.seed, point, "m") % 38)
+        parsed = parse_name(name)
+        if parsed is None:
+            raise KeyError(name)
+        kind, idx = parsed
+        index = tuple(int(i) for i in idx)
+        if kind == "x":
+            return sp.Integer(1) if index == (0,) else self._random(point, name)
+        if kind == "y":
+            return self._targets(point)[index[0] - 1]
+        if kind == "a":
+            layer, unit = index
+            if unit == 0:
+                return sp.Integer(1)
+            return self.value(point, f"x[{unit}]") if layer == 1 else self._layer(point, layer)[1][unit - 1]
+        if kind == "z":
+            layer, unit = index
+            return self._layer(point, layer)[0][unit - 1]
+        if kind == "Theta":
+            layer, i, j = index
+            if j > 0:
+                return self._random(point, name)
+            rest = sp.Add(*(self.value(point, f"Theta[{layer}][{i}][{k}]") * self.value(point, f"a[{layer}][{k}]")
+                            for k in range(1, net.layers[layer - 1] + 1)))
+            return self._layer(point, layer + 1)[0][i - 1] - rest
+        if kind == "Delta":
+            return self._random(point, name)
+        if kind == "delta":
+            layer, unit = index
+            expr = self.model.output_delta(unit) if layer == net.L else error(self.model, DERIVED, layer, unit,
+                                                                               expand=False)
+            return substitute(expr, self.environment(point))
+        raise KeyError(name)
+
+
+class _Environment:
+    """The exact values at one point, as a mapping name -> value."""
+
+    def __init__(self, points: ExactPoints, point: int) -> None:
+        self.points, self.point = points, point
+
+    def __getitem__(self, name: str) -> sp.Expr:
+        return self.points.value(self.point, name)
+
+
+def substitute(expr: sp.Expr, values: Any, overrides: Mapping[str, sp.Expr] | None = None) -> sp.Expr:
+    """A derived expression's exact value: each symbol replaced by its value (``overrides`` first)."""
+    overrides = overrides or {}
+    subs = {s: overrides[s.name] if s.name in overrides else values[s.name] for s in expr.free_symbols}
+    return expr.xreplace(subs)
+
+
+# --- an answer, exactly ---------------------------------------------------------------------------------------
+@cache
+def _functions() -> Mapping[str, Callable[[sp.Expr], sp.Expr]]:
+    """The answer language's functions in exact arithmetic (activations in exp, so that log u evaluates)."""
+    return {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
+            "sigmoid": exp_form(ACTIVATIONS["sigmoid"].unit), "tanh": exp_form(sp.tanh)}  # type: ignore[arg-type]
+
+
+def _bits(v: sp.Expr) -> int:
+    if v.is_Rational:
+        return int(v.p).bit_length() + int(v.q).bit_length()
+    return 0
+
+
+def evaluate(node: Node, values: Any, deadline: float) -> sp.Expr:
+    """The answer tree's exact value; Undecided beyond MAX_BITS or the deadline."""
+    if time.monotonic() > deadline:
+        raise Undecided("time")
+    match node:
+        case Num(value):
+            return sp.Rational(value.numerator, value.denominator)
+        case Name(name):
+            return values[name]
+        case Unary(op, arg):
+            out = evaluate(arg, values, deadline)
+            return -out if op == "-" else out
+        case Binary(op, left, right):
+            u, v = evaluate(left, values, deadline), evaluate(right, values, deadline)
+            if op == "**" and v.is_Integer and u.is_Rational and abs(int(v)) * _bits(u) > MAX_BITS:
+                raise Undecided("size")
+            out = {"+": lambda: u + v, "-": lambda: u - v, "*": lambda: u * v, "/": lambda: u / v,
+                   "**": lambda: u**v}[op]()
+        case Call(function, arg):
+            inner = evaluate(arg, values, deadline)
+            if inner.is_Rational and _bits(inner) > MAX_BITS:
+                raise Undecided("size")
+            out = _functions()[function](inner)
+        case _:
+            raise TypeError(f"not an answer node: {node!r}")
+    if _bits(out) > MAX_BITS:
+        raise Undecided("size")
+    return out
+
+
+def is_zero(diff: sp.Expr) -> bool:
+    """True when the exact difference is zero (as SymPy evaluates it, or with its logarithms split into
+    primes); False when it is not, or when that cannot be shown (undecided is not zero)."""
+    if diff == 0:
+        return True
+    if diff.is_Rational or diff.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        return False
+    if sp.count_ops(diff) > MAX_RESIDUE_OPS:
+        return False
+    try:
+        return bool(sp.expand_log(diff, force=True) == 0)
+    except (TypeError, ValueError, RecursionError):  # pragma: no cover - SymPy internals
+        return False
+
+
+def equal_everywhere(node: Node, expected: Callable[[int], sp.Expr], points: ExactPoints,
+                     alias: Mapping[str, str], budget: float = BUDGET) -> bool:
+    """Whether the answer equals the expected value exactly at every point (False when undecided)."""
+    deadline = time.monotonic() + budget
+    for p in range(points.points):
+        env = points.environment(p)
+        values = _Aliased(env, alias) if alias else env
+        try:
+            diff = evaluate(node, values, deadline) - expected(p)
+        except Undecided:
+            return False
+        if not is_zero(diff):
+            return False
+        if time.monotonic() > deadline:
+            return False
+    return True
+
+
+class _Aliased:
+    def __init__(self, values: Any, alias: Mapping[str, str]) -> None:
+        self.values, self.alias = values, alias
+
+    def __getitem__(self, name: str) -> sp.Expr:
+        return self.values[self.alias.get(name, name)]
+
+
