@@ -204,26 +204,44 @@ def _bits(v: sp.Expr) -> int:
     return 0
 
 
-def evaluate(node: Node, values: Any, deadline: float) -> sp.Expr:
-    """The answer tree's exact value; Undecided beyond MAX_BITS or the deadline."""
-    if time.monotonic() > deadline:
-        raise Undecided("time")
+class Clock:
+    """The per-answer budget: time spent on the answer itself (the network's own values, computed once and
+    shared by every answer, are not counted), checked as the evaluation runs, in any thread."""
+
+    def __init__(self, budget: float) -> None:
+        self.deadline = time.monotonic() + budget
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise Undecided("time")
+
+    def excluding(self, compute: Callable[[], sp.Expr]) -> sp.Expr:
+        start = time.monotonic()
+        try:
+            return compute()
+        finally:
+            self.deadline += time.monotonic() - start
+
+
+def evaluate(node: Node, values: Any, clock: Clock) -> sp.Expr:
+    """The answer tree's exact value; Undecided beyond MAX_BITS or the clock's budget."""
+    clock.check()
     match node:
         case Num(value):
             return sp.Rational(value.numerator, value.denominator)
         case Name(name):
-            return values[name]
+            return clock.excluding(lambda: values[name])
         case Unary(op, arg):
-            out = evaluate(arg, values, deadline)
+            out = evaluate(arg, values, clock)
             return -out if op == "-" else out
         case Binary(op, left, right):
-            u, v = evaluate(left, values, deadline), evaluate(right, values, deadline)
+            u, v = evaluate(left, values, clock), evaluate(right, values, clock)
             if op == "**" and v.is_Integer and u.is_Rational and abs(int(v)) * _bits(u) > MAX_BITS:
                 raise Undecided("size")
             out = {"+": lambda: u + v, "-": lambda: u - v, "*": lambda: u * v, "/": lambda: u / v,
                    "**": lambda: u**v}[op]()
         case Call(function, arg):
-            inner = evaluate(arg, values, deadline)
+            inner = evaluate(arg, values, clock)
             if inner.is_Rational and _bits(inner) > MAX_BITS:
                 raise Undecided("size")
             out = _functions()[function](inner)
@@ -252,17 +270,16 @@ def is_zero(diff: sp.Expr) -> bool:
 def equal_everywhere(node: Node, expected: Callable[[int], sp.Expr], points: ExactPoints,
                      alias: Mapping[str, str], budget: float = BUDGET) -> bool:
     """Whether the answer equals the expected value exactly at every point (False when undecided)."""
-    deadline = time.monotonic() + budget
+    clock = Clock(budget)
     for p in range(points.points):
         env = points.environment(p)
         values = _Aliased(env, alias) if alias else env
         try:
-            diff = evaluate(node, values, deadline) - expected(p)
+            diff = evaluate(node, values, clock) - clock.excluding(lambda point=p: expected(point))
+            if not is_zero(diff):
+                return False
+            clock.check()
         except Undecided:
-            return False
-        if not is_zero(diff):
-            return False
-        if time.monotonic() > deadline:
             return False
     return True
 
