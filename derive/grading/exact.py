@@ -18,14 +18,13 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from fractions import Fraction
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import sympy as sp
 
 from ..activations import ACTIVATIONS
 from ..losses import LOSSES
-from ..network import Network
 from ..notation import parse_name
 from .language import Binary, Call, Name, Node, Num, Unary
 from .targets import DERIVED, Model, error
@@ -252,36 +251,50 @@ def evaluate(node: Node, values: Any, clock: Clock) -> sp.Expr:
     return out
 
 
-def is_zero(diff: sp.Expr) -> bool:
-    """True when the exact difference is zero (as SymPy evaluates it, or with its logarithms split into
-    primes); False when it is not, or when that cannot be shown (undecided is not zero)."""
+def is_zero(diff: sp.Expr) -> bool | None:
+    """True when the exact difference is zero (as SymPy evaluates it, or once its logarithms are split),
+    False when it is shown non-zero (a rational, not finite, or evaluated to full accuracy away from zero), None
+    when neither can be shown."""
     if diff == 0:
         return True
     if diff.is_Rational or diff.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return False
     if sp.count_ops(diff) > MAX_RESIDUE_OPS:
-        return False
+        return None
     try:
-        return bool(sp.expand_log(diff, force=True) == 0)
+        split = sp.expand_log(diff, force=True)
     except (TypeError, ValueError, RecursionError):  # pragma: no cover - SymPy internals
+        return None
+    if split == 0:
+        return True
+    if split.is_Rational:
         return False
+    try:  # evalf's strict mode either reaches the accuracy asked for or raises: a non-zero value is one
+        value = split.evalf(30, strict=True, maxn=300)
+    except (sp.core.evalf.PrecisionExhausted, TypeError, ValueError, ArithmeticError, RecursionError):
+        return None
+    return False if value.is_Number and value != 0 else None
 
 
 def equal_everywhere(node: Node, expected: Callable[[int], sp.Expr], points: ExactPoints,
-                     alias: Mapping[str, str], budget: float = BUDGET) -> bool:
-    """Whether the answer equals the expected value exactly at every point (False when undecided)."""
+                     alias: Mapping[str, str], budget: float = BUDGET) -> bool | None:
+    """True when the answer equals the expected value exactly at every point, False when it differs at one,
+    None when that could not be decided within the bounds (which is never equal)."""
     clock = Clock(budget)
+    undecided = False
     for p in range(points.points):
         env = points.environment(p)
         values = _Aliased(env, alias) if alias else env
         try:
-            diff = evaluate(node, values, clock) - clock.excluding(lambda point=p: expected(point))
-            if not is_zero(diff):
-                return False
             clock.check()
+            diff = evaluate(node, values, clock) - clock.excluding(partial(expected, p))
         except Undecided:
+            return None
+        zero = is_zero(diff)
+        if zero is False:
             return False
-    return True
+        undecided = undecided or zero is None
+    return None if undecided else True
 
 
 class _Aliased:

@@ -29,7 +29,7 @@ from ..printers.tex import latex
 from ..text import catalogue
 from .draws import Draws, draw, seed_of
 from .errors import Unreadable
-from .exact import ExactPoints, equal_everywhere, substitute
+from .exact import BUDGET, ExactPoints, equal_everywhere, substitute
 from .language import Formula, Node, parse
 from .mistakes import MISTAKES
 from .names import Vocabulary
@@ -38,6 +38,10 @@ from .targets import DERIVED, Model, NotApplicable, Recipe, Target, error, parse
 RTOL = 1e-8
 """values agree numerically when they differ by less than this, relative to the expected values' size: enough
 to rule an answer out, or to name its mistake; never enough to call it correct (that takes exact.py)"""
+
+CLASS_SECONDS = 120.0
+"""the exact comparisons of one class file share this many seconds (each answer has at most exact.BUDGET of
+them): once they are spent, an answer that would need one is reported undecided, never correct"""
 
 EXIT_CODES: Mapping[str, int] = {"correct": 0, "wrong": 1, "unreadable": 2}
 
@@ -119,16 +123,20 @@ class Grader:
             return read
         return self.compare(*read)
 
-    def compare(self, target: str, formula: Formula) -> Verdict:
-        """The verdict on a parsed answer for a (readable) target."""
+    def compare(self, target: str, formula: Formula, *, budget: float = BUDGET) -> Verdict:
+        """The verdict on a parsed answer for a (readable) target; ``budget`` seconds for its exact comparison."""
         key = self.key(target)
         name = key.target.name
         for mistake in MISTAKES.values():
             if mistake.recognizes is not None and mistake.recognizes(key.target, formula.names):
                 return self._mistaken(key, mistake.id)
         values = formula.evaluate(self._values(key), self.draws.points)
-        if _agree(values, key.values) and self._exactly_equal(key, formula):
-            return Verdict(name, "correct", None, self.words.word("grading", "correct", target=name), key.latex)
+        if _agree(values, key.values):
+            exactly = self._exactly_equal(key, formula, budget)
+            if exactly:
+                return Verdict(name, "correct", None, self.words.word("grading", "correct", target=name), key.latex)
+            if exactly is None:
+                return Verdict(name, "wrong", None, self.words.word("grading", "undecided", target=name), key.latex)
         for mistake_id, wrong in key.mistakes:
             if _agree(values, wrong):
                 return self._mistaken(key, mistake_id)
@@ -144,13 +152,17 @@ class Grader:
             return self.draws
         return _Aliased(self.draws, key.target.alias)
 
-    def _exactly_equal(self, key: Key, formula: Formula) -> bool:
-        """Exactly equal to the expected result at every exact draw (cached per target and answer tree)."""
+    def _exactly_equal(self, key: Key, formula: Formula, budget: float) -> bool | None:
+        """Exactly equal to the expected result at every exact draw (None: undecided within the bounds);
+        decided results are kept per target and answer tree."""
         cache_key = (key.target.name, formula.root)
-        if cache_key not in self._exactly:
-            self._exactly[cache_key] = equal_everywhere(formula.root, lambda p: self._expected_at(key, p),
-                                                        self.exact, key.target.alias)
-        return self._exactly[cache_key]
+        if cache_key in self._exactly:
+            return self._exactly[cache_key]
+        found = equal_everywhere(formula.root, lambda p: self._expected_at(key, p), self.exact, key.target.alias,
+                                 budget)
+        if found is not None:
+            self._exactly[cache_key] = found
+        return found
 
     def _expected_at(self, key: Key, point: int) -> sp.Expr:
         cache_key = (key.target.name, point)

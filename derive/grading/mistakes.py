@@ -16,8 +16,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from ..derivation import LAM, M
-from ..notation import q
-from ..notation import parse_name
+from ..notation import parse_name, q
 from .targets import Model, NotApplicable, Recipe, Target
 
 Variant = Callable[[Recipe], Recipe]

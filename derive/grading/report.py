@@ -6,13 +6,15 @@ import csv
 import html
 import io
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..network import Network
 from ..text import catalogue
 from .classfile import Row
-from .grader import Verdict, grader_of, read_answer
+from .exact import BUDGET
+from .grader import CLASS_SECONDS, Verdict, grader_of, read_answer
 
 
 @dataclass(frozen=True)
@@ -23,15 +25,25 @@ class Graded:
     verdict: Verdict
 
 
-def grade_rows(net: Network, rows: Iterable[Row]) -> tuple[Graded, ...]:
-    """Every row graded in order; a row that cannot be read is reported as such and never stops the rest."""
+def grade_rows(net: Network, rows: Iterable[Row], *, seconds: float = CLASS_SECONDS) -> tuple[Graded, ...]:
+    """Every row graded in order; a row that cannot be read is reported as such and never stops the rest.
+
+    The exact comparisons share ``seconds`` (each at most exact.BUDGET): the work is bounded whatever the file.
+    """
     out = []
+    spent = 0.0
     for row in rows:
         if row.problem is not None:
             v = Verdict(row.target, "unreadable", None, row.problem.message(net.language), "")
         else:
             read = read_answer(net, row.target, row.answer)
-            v = read if isinstance(read, Verdict) else grader_of(net).compare(*read)
+            if isinstance(read, Verdict):
+                v = read
+            else:
+                grader = grader_of(net)  # derived once, before the clock starts
+                start = time.monotonic()
+                v = grader.compare(*read, budget=max(0.0, min(BUDGET, seconds - spent)))
+                spent += time.monotonic() - start
         out.append(Graded(row, v))
     return tuple(out)
 
