@@ -63,7 +63,9 @@ def _one(net: Any, args: argparse.Namespace) -> int:
     else:
         text = verdict.text + (f"\nexpected: {verdict.expected}" if args.reveal and verdict.expected else "") + "\n"
     if verdict.verdict == "unreadable":
-        print(f"derive: error: {verdict.target}: {verdict.text}", file=sys.stderr)
+        from ..grading.errors import shown
+
+        print(shown(f"derive: error: {verdict.target}: {verdict.text}"), file=sys.stderr)
         if fmt == "text":
             return verdict.exit_code
     emit(text, args.output, inputs=[args.network])

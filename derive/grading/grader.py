@@ -28,7 +28,7 @@ from ..numeric import NumericFunctions
 from ..printers.tex import latex
 from ..text import catalogue
 from .draws import Draws, draw, seed_of
-from .errors import Unreadable
+from .errors import Unreadable, shown
 from .exact import BUDGET, ExactPoints, equal_everywhere, substitute
 from .language import Formula, Node, parse
 from .mistakes import MISTAKES
@@ -292,7 +292,7 @@ def read_answer(net: Network, target: str, answer: str) -> tuple[str, Formula] |
         t = parse_target(net, name)
         return t.name, parse(answer, Vocabulary(net, one_unit=t.one_unit))
     except Unreadable as e:
-        return Verdict(name or str(target), "unreadable", None, e.message(net.language), "")
+        return Verdict(shown(name or str(target))[:200], "unreadable", None, e.message(net.language), "")
 
 
 def grade(net: Network | Mapping[str, Any], target: str, answer: str) -> Verdict:

@@ -22,7 +22,7 @@ from ..derivation import LAM, unit_derivative
 from ..network import Network
 from ..notation import q
 from ..steps import Derivation
-from .errors import Unreadable
+from .errors import Unreadable, shown
 from .names import ONE_UNIT, Kind, check_index, kinds
 
 
@@ -190,7 +190,7 @@ TARGETS: dict[str, TargetKind] = {t.name: t for t in (
     TargetKind("hidden_derivative", "hidden_derivative", None, _hidden_derivative),
 )}
 
-_TARGET = re.compile(r"^\s*([A-Za-z_]+)((?:\[\s*\d+\s*\])*)\s*$")
+_TARGET = re.compile(r"\s*([A-Za-z_]+)((?:\[\s*\d{1,9}\s*\])*)\s*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -219,11 +219,11 @@ class Target:
 def parse_target(net: Network, text: str) -> Target:
     """The target named ``text`` for ``net``; Unreadable naming the allowed targets and ranges otherwise."""
     allowed = ", ".join(t.example for t in TARGETS.values())
-    m = _TARGET.match(text or "")
+    m = _TARGET.fullmatch(text or "")
     if not m or m.group(1) not in TARGETS:
-        raise Unreadable("unknown_target", name=(text or "")[:40], allowed=allowed)
+        raise Unreadable("unknown_target", name=shown((text or "")[:40]), allowed=allowed)
     kind = TARGETS[m.group(1)]
-    index = tuple(int(i) for i in re.findall(r"\d+", m.group(2)))
+    index = tuple(int(i) for i in re.findall(r"[0-9]+", m.group(2)))
     name = kind.name + "".join(f"[{i}]" for i in index)
     if kind.ranges is not None:
         ranges: Kind = kinds(net)[kind.ranges]
