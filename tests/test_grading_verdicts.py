@@ -88,6 +88,7 @@ ROWS: list[tuple[str, str, str, str]] = [
     # agree at some points only, or plainly wrong
     ("sig_ce", "delta[3][1]", "sqrt((a[3][1] - y[1])^2)", NONE),
     ("sig_ce", "delta[3][1]", "a[3][2] - y[2]", NONE),
+    ("sig_ce", "delta[3][1]", "a[3][1] - y[1] + sqrt(x[1]^2) - x[1]", NONE),
     ("sig_ce", "delta[2][1]", f"(Theta[2][1][1]*{F1} + Theta[2][2][1]*{E2})*{S1}", NONE),
     ("sig_ce", "delta[3][1]", "a[3][1]", NONE),
     ("sig_ce", "delta[3][1]", "0", NONE),
@@ -179,6 +180,7 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("se", "output_delta", "(a - y)*a*(1 - a)/2", "factor_two"),
     ("se", "delta[3][1]", f"{E1}^2/2", NONE),
     ("se", "delta[3][1]", f"{E1}*a[3][1]", NONE),
+    ("se", "delta[3][1]", f"sqrt(({E1}*{P1})^2)", NONE),
     ("se", "delta[2][1]", "delta[2][1]*1", "circular"),
     # --- tanh hidden layer, sigmoid + cross-entropy output [2, 3, 2]: g′ = 1 − a² ------------------------------
     ("tanh", "delta[2][1]", f"{B1}*(1 - a[2][1]^2)", OK),
@@ -188,6 +190,7 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("tanh", "delta[2][1]", f"{B1}*4*sigmoid(2*z[2][1])*(1 - sigmoid(2*z[2][1]))", OK),
     ("tanh", "hidden_derivative", "1 - a^2", OK),
     ("tanh", "hidden_derivative", "1 - tanh(z)^2", OK),
+    ("tanh", "hidden_derivative", "sqrt((1 - a^2)^2)", OK),
     ("tanh", "dTheta[1][2][0]", f"{B2}*(1 - a[2][2]^2)", OK),
     ("tanh", "delta[3][1]", "a[3][1] - y[1]", OK),
     ("tanh", "delta[2][1]", f"{B1}*{S1}", NONE),
@@ -203,6 +206,8 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("relu", "delta[3][1]", "a[3][1] - y[1]", OK),
     ("relu", "dTheta[2][1][1]", f"{E1}*a[2][1]", OK),
     ("relu", "hidden_derivative", "a/z", OK),
+    ("relu", "delta[2][3]", f"{B3}*a[2][3]/sqrt(z[2][3]^2)", OK),
+    ("relu", "delta[2][1]", f"{B1}*z[2][1]/sqrt(z[2][1]^2)", NONE),
     ("relu", "delta[2][1]", B1, "missing_activation_derivative"),
     ("relu", "delta[2][1]", f"{B1}*a[2][1]", NONE),
     ("relu", "delta[2][1]", f"{B1}*{S1}", NONE),

@@ -29,8 +29,12 @@ from ..notation import parse_name
 from .language import Binary, Call, Name, Node, Num, Unary
 from .targets import DERIVED, Model, error
 
-POINTS = 6
-"""exact points every answer that agrees numerically is compared at"""
+POINTS = 8
+"""exact points every answer that agrees numerically is compared at; the odd ones are wide (below)"""
+WIDE = 10
+"""at a wide point values are scaled by 2^k, k uniform in 0 … WIDE (weights, inputs, z reach ±1024, spread
+log-uniformly) and activations come within about 2^−WIDE of their bounds, so that an answer that is right only
+in a region (|x − 2| for 2 − x, say) is likely to be caught"""
 MAX_BITS = 20_000
 """the largest rational (numerator and denominator bits) an exact evaluation may build"""
 BUDGET = 2.0
@@ -101,7 +105,21 @@ class ExactPoints:
 
     # --- definitions ------------------------------------------------------------------------------------
     def _random(self, point: int, name: str, low: float = -1.0, high: float = 1.0) -> sp.Rational:
-        return _uniform(self.seed, point, name, Fraction(low), Fraction(high))
+        """Uniform in (low, high); at a wide point, divided by a random 1 … 1/WIDE as well (heavy tails)."""
+        v = _uniform(self.seed, point, name, Fraction(low), Fraction(high))
+        return v * 2 ** (_rng(self.seed, point, "scale:" + name) % (WIDE + 1)) if point % 2 else v
+
+    def _ratio(self, point: int, name: str) -> sp.Rational:
+        """A positive rational u (z = log u): in (1/4, 4), or at a wide point (1/2, 1) × 2^k, |k| ≤ WIDE."""
+        if point % 2 == 0:
+            return _uniform(self.seed, point, name, Fraction(1, 4), Fraction(4))
+        u = _uniform(self.seed, point, name, Fraction(1, 2), Fraction(1))
+        return u * sp.Integer(2) ** (_rng(self.seed, point, "scale:" + name) % (2 * WIDE + 1) - WIDE)
+
+    def _inside(self, point: int, name: str, low: float, high: float) -> sp.Rational:
+        """Uniform inside (low, high), away from the ends by a tenth of the width (1/1000 at a wide point)."""
+        margin = (high - low) * (0.001 if point % 2 else 0.1)
+        return _uniform(self.seed, point, name, Fraction(low + margin), Fraction(high - margin))
 
     def _layer(self, point: int, layer: int) -> tuple[tuple[sp.Expr, ...], tuple[sp.Expr, ...]]:
         """(z, a) of every unit of ``layer`` ≥ 2 at ``point``."""
@@ -109,7 +127,7 @@ class ExactPoints:
         if key not in self._layers:
             n, g = self.net.layers[layer - 1], ACTIVATIONS[self.net.activation(layer)]
             if _log_mode(g.name, n):
-                zs = tuple(sp.log(self._random(point, f"u[{layer}][{i}]", 0.25, 4.0)) for i in range(1, n + 1))
+                zs = tuple(sp.log(self._ratio(point, f"u[{layer}][{i}]")) for i in range(1, n + 1))
                 values = [exp_form(g.unit)(z) for z in zs] if g.unit is not None else list(g.apply(zs))
             else:
                 zs = tuple(self._nonzero(point, f"z[{layer}][{i}]") for i in range(1, n + 1))
@@ -126,11 +144,10 @@ class ExactPoints:
         K = self.net.layers[-1]
         g, loss = ACTIVATIONS[self.net.output], LOSSES[self.net.loss]
         if g.sums_to_one:
-            r = [self._random(point, f"r[{k}]", 0.2, 1.0) for k in range(1, K + 1)]
+            r = [self._inside(point, f"r[{k}]", 0.0, 1.0) for k in range(1, K + 1)]
             return tuple(v / sum(r) for v in r)
         low, high = loss.targets or (max(g.range[0], -1.0), min(g.range[1], 1.0))
-        margin = 0.1 * (high - low)
-        return tuple(self._random(point, f"y[{k}]", low + margin, high - margin) for k in range(1, K + 1))
+        return tuple(self._inside(point, f"y[{k}]", low, high) for k in range(1, K + 1))
 
     def _define(self, point: int, name: str) -> sp.Expr:
         net = self.net
