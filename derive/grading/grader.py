@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import combinations
 from typing import Any
 
@@ -114,7 +114,8 @@ class Grader:
         self.words = catalogue(net.language)
         self._exactly: dict[tuple[str, Node], bool] = {}
         self._expected: dict[tuple[str, int], sp.Expr] = {}
-        self._recipes: dict[tuple[str, int, tuple[str, ...]], _RecipeValues] = {}
+        self._keys: dict[str, Key] = {}
+        self._lean_keys: dict[str, Key] = {}
 
     def grade(self, target: str, answer: str) -> Verdict:
         """The verdict on ``answer`` for ``target`` (both as written by the student or lecturer)."""
@@ -124,8 +125,9 @@ class Grader:
         return self.compare(*read)
 
     def compare(self, target: str, formula: Formula, *, budget: float = BUDGET) -> Verdict:
-        """The verdict on a parsed answer for a (readable) target; ``budget`` seconds for its exact comparison."""
-        key = self.key(target)
+        """The verdict on a parsed answer for a (readable) target; ``budget`` seconds for its exact comparison
+        (with none left, the answer's mistake is not looked for either)."""
+        key = self.key(target, mistakes=budget > 0)
         name = key.target.name
         for mistake in MISTAKES.values():
             if mistake.recognizes is not None and mistake.recognizes(key.target, formula.names):
@@ -170,36 +172,41 @@ class Grader:
             self._expected[cache_key] = substitute(key.expected, self.exact.environment(point))
         return self._expected[cache_key]
 
-    @lru_cache(maxsize=256)  # noqa: B019 — one Grader per network lives as long as its cache
-    def key(self, target: str) -> Key:
-        """The Key of ``target``: expected result, mistakes and the LaTeX, built once.
+    def key(self, target: str, *, mistakes: bool = True) -> Key:
+        """The Key of ``target``: expected result, mistakes and the LaTeX, built once (``mistakes=False``: a
+        Key without the mistakes, cheap, for a class whose time is spent; a full Key is used when there is one).
 
         Each mistake is tried as defined and with only some of its changed pieces (an output mistake alone,
         say), and each both with the deeper errors as names and written out (the mistaken errors in their
         place, as an answer that expands δ^(L) inside a hidden δ has them)."""
+        if target in self._keys:
+            return self._keys[target]
+        if not mistakes and target in self._lean_keys:
+            return self._lean_keys[target]
         t = parse_target(self.network, target)
         expected = t.build(self.model)
         values = self._evaluate(expected, self.draws)
         found: list[tuple[str, np.ndarray]] = []
-        for mistake in MISTAKES.values():
-            for n, variant in enumerate(mistake.variants):
-                for pieces, recipe in _partial(variant(DERIVED)):
-                    written = self._recipe_values(mistake.id, n, pieces, recipe)
-                    for env in (self.draws, written):
-                        try:
-                            wrong = self._evaluate(t.build(self.model, recipe), env)
-                        except NotApplicable:
-                            continue
-                        if not _agree(wrong, values) and not any(_agree(wrong, w) for _, w in found):
-                            found.append((mistake.id, wrong))
-        shown = latex(t.display(expected), self.network.notation)
-        return Key(t, expected, values, tuple(found), shown)
+        for mistake, written in self._mistaken_recipes if mistakes else ():
+            try:
+                wrong_expr = t.build(self.model, written.recipe)
+                candidates = [written.evaluate(wrong_expr)]
+                if wrong_expr != expected:
+                    candidates.insert(0, self._evaluate(wrong_expr, self.draws))
+            except NotApplicable:
+                continue
+            for wrong in candidates:
+                if not _agree(wrong, values) and not any(_agree(wrong, w) for _, w in found):
+                    found.append((mistake, wrong))
+        key = Key(t, expected, values, tuple(found), latex(t.display(expected), self.network.notation))
+        (self._keys if mistakes else self._lean_keys)[target] = key
+        return key
 
-    def _recipe_values(self, mistake: str, variant: int, pieces: tuple[str, ...], recipe: Recipe) -> _RecipeValues:
-        cache_key = (mistake, variant, pieces)
-        if cache_key not in self._recipes:
-            self._recipes[cache_key] = _RecipeValues(self, recipe)
-        return self._recipes[cache_key]
+    @cached_property
+    def _mistaken_recipes(self) -> tuple[tuple[str, _RecipeValues], ...]:
+        """(mistake id, the draws under its recipe) for every variant and every part of it, in registry order."""
+        return tuple((mistake.id, _RecipeValues(self, recipe)) for mistake in MISTAKES.values()
+                     for variant in mistake.variants for _, recipe in _partial(variant(DERIVED)))
 
     def _evaluate(self, expr: sp.Expr, values: Any) -> np.ndarray:
         """A derived expression (in network names) at the draws."""
@@ -226,6 +233,13 @@ class _RecipeValues:
     def __init__(self, grader: Grader, recipe: Recipe) -> None:
         self.grader, self.recipe = grader, recipe
         self.deltas: dict[str, np.ndarray] = {}
+        self.memo: dict[sp.Expr, np.ndarray] = {}
+
+    def evaluate(self, expr: sp.Expr) -> np.ndarray:
+        """``expr`` at these draws (kept: targets often share an expression, e.g. ∂/∂Θ_ij for each j)."""
+        if expr not in self.memo:
+            self.memo[expr] = self.grader._evaluate(expr, self)
+        return self.memo[expr]
 
     def __getitem__(self, name: str) -> np.ndarray:
         parsed = parse_name(name)
