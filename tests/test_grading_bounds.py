@@ -73,3 +73,31 @@ def test_a_class_file_shares_one_time_bound():
     assert time.perf_counter() - start < 5
     assert {(g.verdict.verdict, g.verdict.mistake) for g in spent} == {("wrong", None)}
     assert all("undecided" in g.verdict.text for g in spent)
+
+
+def _random_formula(rng, depth: int = 0) -> str:
+    tokens = ["x[1]", "z[2][1]", "a[2][2]", "y[1]", "Theta[1][1][0]", "2", "0.5", "1e-9", "1e12"]
+    if depth > 4 or rng.random() < 0.3:
+        return rng.choice(tokens)
+    op = rng.choice(["+", "-", "*", "/", "**"])
+    function = rng.choice(["exp", "log", "sqrt", "sigmoid", "tanh", ""])
+    right = rng.choice(["2", "3", "0.5", "-1"]) if op == "**" else _random_formula(rng, depth + 1)
+    return f"{function}(({_random_formula(rng, depth + 1)}){op}({right}))"
+
+
+def test_nested_transcendental_answers_stay_bounded():
+    """Answers that agree numerically (the correct result plus 0 or 1e-300 times a nested formula) reach the
+    exact comparison; each is decided or left undecided quickly (SymPy's evaluation of nested exponentials
+    once ran for ever), and adding 1e-300 times a non-zero formula is never correct."""
+    import random
+
+    rng = random.Random(3)
+    derive.grade(NET, "delta[3][1]", "a[3][1] - y[1]")
+    start = time.perf_counter()
+    for _ in range(200):
+        formula = _random_formula(rng)
+        tiny = derive.grade(NET, "delta[3][1]", f"a[3][1] - y[1] + 1e-300*({formula})")
+        if tiny.verdict == "correct":  # only when the formula is itself exactly zero
+            assert derive.grade(NET, "delta[3][1]", f"a[3][1] - y[1] + {formula}").verdict == "correct", formula
+        derive.grade(NET, "delta[3][1]", f"a[3][1] - y[1] + 0*({formula})")
+    assert time.perf_counter() - start < 120

@@ -14,6 +14,7 @@ leave the comparison undecided, and undecided is never correct.
 
 from __future__ import annotations
 
+import cmath
 import hashlib
 import time
 from collections.abc import Callable, Mapping
@@ -239,6 +240,22 @@ class Clock:
             self.deadline += time.monotonic() - start
 
 
+MAX_ARGUMENT_OPS = 60
+"""the largest argument (in SymPy operations) a function of an answer is applied to exactly"""
+
+
+def _simple(v: sp.Expr) -> bool:
+    """Whether exp, log, sqrt … may be applied to ``v`` exactly: a rational, or a small expression whose every
+    exp and log is of a rational and every root of a rational. SymPy's own evaluation of a function checks its
+    argument's sign and parts, which for nested transcendental numbers grows without bound."""
+    if v.is_Rational:
+        return True
+    if sp.count_ops(v) > MAX_ARGUMENT_OPS:
+        return False
+    return (all(f.args[0].is_Rational for f in v.atoms(sp.exp, sp.log))
+            and all(p.base.is_Rational for p in v.atoms(sp.Pow) if not p.exp.is_Integer))
+
+
 def evaluate(node: Node, values: Any, clock: Clock) -> sp.Expr:
     """The answer tree's exact value; Undecided beyond MAX_BITS or the clock's budget."""
     clock.check()
@@ -254,17 +271,57 @@ def evaluate(node: Node, values: Any, clock: Clock) -> sp.Expr:
             u, v = evaluate(left, values, clock), evaluate(right, values, clock)
             if op == "**" and v.is_Integer and u.is_Rational and abs(int(v)) * _bits(u) > MAX_BITS:
                 raise Undecided("size")
+            if op == "**" and not v.is_Integer and not (_simple(u) and _simple(v)):
+                raise Undecided("depth")
             out = {"+": lambda: u + v, "-": lambda: u - v, "*": lambda: u * v, "/": lambda: u / v,
                    "**": lambda: u**v}[op]()
         case Call(function, arg):
             inner = evaluate(arg, values, clock)
             if inner.is_Rational and _bits(inner) > MAX_BITS:
                 raise Undecided("size")
+            if not _simple(inner):
+                raise Undecided("depth")
             out = _functions()[function](inner)
         case _:
             raise TypeError(f"not an answer node: {node!r}")
     if _bits(out) > MAX_BITS:
         raise Undecided("size")
+    return out
+
+
+_APPROX: Mapping[str, Callable[[complex], complex]] = {
+    "exp": cmath.exp, "log": cmath.log, "sqrt": cmath.sqrt, "sigmoid": lambda x: 1 / (1 + cmath.exp(-x)),
+    "tanh": lambda x: (cmath.exp(x) - cmath.exp(-x)) / (cmath.exp(x) + cmath.exp(-x))}
+"""the answer language's functions in complex floating point, written as their exact forms are (in exp)"""
+_APPROX_BINARY: Mapping[str, Callable[[complex, complex], complex]] = {
+    "+": lambda u, v: u + v, "-": lambda u, v: u - v, "*": lambda u, v: u * v, "/": lambda u, v: u / v,
+    "**": lambda u, v: u**v}
+
+
+def approximate(node: Node, values: Any) -> complex:
+    """The answer's value in complex floating point; Undecided where any part of it is not finite.
+
+    Run before the exact evaluation: every exact number SymPy is then asked to evaluate is of moderate size
+    (e^(e^(10^9)) would take SymPy's evalf forever), which bounds its work."""
+    try:
+        match node:
+            case Num(value):
+                out = complex(float(value))
+            case Name(name):
+                v = values[name]
+                out = complex(float(v)) if v.is_Rational else complex(v.evalf(17))
+            case Unary(op, arg):
+                out = -approximate(arg, values) if op == "-" else approximate(arg, values)
+            case Binary(op, left, right):
+                out = _APPROX_BINARY[op](approximate(left, values), approximate(right, values))
+            case Call(function, arg):
+                out = _APPROX[function](approximate(arg, values))
+            case _:
+                raise TypeError(f"not an answer node: {node!r}")
+    except (OverflowError, ZeroDivisionError, ValueError):
+        raise Undecided("range") from None
+    if not cmath.isfinite(out) or abs(out) > 1e300:
+        raise Undecided("range")
     return out
 
 
@@ -304,9 +361,12 @@ def equal_everywhere(node: Node, expected: Callable[[int], sp.Expr], points: Exa
         values = _Aliased(env, alias) if alias else env
         try:
             clock.check()
+            clock.excluding(partial(approximate, node, values))  # names' values computed here, not counted
             diff = evaluate(node, values, clock) - clock.excluding(partial(expected, p))
         except (Undecided, KeyError):  # KeyError: a name with no exact value here (never taken as equal)
             return None
+        except (ArithmeticError, TypeError, ValueError, RecursionError, NotImplementedError):
+            return None  # SymPy could not carry the arithmetic out: undecided, never equal
         zero = is_zero(diff)
         if zero is False:
             return False
