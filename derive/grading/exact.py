@@ -8,8 +8,10 @@ a rational z otherwise), and the bias weight Θ_i0 = z_i − Σ_j Θ_ij a_j make
 nobody uses costs nothing.
 
 An answer is correct only when its difference from the derived result is exactly zero at every point.
-The work is bounded: numbers larger than MAX_BITS and evaluations longer than the per-answer budget
-leave the comparison undecided, and undecided is never correct.
+The work is bounded: the answer is first approximated in floating point (a part that is not finite leaves
+it undecided), functions are applied exactly only to small arguments made of rationals, their logs, exps and
+roots (SymPy's evaluation of nested transcendental numbers has no bound), numbers larger than MAX_BITS and
+evaluations longer than the per-answer budget leave the comparison undecided, and undecided is never correct.
 """
 
 from __future__ import annotations
