@@ -1,0 +1,98 @@
+"""conv2d: z[o,i,j] = b[o] + Σ_{c,u,v} K[o,c,u,v] · x[c, i·s + u − p, j·s + v − p] (zero outside), as
+``torch.nn.functional.conv2d`` computes it (a cross-correlation), then a = g(z)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import Config, Key, LayerKind, Shape, ShapeError, register
+from . import dilate, np, pad, sp, windows
+
+
+def _output(shape: Shape, cfg: Config) -> Shape:
+    if len(shape) != 3:
+        raise ShapeError(f"its input has shape [{shape[0]}]; conv2d needs an image [C, H, W]")
+    c, h, w = shape
+    k, s, p = cfg["kernel"], cfg["stride"], cfg["padding"]
+    if p >= k:
+        raise ShapeError(f"padding {p} is not smaller than the kernel {k}; allowed: padding from 0 to {k - 1}")
+    hp, wp = h + 2 * p, w + 2 * p
+    if k > hp or k > wp:
+        raise ShapeError(f"kernel {k} is larger than the padded input {hp}×{wp}; allowed: kernel at most "
+                         f"{min(hp, wp)}, or more padding")
+    for name, size in (("height", hp), ("width", wp)):
+        if (size - k) % s:
+            raise ShapeError(f"stride {s} does not fit the padded {name} {size}: ({size} − kernel {k}) is not a "
+                             f"multiple of {s}; allowed strides: "
+                             + ", ".join(str(t) for t in range(1, size - k + 2) if (hp - k) % t == 0 and (wp - k) % t == 0))
+    return (cfg["channels"], (hp - k) // s + 1, (wp - k) // s + 1)
+
+
+def _parameters(shape: Shape, cfg: Config) -> dict[str, Shape]:
+    k = cfg["kernel"]
+    return {"K": (cfg["channels"], shape[0], k, k), "b": (cfg["channels"],)}
+
+
+def definition(x: Any, P: dict[str, Any], cfg: Config) -> Any:
+    K, b = P["K"], P["b"]
+    s, p = cfg["stride"], cfg["padding"]
+    m, c_in, h, w = x.shape
+    c_out, _, k, _ = K.shape
+    ho, wo = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    out = np.empty((m, c_out, ho, wo), dtype=object)
+    for e, o, i, j in np.ndindex(m, c_out, ho, wo):
+        terms = [K[o, c, u, v] * x[e, c, i * s + u - p, j * s + v - p]
+                 for c in range(c_in) for u in range(k) for v in range(k)
+                 if 0 <= i * s + u - p < h and 0 <= j * s + v - p < w]
+        out[e, o, i, j] = sp.Add(*terms) + b[o]
+    return out
+
+
+def forward(X: Any, P: dict[str, Any], cfg: Config) -> tuple[Any, Any]:
+    """im2col as a strided view of the padded batch, then one BLAS product with the kernel."""
+    K, s = P["K"], cfg["stride"]
+    k = K.shape[-1]
+    Xp = pad(X, cfg["padding"])
+    cols = windows(Xp, k)[:, :, ::s, ::s]                            # m, C, Ho, Wo, k, k
+    Z = np.tensordot(cols, K, axes=([1, 4, 5], [1, 2, 3]))           # m, Ho, Wo, O
+    Z = Z.transpose(0, 3, 1, 2) + P["b"][:, None, None]
+    return Z, Xp
+
+
+def backward(dZ: Any, Xp: Any, P: dict[str, Any], cfg: Config) -> tuple[Any, dict[str, Any]]:
+    """The lecturer's form: with δ dilated by the stride,
+    ∂J/∂K = the valid cross-correlation of the (padded) input with δ, ∂J/∂b = Σ δ, and
+    ∂J/∂x = the full convolution of δ with K, i.e. the cross-correlation of δ padded by k − 1 with the
+    kernel rotated by 180°, its padding then cut off."""
+    K, s, p = P["K"], cfg["stride"], cfg["padding"]
+    k = K.shape[-1]
+    D = dilate(dZ, s)                                                # m, O, Hd, Wd
+    hd, wd = D.shape[-2:]
+    hp, wp = Xp.shape[-2:]
+    # valid cross-correlation of the input with δ: windows of the input the size of δ
+    dK = np.tensordot(D, windows(Xp, hd, wd)[..., : hp - hd + 1, : wp - wd + 1, :, :],
+                      axes=([0, 2, 3], [0, 4, 5]))                  # O, C, k, k
+    db = dZ.sum(axis=(0, 2, 3))
+    rotated = K[:, :, ::-1, ::-1]                                    # the kernel rotated by 180°
+    full = windows(pad(D, k - 1), k)                                 # m, O, Hd + k − 1, Wd + k − 1, k, k
+    dXp = np.tensordot(full, rotated, axes=([1, 4, 5], [0, 2, 3])).transpose(0, 3, 1, 2)
+    dX = dXp[:, :, p: hp - p, p: wp - p]
+    return dX, {"K": dK, "b": db}
+
+
+def _instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], int]:
+    """Two input and two output channels at most, kernel at most 3, stride at most 2, padding below the
+    kernel, and an input just large enough for a 2 × 2 output."""
+    k = min(cfg["kernel"], 3)
+    s, p = min(cfg["stride"], 2), min(cfg["padding"], k - 1)
+    h = max(k - 2 * p + s, 1)
+    while (h + 2 * p - k) % s or h + 2 * p < k:
+        h += 1
+    small = {**cfg, "channels": min(cfg["channels"], 2), "kernel": k, "stride": s, "padding": p}
+    return (min(shape[0], 2), h, h), small, 1
+
+
+register(LayerKind("conv2d", {"channels": Key("int", None, 1, 1024), "kernel": Key("int", None, 1, 64),
+                              "stride": Key("int", 1, 1, 64), "padding": Key("int", 0, 0, 64),
+                              "activation": Key("activation", "linear")},
+                   _output, _parameters, definition, forward, backward, _instance, weights=("K",)))
