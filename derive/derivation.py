@@ -70,6 +70,10 @@ def backprop(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
     ``max_units`` bounds the units of a layer-coupled output (softmax); element-wise layers of any size
     are derived in vector form, checked on a few units.
     """
+    if not isinstance(net, Network):  # a layered network (SPEC §9)
+        from .layers.derivation import backprop as layered
+
+        return layered(net, max_units=max_units)
     _within_bounds(net, max_units)
     key = (dataclasses.replace(net, language="en", notation="ng"), max_units)  # words and symbols: no mathematics
     if _SHARED is not None and key in _SHARED:

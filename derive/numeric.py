@@ -273,6 +273,10 @@ def lambdify(net: Network, *, max_units: int | None = None) -> NumericFunctions:
     """Numeric functions for ``net`` built from its derivation's results (``max_units``: see ``backprop``)."""
     from .derivation import backprop
 
+    if not isinstance(net, Network):  # a layered network (SPEC §9)
+        from .layers.numeric import lambdify as layered
+
+        return layered(net, max_units=max_units)  # type: ignore[return-value]
     d = backprop(net) if max_units is None else backprop(net, max_units=max_units)
     return NumericFunctions(net, output_delta=d.results.output_delta,
                             hidden_derivatives=d.results.hidden_derivatives,

@@ -29,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.network is None) == (args.preset is None):
         raise InputError("derivation: give either NET.toml or --preset NAME")
-    net = preset(args.preset) if args.preset else Network.from_toml(args.network)
+    from ..layers.commands import read
+
+    net = preset(args.preset) if args.preset else read(args.network) or Network.from_toml(args.network)
     from ..derivation import backprop  # SymPy's import only once the input is known to be good
 
     options = {"body": True} if args.body else {}

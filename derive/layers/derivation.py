@@ -26,7 +26,7 @@ from ..network import Network
 from ..notation import q
 from ..steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
 from .description import Layer, LayeredNetwork
-from .display import Operation, Tensor, indexed
+from .display import Operation, TensorName, indexed
 from .kinds import tensor
 from .registry import KINDS
 
@@ -75,20 +75,20 @@ def _names(layer: Layer) -> tuple[str, str]:
 
 
 def _forward(net: LayeredNetwork) -> Section:
-    steps: list[Step] = [definition("forward.input", Tensor("a", 1), q("x"), note="layer_input",
+    steps: list[Step] = [definition("forward.input", TensorName("a", 1), q("x"), note="layer_input",
                                     shape=_shape(net.input))]
     for layer in net.stack:
         n = layer.index
         out, _ = _names(layer)
-        params = [Tensor(name, n) for name, _ in layer.parameters]
-        rhs = Operation(layer.kind, Tensor("a", n), *params)
-        steps.append(definition(f"forward.{out}{n + 1}", Tensor(out, n + 1), rhs, note="layer_forward", kind=layer.kind,
+        params = [TensorName(name, n) for name, _ in layer.parameters]
+        rhs = Operation(layer.kind, TensorName("a", n), *params)
+        steps.append(definition(f"forward.{out}{n + 1}", TensorName(out, n + 1), rhs, note="layer_forward", kind=layer.kind,
                                 layer=n, shape=_shape(layer.output),
                                 parameters=", ".join(f"{p} ({_shape(s)})" for p, s in layer.parameters) or "—"))
         if layer.activation:
-            steps.append(definition(f"forward.a{n + 1}", Tensor("a", n + 1), Applied(G, Tensor("z", n + 1),
-                                                                                     Tensor("z", n + 1)),
-                                    note="activation", activation=layer.activation, layer=n + 1))
+            steps.append(definition(f"forward.a{n + 1}", TensorName("a", n + 1), Applied(G, TensorName("z", n + 1),
+                                                                                     TensorName("z", n + 1)),
+                                    note="activation", activation=layer.activation, layer=n))
     return section("forward", *steps)
 
 
@@ -102,7 +102,7 @@ def _cost(net: LayeredNetwork) -> Section:
     term = LOSSES[net.loss].term(q("a", last, k), q("y", k), out)
     scale = REDUCTIONS[net.reduction](q("m"))
     data = scale * sp.Sum(sp.Sum(term, (k, 1, math.prod(net.output_shape))), (i, 1, q("m")))
-    weights = [Tensor(w, layer.index) for layer in net.stack for w in KINDS[layer.kind].weights]
+    weights = [TensorName(w, layer.index) for layer in net.stack for w in KINDS[layer.kind].weights]
     reg = q("lambda") * scale / 2 * sp.Add(*(Operation("sumsq", w) for w in weights)) if weights else 0
     return section("cost", definition("cost.J", J, sp.Add(data, reg, evaluate=False), note="layered_cost",
                                       loss=net.loss, reduction=net.reduction))
@@ -141,8 +141,8 @@ def _activation_delta(net: LayeredNetwork, layer: Layer) -> Section:
     chain.then("definition_delta", Partial(J, z))
     chain.then("chain_rule", Product(Partial(J, a), Partial(a, z)))
     chain.then("substitute_partials", Product(Partial(J, a), Applied(G_PRIME, z, prime)))
-    vector = Step(f"activation{n}.vector", Tensor("delta", n),
-                  Hadamard(Operation("dJ", Tensor("a", n)), Applied(G_PRIME, Tensor("z", n), Tensor("z", n))),
+    vector = Step(f"activation{n}.vector", TensorName("delta", n),
+                  Hadamard(Operation("dJ", TensorName("a", n)), Applied(G_PRIME, TensorName("z", n), TensorName("z", n))),
                   "vectorize", "activation_delta", (("layer", n), ("activation", layer.activation)))
     return section(f"activation_delta{n}", chain, vector, layer=n, activation=layer.activation)
 
@@ -161,9 +161,9 @@ def _layer_rule(net: LayeredNetwork, layer: Layer) -> Section:
     dx, grads = kind.backward(deltas, cache, params, cfg)
     ck = _checker(layer, x, z_def, outputs, deltas)
     cases = _orderings(layer, x) if layer.kind == "maxpool" else None
-    same = Chain(_plain(ck, cases), f"layer{n}.forward", Operation(layer.kind, Tensor("a", n)),
+    same = Chain(_plain(ck, cases), f"layer{n}.forward", Operation(layer.kind, TensorName("a", n)),
                  instances=list(z_def.ravel()))
-    same.then("forward_code", Tensor(letter := _names(layer)[0], n + 1), instances=list(z.ravel()))
+    same.then("forward_code", TensorName(letter := _names(layer)[0], n + 1), instances=list(z.ravel()))
     chains: list[Chain] = [same]
     targets = [("a", x, dx), *((name, params[name], grads[name]) for name in params)]
     for name, T, lecturer in targets:
@@ -240,7 +240,7 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     rule.checker = _plain(ck)
     rule.then("substitute_partials", sp.Sum(d_k * sp.Derivative(z_k, element), over),
               instances=[derived[e] for e in sample])
-    form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", Partial(J, Tensor(name, n)),
+    form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", Partial(J, TensorName(name, n)),
                  instances=[derived[e] for e in elements])
     form.then("layer_rule", _lecturer_display(layer, name), note=f"{layer.kind}_{name}",
               instances=[lecturer[e] for e in elements], layer=n, next=n + 1)
@@ -250,25 +250,25 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
 def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
     """The lecturer's form of ∂J/∂(name) for the whole tensor, as named operations on whole tensors."""
     n, cfg = layer.index, layer.config
-    delta = Tensor("delta", n + 1)
-    a = Tensor("a", n)
+    delta = TensorName("delta", n + 1)
+    a = TensorName("a", n)
     stride = cfg.get("stride", 1)
     dilated = Operation("dilate", delta, stride) if stride > 1 else delta
     forms: dict[tuple[str, str], sp.Expr] = {
-        ("conv2d", "a"): Operation("full_conv", dilated, Operation("rot180", Tensor("K", n))),
+        ("conv2d", "a"): Operation("full_conv", dilated, Operation("rot180", TensorName("K", n))),
         ("conv2d", "K"): Operation("valid_corr", Operation("pad", a, cfg.get("padding", 0)), dilated),
         ("conv2d", "b"): Operation("sum_pq", delta),
-        ("dense", "a"): Operation("transpose", Tensor("W", n)) * delta,
+        ("dense", "a"): Operation("transpose", TensorName("W", n)) * delta,
         ("dense", "W"): delta * Operation("transpose", a),
         ("dense", "b"): delta,
         ("flatten", "a"): Operation("reshape", delta, _shape(layer.input)),
         ("maxpool", "a"): Operation("route_to_max", delta, cfg.get("size", 1)),
         ("meanpool", "a"): Operation("upsample", delta, cfg.get("size", 1)) / cfg.get("size", 1) ** 2,
-        ("batchnorm", "a"): Operation("batchnorm_back", delta, Tensor("gamma", n)),
-        ("batchnorm", "gamma"): Operation("sum", Hadamard(delta, Tensor("xhat", n))),
+        ("batchnorm", "a"): Operation("batchnorm_back", delta, TensorName("gamma", n)),
+        ("batchnorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("u", n))),
         ("batchnorm", "beta"): Operation("sum", delta),
-        ("layernorm", "a"): Operation("layernorm_back", delta, Tensor("gamma", n)),
-        ("layernorm", "gamma"): Operation("sum", Hadamard(delta, Tensor("xhat", n))),
+        ("layernorm", "a"): Operation("layernorm_back", delta, TensorName("gamma", n)),
+        ("layernorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("u", n))),
         ("layernorm", "beta"): Operation("sum", delta),
     }
     if (layer.kind, name) not in forms:

@@ -30,10 +30,10 @@ class Operation(sp.Expr):
         return "%s(%s)" % (self.name, ", ".join(printer._print(a) for a in self.args[1:]))
 
 
-class Tensor(sp.Symbol):
+class TensorName(sp.Symbol):
     """A whole tensor of a layer (a^(2), δ^(3), K^(1)), printed as its letter with the layer number."""
 
-    def __new__(cls, letter: str, layer: int) -> Tensor:
+    def __new__(cls, letter: str, layer: int) -> TensorName:
         obj = sp.Symbol.__new__(cls, f"{letter}^({layer})", commutative=False)
         return obj
 
