@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -24,6 +25,9 @@ from .network import Network
 from .notation import q
 from .progress import task
 from .steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
+
+if TYPE_CHECKING:
+    from .layers import LayeredNetwork
 
 CHECK_UNITS = 4
 LOSS_UNITS = 2
@@ -64,7 +68,7 @@ def unit_derivative(name: str, z: sp.Symbol, a: sp.Symbol) -> UnitDerivative:
     return UnitDerivative(d, polynomial_identity(d, value, z, a))
 
 
-def backprop(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
+def backprop(net: Network | LayeredNetwork, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
     """The full derivation for ``net``: every step derived by SymPy and checked before it is returned.
 
     ``max_units`` bounds the units of a layer-coupled output (softmax); element-wise layers of any size

@@ -12,7 +12,7 @@ import inspect
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -24,6 +24,9 @@ from .errors import InputError
 from .losses import LOSSES
 from .network import Network
 from .progress import track
+
+if TYPE_CHECKING:
+    from .layers import LayeredNetwork
 
 Array = np.ndarray
 
@@ -269,7 +272,7 @@ class NumericFunctions:
         return Yv
 
 
-def lambdify(net: Network, *, max_units: int | None = None) -> NumericFunctions:
+def lambdify(net: Network | LayeredNetwork, *, max_units: int | None = None) -> NumericFunctions:
     """Numeric functions for ``net`` built from its derivation's results (``max_units``: see ``backprop``)."""
     from .derivation import backprop
 

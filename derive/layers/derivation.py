@@ -60,9 +60,24 @@ def backprop(net: LayeredNetwork, *, max_units: int = 10) -> Derivation:
         if layer.activation and layer.index < len(net.stack):
             sections.append(_activation_delta(net, layer))
         sections.append(_layer_rule(net, layer))
-    a, y, z = sp.symbols("a y z")
-    return Derivation(net, tuple(sections), Results(output_delta=result, hidden_derivative=None,  # type: ignore[arg-type]
-                                                    gradient=sp.Symbol("delta") * a))
+    results = Results(output_delta=result, hidden_derivative=None, gradient=_one_weight(net.stack[-1]))
+    return Derivation(net, tuple(sections), results)  # type: ignore[arg-type]
+
+
+def _one_weight(layer: Layer) -> sp.Expr:
+    """∂J/∂(the first element of the last layer's first parameter), from its definition by sympy.diff, in the
+    symbols ``delta`` (the layer's error) and the layer's input ``a`` (1 for a bias)."""
+    kind = KINDS[layer.kind]
+    shape, cfg, m = kind.instance(layer.input, layer.config)
+    x = tensor("a", (m, *shape))
+    params = {name: tensor(name, s) for name, s in kind.parameters(shape, cfg).items()}
+    if not params:
+        return sp.Integer(0)
+    z = kind.definition(x, params, cfg).ravel()
+    first = next(iter(params.values())).ravel()[0]
+    deltas = tensor("delta", z.shape)
+    derived = sp.Add(*(d * sp.diff(v, first) for d, v in zip(deltas, z)))
+    return derived.xreplace({s: sp.Symbol(s.name.split("[")[0]) for s in derived.free_symbols})
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -82,8 +97,8 @@ def _forward(net: LayeredNetwork) -> Section:
         out, _ = _names(layer)
         params = [TensorName(name, n) for name, _ in layer.parameters]
         rhs = Operation(layer.kind, TensorName("a", n), *params)
-        steps.append(definition(f"forward.{out}{n + 1}", TensorName(out, n + 1), rhs, note="layer_forward", kind=layer.kind,
-                                layer=n, shape=_shape(layer.output),
+        steps.append(definition(f"forward.{out}{n + 1}", TensorName(out, n + 1), rhs, note="layer_forward",
+                                kind=layer.kind, layer=n, shape=_shape(layer.output),
                                 parameters=", ".join(f"{p} ({_shape(s)})" for p, s in layer.parameters) or "—"))
         if layer.activation:
             steps.append(definition(f"forward.a{n + 1}", TensorName("a", n + 1), Applied(G, TensorName("z", n + 1),
@@ -110,7 +125,8 @@ def _cost(net: LayeredNetwork) -> Section:
 
 def _output_delta(net: LayeredNetwork, max_units: int) -> tuple[Section, sp.Expr]:
     """δ of the last layer by the fully connected engine (the same steps as SPEC §4), for its activation."""
-    from ..derivation import _output_delta as fully_connected, _within_bounds
+    from ..derivation import _output_delta as fully_connected
+    from ..derivation import _within_bounds
 
     last = net.stack[-1]
     width = math.prod(last.output)
@@ -142,7 +158,8 @@ def _activation_delta(net: LayeredNetwork, layer: Layer) -> Section:
     chain.then("chain_rule", Product(Partial(J, a), Partial(a, z)))
     chain.then("substitute_partials", Product(Partial(J, a), Applied(G_PRIME, z, prime)))
     vector = Step(f"activation{n}.vector", TensorName("delta", n),
-                  Hadamard(Operation("dJ", TensorName("a", n)), Applied(G_PRIME, TensorName("z", n), TensorName("z", n))),
+                  Hadamard(Operation("dJ", TensorName("a", n)),
+                           Applied(G_PRIME, TensorName("z", n), TensorName("z", n))),
                   "vectorize", "activation_delta", (("layer", n), ("activation", layer.activation)))
     return section(f"activation_delta{n}", chain, vector, layer=n, activation=layer.activation)
 

@@ -15,7 +15,7 @@ sp: Any = LazyModule("sympy")
 
 
 def symbolic(array: Any) -> bool:
-    return getattr(array, "dtype", None) == object
+    return getattr(getattr(array, "dtype", None), "kind", "") == "O"
 
 
 def sqrt(array: Any) -> Any:

@@ -22,9 +22,9 @@ def _output(shape: Shape, cfg: Config) -> Shape:
                          f"{min(hp, wp)}, or more padding")
     for name, size in (("height", hp), ("width", wp)):
         if (size - k) % s:
+            fits = [t for t in range(1, size - k + 2) if (hp - k) % t == 0 and (wp - k) % t == 0]
             raise ShapeError(f"stride {s} does not fit the padded {name} {size}: ({size} − kernel {k}) is not a "
-                             f"multiple of {s}; allowed strides: "
-                             + ", ".join(str(t) for t in range(1, size - k + 2) if (hp - k) % t == 0 and (wp - k) % t == 0))
+                             f"multiple of {s}; allowed strides: {', '.join(map(str, fits))}")
     return (cfg["channels"], (hp - k) // s + 1, (wp - k) // s + 1)
 
 

@@ -94,6 +94,11 @@ def _instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], int]:
 
 
 _SIZE = {"size": Key("int", None, 1, 64)}
-_shapes = (_output, lambda shape, cfg: {})
-register(LayerKind("maxpool", _SIZE, *_shapes, max_definition, max_forward, max_backward, _instance))
-register(LayerKind("meanpool", _SIZE, *_shapes, mean_definition, mean_forward, mean_backward, _instance))
+
+
+def _parameters(shape: Shape, cfg: Config) -> dict[str, Shape]:
+    return {}
+
+
+register(LayerKind("maxpool", _SIZE, _output, _parameters, max_definition, max_forward, max_backward, _instance))
+register(LayerKind("meanpool", _SIZE, _output, _parameters, mean_definition, mean_forward, mean_backward, _instance))
