@@ -27,6 +27,14 @@ Array = np.ndarray
 Params = list[dict[str, Array]]
 
 
+class Positive(sp.Function):
+    """1[x > 0]: the step function with the value 0 at 0, printed for NumPy as one comparison (SymPy's own
+    printing of Heaviside(x, 0) is a slower ``select``)."""
+
+    def _numpycode(self, printer: Any) -> str:
+        return "(%s > 0)*1.0" % printer._print(self.args[0])
+
+
 @cache
 def _activation(name: str) -> tuple[Callable[[Array], Array], Callable[[Array], Array]]:
     """(g, g′) over arrays for an element-wise activation, lambdified from its registry definition; g′ of ReLU
@@ -37,7 +45,7 @@ def _activation(name: str) -> tuple[Callable[[Array], Array], Callable[[Array], 
     z, a = sp.symbols("z a")
     g = ACTIVATIONS[name]
     assert g.unit is not None
-    prime = unit_derivative(name, z, a).in_z.replace(sp.Heaviside, lambda x, *h0: sp.Heaviside(x, 0))
+    prime = unit_derivative(name, z, a).in_z.replace(sp.Heaviside, lambda x, *h0: Positive(x))
     if name == "linear":
         return (lambda Z: Z), np.ones_like
     f, fp = _lambdify([z], g.unit(z)), _lambdify([z], prime)
@@ -111,7 +119,8 @@ class LayeredFunctions:
                 if layer.index in self._hidden and layer.index < len(net.stack):
                     D = D * self._hidden[layer.index][1](Zl)
                 kind = KINDS[layer.kind]
-                D_in, g = kind.backward(D, cache_, p, layer.config)
+                first = layer.index == 1 and layer.kind == "conv2d"  # nothing to pass back from the first layer
+                D_in, g = kind.backward(D, cache_, p, layer.config, **({"inputs": False} if first else {}))
                 for w in kind.weights:
                     g[w] = g[w] + net.lam * scale * p[w]
                 grads[layer.index - 1] = {name: np.asarray(g[name], dtype=float) for name, _ in layer.parameters}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..registry import Config, Key, LayerKind, Shape, ShapeError, register
-from . import dilate, np, pad, sp, windows
+from . import dilate, np, pad, sp, windows, zeros
 
 
 def _output(shape: Shape, cfg: Config) -> Shape:
@@ -49,35 +49,43 @@ def definition(x: Any, P: dict[str, Any], cfg: Config) -> Any:
 
 
 def forward(X: Any, P: dict[str, Any], cfg: Config) -> tuple[Any, Any]:
-    """im2col as a strided view of the padded batch, then one BLAS product with the kernel."""
+    """im2col: every window of the padded batch as one row (m·Ho·Wo rows of C·k·k), then one BLAS product."""
     K, s = P["K"], cfg["stride"]
-    k = K.shape[-1]
+    c_out, c_in, k, _ = K.shape
     Xp = pad(X, cfg["padding"])
-    cols = windows(Xp, k)[:, :, ::s, ::s]                            # m, C, Ho, Wo, k, k
-    Z = np.tensordot(cols, K, axes=([1, 4, 5], [1, 2, 3]))           # m, Ho, Wo, O
-    Z = Z.transpose(0, 3, 1, 2) + P["b"][:, None, None]
-    return Z, Xp
+    view = windows(Xp, k)[:, :, ::s, ::s]                            # m, C, Ho, Wo, k, k (no copy)
+    m, _, ho, wo = view.shape[:4]
+    cols = np.ascontiguousarray(view.transpose(0, 2, 3, 1, 4, 5)).reshape(m * ho * wo, c_in * k * k)
+    Z = (cols @ K.reshape(c_out, -1).T).reshape(m, ho, wo, c_out).transpose(0, 3, 1, 2) + P["b"][:, None, None]
+    return Z, (cols, Xp.shape)
 
 
-def backward(dZ: Any, Xp: Any, P: dict[str, Any], cfg: Config) -> tuple[Any, dict[str, Any]]:
-    """The lecturer's form: with δ dilated by the stride,
-    ∂J/∂K = the valid cross-correlation of the (padded) input with δ, ∂J/∂b = Σ δ, and
-    ∂J/∂x = the full convolution of δ with K, i.e. the cross-correlation of δ padded by k − 1 with the
-    kernel rotated by 180°, its padding then cut off."""
+def backward(dZ: Any, cache: Any, P: dict[str, Any], cfg: Config, *, inputs: bool = True) -> tuple[Any, dict[str, Any]]:
+    """The lecturer's form, with δ dilated by the stride:
+    ∂J/∂K = the valid cross-correlation of the (padded) input with δ: Σ over examples and positions of δ times
+    the input window it saw (the im2col rows of the forward pass); ∂J/∂b = Σ δ;
+    ∂J/∂x = the full convolution of δ with K: δ padded by k − 1 on every side, cross-correlated with the
+    kernel rotated by 180° (a sum over the k² kernel offsets), its padding then cut off."""
     K, s, p = P["K"], cfg["stride"], cfg["padding"]
-    k = K.shape[-1]
-    D = dilate(dZ, s)                                                # m, O, Hd, Wd
+    c_out, c_in, k, _ = K.shape
+    cols, padded = cache
+    m = dZ.shape[0]
+    rows = dZ.transpose(1, 0, 2, 3).reshape(c_out, -1)               # O, m·Ho·Wo
+    grads = {"K": (rows @ cols).reshape(K.shape), "b": dZ.sum(axis=(0, 2, 3))}
+    if not inputs:  # the first layer: nothing to pass back
+        return None, grads
+    # the full convolution of the dilated δ with K, i.e. δ padded by k − 1 correlated with the kernel rotated
+    # by 180°: dXp[c, i, j] = Σ_{o,u,v} δ[o, i − u, j − v] · K[o, c, u, v]. Summed from the kernel's side (each
+    # weight K[:, :, u, v] times δ, shifted by (u, v)), one BLAS product gives every weight's share at once.
+    D = dilate(dZ, s)
     hd, wd = D.shape[-2:]
-    hp, wp = Xp.shape[-2:]
-    # valid cross-correlation of the input with δ: windows of the input the size of δ
-    dK = np.tensordot(D, windows(Xp, hd, wd)[..., : hp - hd + 1, : wp - wd + 1, :, :],
-                      axes=([0, 2, 3], [0, 4, 5]))                  # O, C, k, k
-    db = dZ.sum(axis=(0, 2, 3))
-    rotated = K[:, :, ::-1, ::-1]                                    # the kernel rotated by 180°
-    full = windows(pad(D, k - 1), k)                                 # m, O, Hd + k − 1, Wd + k − 1, k, k
-    dXp = np.tensordot(full, rotated, axes=([1, 4, 5], [0, 2, 3])).transpose(0, 3, 1, 2)
-    dX = dXp[:, :, p: hp - p, p: wp - p]
-    return dX, {"K": dK, "b": db}
+    hp, wp = padded[-2:]
+    shares = (D.transpose(0, 2, 3, 1).reshape(-1, c_out) @ K.reshape(c_out, -1)).reshape(m, hd, wd, c_in, k, k)
+    dXp = zeros((m, c_in, hp, wp), dZ)
+    for u in range(k):
+        for v in range(k):
+            dXp[:, :, u: u + hd, v: v + wd] += shares[..., u, v].transpose(0, 3, 1, 2)
+    return dXp[:, :, p: hp - p, p: wp - p], grads
 
 
 def _instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], int]:
