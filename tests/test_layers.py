@@ -96,6 +96,19 @@ def test_max_pool_ties_go_to_the_first_maximum() -> None:
     np.testing.assert_array_equal(dX[0, 0], [[3.0, 0.0, 0.0, 5.0], [0.0, 0.0, 0.0, 0.0]])
 
 
+def test_the_public_lambdify_and_backprop_take_a_layered_network() -> None:
+    import derive
+
+    spec, m = NETWORKS["layernorm, tanh"]
+    net = LayeredNetwork.from_dict(spec)
+    params, X, Y = draw(net, m, seed=2)
+    fn = derive.lambdify(net)
+    assert fn.cost(params, X, Y) == pytest.approx(oracle.cost(spec, params, X, Y), rel=1e-12)
+    grads = fn.gradients(params, X, Y)
+    np.testing.assert_allclose(grads[2]["W"], oracle.numgrad(spec, params, X, Y)[2]["W"], atol=1e-6)
+    assert derive.backprop(net).network is net
+
+
 def test_relu_derivative_at_zero_is_zero() -> None:
     spec = {"input": [1], "loss": "squared_error",
             "layer": [{"kind": "dense", "units": 1, "activation": "relu"},
@@ -107,6 +120,17 @@ def test_relu_derivative_at_zero_is_zero() -> None:
 
 
 # ---- PyTorch, where it is installed
+def _torch():  # noqa: ANN202
+    """PyTorch, or a skip; with DERIVE_REQUIRE_TOOLS=1 (CI) a missing PyTorch is a failure."""
+    from .conftest import REQUIRE_TOOLS
+
+    if REQUIRE_TOOLS:
+        import torch
+
+        return torch
+    return pytest.importorskip("torch")
+
+
 def _torch_cost(torch, spec: dict, params: list[dict], X: np.ndarray, Y: np.ndarray):  # noqa: ANN001, ANN202
     F = torch.nn.functional
     A = torch.tensor(X)
@@ -149,7 +173,7 @@ def _torch_cost(torch, spec: dict, params: list[dict], X: np.ndarray, Y: np.ndar
 
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_numbers_match_pytorch(name: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = _torch()
     spec, m = NETWORKS[name]
     net = LayeredNetwork.from_dict(spec)
     params, X, Y = draw(net, m + 3, seed=4)

@@ -42,5 +42,5 @@ def _instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], int]:
     return (min(shape[0], 3),), {**cfg, "units": min(cfg["units"], 2)}, 1
 
 
-register(LayerKind("dense", {"units": Key("int", None, 1, 100_000), "activation": Key("activation", "linear")},
+register(LayerKind("dense", {"units": Key("int", None, 1, 4096), "activation": Key("activation", "linear")},
                    _output, _parameters, definition, forward, backward, _instance, weights=("W",)))
