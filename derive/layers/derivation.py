@@ -184,7 +184,8 @@ def _layer_rule(net: LayeredNetwork, layer: Layer) -> Section:
     chains: list[Chain] = [same]
     targets = [("a", x, dx), *((name, params[name], grads[name]) for name in params)]
     for name, T, lecturer in targets:
-        chains.extend(_target_chain(ck, cases, layer, name, T, lecturer, z_def, outputs, deltas, letter))
+        chains.extend(_target_chain(ck, cases, layer, name, T, lecturer, z_def, outputs, deltas, letter,
+                                    (x, params, cfg)))
     return section(f"layer{n}", *chains, layer=n, kind=layer.kind, shape=_shape(layer.input),
                    out=_shape(layer.output))
 
@@ -237,7 +238,7 @@ def _orderings(layer: Layer, x: Any) -> list[dict[sp.Symbol, sp.Expr]]:
 
 
 def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: Any, lecturer: Any, z_def: Any,
-                  outputs: list[sp.Symbol], deltas: Any, letter: str) -> list[Chain]:
+                  outputs: list[sp.Symbol], deltas: Any, letter: str, instance: tuple[Any, Any, Any]) -> list[Chain]:
     """Two chains for ∂J/∂T: the chain rule itself, checked literally (J = F(outputs), differentiated by SymPy)
     on a few elements; then, for every element, the partials of the definition against the lecturer's form."""
     n = layer.index
@@ -259,6 +260,10 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
               instances=[derived[e] for e in sample])
     form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", Partial(J, TensorName(name, n)),
                  instances=[derived[e] for e in elements])
+    extra = KINDS[layer.kind].extra
+    if "pattern" in extra:  # the index pattern a lecturer writes, checked against every derived element
+        form.then("index_pattern", extra["pattern_display"](name, n, layer.config), instances=[
+            extra["pattern"](name, *instance[:2], deltas, instance[2], e) for e in elements])
     form.then("layer_rule", _lecturer_display(layer, name), note=f"{layer.kind}_{name}",
               instances=[lecturer[e] for e in elements], layer=n, next=n + 1)
     return [rule, form]

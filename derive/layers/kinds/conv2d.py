@@ -100,7 +100,46 @@ def _instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], int]:
     return (min(shape[0], 2), h, h), small, 1
 
 
+def pattern(name: str, x: Any, P: dict[str, Any], delta: Any, cfg: Config, e: tuple[int, ...]) -> Any:
+    """The index pattern of ∂J/∂(name)[e] a lecturer writes, on the concrete instance (example 0):
+    ∂J/∂x[c,i,j] = Σ_{o,p,q} δ[o,p,q] K[o, c, i + P − s·p, j + P − s·q] (terms with the kernel index outside
+    0 … k − 1 left out); ∂J/∂K[o,c,u,v] = Σ_{p,q} δ[o,p,q] x[c, s·p + u − P, s·q + v − P] (x = 0 outside);
+    ∂J/∂b[o] = Σ_{p,q} δ[o,p,q]."""
+    K, s, p = P["K"], cfg["stride"], cfg["padding"]
+    c_out, _, k, _ = K.shape
+    _, _, ho, wo = delta.shape
+    h, w = x.shape[-2:]
+    if name == "a":
+        _, c, i, j = e
+        return sp.Add(*(delta[0, o, a, b] * K[o, c, i + p - s * a, j + p - s * b]
+                        for o in range(c_out) for a in range(ho) for b in range(wo)
+                        if 0 <= i + p - s * a < k and 0 <= j + p - s * b < k))
+    if name == "K":
+        o, c, u, v = e
+        return sp.Add(*(delta[0, o, a, b] * x[0, c, s * a + u - p, s * b + v - p]
+                        for a in range(ho) for b in range(wo) if 0 <= s * a + u - p < h and 0 <= s * b + v - p < w))
+    (o,) = e
+    return sp.Add(*(delta[0, o, a, b] for a in range(ho) for b in range(wo)))
+
+
+def pattern_display(name: str, layer: int, cfg: Config) -> Any:
+    """The same patterns for any element, as a lecturer writes them (indices from 0)."""
+    from ..display import indexed
+
+    s, p = cfg["stride"], cfg["padding"]
+    o, c, i, j, a, b, u, v = sp.symbols("o c i j p q u v")
+    delta, K, x = indexed("delta", layer + 1), indexed("K", layer), indexed("a", layer)
+    C, H, W = sp.symbols("C_out H_out W_out")
+    if name == "a":
+        return sp.Sum(delta[o, a, b] * K[o, c, i + p - s * a, j + p - s * b], (b, 0, W - 1), (a, 0, H - 1),
+                      (o, 0, C - 1))
+    if name == "K":
+        return sp.Sum(delta[o, a, b] * x[c, s * a + u - p, s * b + v - p], (b, 0, W - 1), (a, 0, H - 1))
+    return sp.Sum(delta[o, a, b], (b, 0, W - 1), (a, 0, H - 1))
+
+
 register(LayerKind("conv2d", {"channels": Key("int", None, 1, 1024), "kernel": Key("int", None, 1, 64),
                               "stride": Key("int", 1, 1, 64), "padding": Key("int", 0, 0, 64),
                               "activation": Key("activation", "linear")},
-                   _output, _parameters, definition, forward, backward, _instance, weights=("K",)))
+                   _output, _parameters, definition, forward, backward, _instance, weights=("K",),
+                   extra={"pattern": pattern, "pattern_display": pattern_display}))
