@@ -94,10 +94,12 @@ def register(kind: LayerKind) -> LayerKind:
 
 
 def _load() -> None:
-    import importlib
-
-    for module in ("dense", "conv2d", "pooling", "flatten", "normalization"):  # each registers its entries
-        importlib.import_module(f"{__package__}.kinds.{module}")
+    # each module registers its entries, in the order messages list the kinds
+    from .kinds import dense  # noqa: F401, I001
+    from .kinds import conv2d  # noqa: F401
+    from .kinds import pooling  # noqa: F401
+    from .kinds import flatten  # noqa: F401
+    from .kinds import normalization  # noqa: F401
 
 
 _load()
