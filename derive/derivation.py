@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -25,6 +26,9 @@ from .network import Network
 from .notation import q
 from .progress import task
 from .steps import Chain, Checker, Derivation, Results, Section, Step, definition, in_form, section, unchecked
+
+if TYPE_CHECKING:
+    from .layers import LayeredNetwork
 
 CHECK_UNITS = 4
 LOSS_UNITS = 2
@@ -77,12 +81,16 @@ def unit_derivative(name: str, z: sp.Symbol, a: sp.Symbol) -> UnitDerivative:
     return UnitDerivative(d, polynomial_identity(d, value, z, a))
 
 
-def backprop(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
+def backprop(net: Network | LayeredNetwork, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
     """The full derivation for ``net``: every step derived by SymPy and checked before it is returned.
 
     ``max_units`` bounds the units of a layer-coupled output (softmax); element-wise layers of any size
     are derived in vector form, checked on a few units.
     """
+    if not isinstance(net, Network):  # a layered network (SPEC §9)
+        from .layers.derivation import backprop as layered
+
+        return layered(net, max_units=max_units)
     _within_bounds(net, max_units)
     key = (dataclasses.replace(net, language="en", notation="ng"), max_units)  # words and symbols: no mathematics
     if _SHARED is not None and key in _SHARED:

@@ -76,6 +76,11 @@ class Network:
         """Validate a description (the keys of SPEC §2) and build the network."""
         if not isinstance(spec, dict):
             raise InputError(f"{source}: expected a table of keys ({', '.join(KEYS)})")
+        if "input" in spec or "layer" in spec:  # SPEC §9: only the commands that read derive.layers take one
+            from .errors import NotSupportedError
+
+            raise NotSupportedError(f"{source}: this is a layered network (SPEC §9); this command is not yet "
+                                    "supported for layered networks (derive numeric and derive derivation are)")
         unknown = sorted((k for k in spec if k not in KEYS), key=str)
         if unknown:
             raise InputError(f"{source}: unknown key {show(unknown[0])}; allowed keys: {', '.join(KEYS)}")

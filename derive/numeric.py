@@ -12,7 +12,7 @@ import inspect
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -24,6 +24,9 @@ from .errors import InputError
 from .losses import LOSSES
 from .network import Network
 from .progress import track
+
+if TYPE_CHECKING:
+    from .layers import LayeredNetwork
 
 Array = np.ndarray
 
@@ -269,9 +272,13 @@ class NumericFunctions:
         return Yv
 
 
-def lambdify(net: Network, *, max_units: int | None = None) -> NumericFunctions:
+def lambdify(net: Network | LayeredNetwork, *, max_units: int | None = None) -> NumericFunctions:
     """Numeric functions for ``net`` built from its derivation's results (``derivation.results``: the same code as
     ``backprop`` without checking each step; ``max_units``: see ``backprop``)."""
+    if not isinstance(net, Network):  # a layered network (SPEC §9)
+        from .layers.numeric import lambdify as layered
+
+        return layered(net, max_units=max_units)  # type: ignore[return-value]
     from .derivation import results
 
     r = results(net) if max_units is None else results(net, max_units=max_units)

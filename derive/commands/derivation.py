@@ -32,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     if args.body and not takes_body(args.format):
         raise InputError(f"--body: the {args.format} format has no separate body; --body goes with "
                          f"{' or '.join(f for f in FORMATS if takes_body(f))}")
-    net = preset(args.preset) if args.preset else Network.from_toml(args.network)
+    from ..layers.commands import read
+
+    net = preset(args.preset) if args.preset else read(args.network) or Network.from_toml(args.network)
     from ..derivation import backprop  # SymPy's import only once the input is known to be good
 
     options = {"body": True} if args.body else {}

@@ -90,7 +90,12 @@ def numbers(value: Any, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..layers.commands import numeric, read
     from ..output import emit
+
+    layered = read(args.network)
+    if layered is not None:
+        return numeric(layered, args)
 
     _, fn, thetas, X, Y = load(args)
     out = fn.backward(thetas, X, Y)

@@ -39,6 +39,7 @@ MATH_CHARS: dict[str, str] = {
     "≠": r"\neq ", "≥": r"\geq ", "≤": r"\leq ", "∘": r"\circ ", "·": r"\cdot ", "×": r"\times ", "−": "-",
     "′": "'", "₀": "_0", "ᵀ": "^{T}", "²": "^2", "→": r"\to ",
     "✓": r"\checkmark ", "✗": r"\times ",
+    "γ": r"\gamma ", "β": r"\beta ", "μ": r"\mu ", "√": r"\surd ",
 }
 """characters of the catalogue's plain text that LaTeX sets in math mode"""
 

@@ -89,7 +89,8 @@ def document(d: Derivation) -> Document:
                 equations.append(Equation(lhs, (line,)))
         parts.append(Part(section.id, section_title(net.notation, words, section), tuple(equations)))
     spec = net.to_dict()
-    hidden = spec["activation"] if isinstance(spec["activation"], str) else ", ".join(spec["activation"])
+    listed = spec.get("activation", net.activations)  # a layered network (SPEC §9) lists no single activation
+    hidden = listed if isinstance(listed, str) else ", ".join(listed)
     summary = words.word("document", "network", layers=", ".join(map(str, net.layers)), activation=hidden,
                          output=net.output, loss=net.loss, reduction=net.reduction, lam=_number(net.lam))
     return Document(net.language, words.word("document", "title"), summary, tuple(parts))

@@ -1,0 +1,298 @@
+"""Backpropagation through a layered network, derived: every layer's backward rule from its forward
+definition, by the chain rule, on small concrete shapes, then in the lecturer's form.
+
+For each layer and each quantity T it differentiates (its input, each parameter), one chain
+  ∂J/∂T_e = Σ_k ∂J/∂z_k · ∂z_k/∂T_e          (chain rule; J an undefined function F of the layer's outputs z)
+          = Σ_k δ_k · ∂z_k/∂T_e               (the partials of the element-wise definition, by sympy.diff)
+          = the lecturer's form                (the registry's backward array code, e.g. the flipped kernel)
+is checked element by element for every element e of a small concrete instance of the layer, symbolically and
+numerically at random points, before it is kept. Because J is an arbitrary F, what is proven holds for every
+loss. The last layer's output error comes from the fully connected engine (softmax + cross-entropy: a − y).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..activations import ACTIVATIONS
+from ..errors import NotSupportedError
+from ..expressions import Applied, Hadamard, Partial, Product
+from ..network import Network
+from ..notation import q
+from ..steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
+from .description import Layer, LayeredNetwork
+from .display import Operation, TensorName, indexed
+from .kinds import tensor
+from .registry import KINDS
+
+J = q("J")
+F = sp.Function("F")
+G, G_PRIME = sp.Symbol("g"), sp.Symbol("g'")
+
+
+class Cases(Checker):
+    """A checker that proves each equality under every one of several orderings of the variables (max
+    pooling: which element of a window is the largest). Numbers are drawn inside each case."""
+
+    cases: list[dict[sp.Symbol, sp.Expr]]
+
+    def value(self, expr: sp.Basic) -> sp.Basic:
+        return super().value(expr).doit()  # the substituted Subs evaluated, so that equal sides look equal
+
+    def equal(self, step: str, left: sp.Basic, right: sp.Basic) -> None:
+        for assume in self.cases:
+            self.assume = assume
+            super().equal(step, left, right)
+
+
+def backprop(net: LayeredNetwork, *, max_units: int = 10) -> Derivation:
+    """The derivation for a layered network: forward definitions, the cost, the output error, then for every
+    layer from the last to the first its error δ and its backward rule, each step checked."""
+    sections: list[Section] = [_forward(net), _cost(net)]
+    output, result = _output_delta(net, max_units)
+    sections.append(output)
+    for layer in reversed(net.stack):
+        if layer.activation and layer.index < len(net.stack):
+            sections.append(_activation_delta(net, layer))
+        sections.append(_layer_rule(net, layer))
+    results = Results(output_delta=result, hidden_derivative=None, gradient=_one_weight(net.stack[-1]))
+    return Derivation(net, tuple(sections), results)  # type: ignore[arg-type]
+
+
+def _one_weight(layer: Layer) -> sp.Expr:
+    """∂J/∂(the first element of the last layer's first parameter), from its definition by sympy.diff, in the
+    symbols ``delta`` (the layer's error) and the layer's input ``a`` (1 for a bias)."""
+    kind = KINDS[layer.kind]
+    shape, cfg, m = kind.instance(layer.input, layer.config)
+    x = tensor("a", (m, *shape))
+    params = {name: tensor(name, s) for name, s in kind.parameters(shape, cfg).items()}
+    if not params:
+        return sp.Integer(0)
+    z = kind.definition(x, params, cfg).ravel()
+    first = next(iter(params.values())).ravel()[0]
+    deltas = tensor("delta", z.shape)
+    derived = sp.Add(*(d * sp.diff(v, first) for d, v in zip(deltas, z)))
+    return derived.xreplace({s: sp.Symbol(s.name.split("[")[0]) for s in derived.free_symbols})
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return " × ".join(map(str, shape))
+
+
+def _names(layer: Layer) -> tuple[str, str]:
+    """(the letter of the layer's output, of its error): z and δ = ∂J/∂z when an activation follows."""
+    return ("z", "delta") if layer.activation else ("a", "delta")
+
+
+def _forward(net: LayeredNetwork) -> Section:
+    steps: list[Step] = [definition("forward.input", TensorName("a", 1), q("x"), note="layer_input",
+                                    shape=_shape(net.input))]
+    for layer in net.stack:
+        n = layer.index
+        out, _ = _names(layer)
+        params = [TensorName(name, n) for name, _ in layer.parameters]
+        rhs = Operation(layer.kind, TensorName("a", n), *params)
+        steps.append(definition(f"forward.{out}{n + 1}", TensorName(out, n + 1), rhs, note="layer_forward",
+                                kind=layer.kind, layer=n, shape=_shape(layer.output),
+                                parameters=", ".join(f"{p} ({_shape(s)})" for p, s in layer.parameters) or "—"))
+        if layer.activation:
+            steps.append(definition(f"forward.a{n + 1}", TensorName("a", n + 1), Applied(G, TensorName("z", n + 1),
+                                                                                     TensorName("z", n + 1)),
+                                    note="activation", activation=layer.activation, layer=n))
+    return section("forward", *steps)
+
+
+def _cost(net: LayeredNetwork) -> Section:
+    from ..derivation import REDUCTIONS
+    from ..losses import LOSSES
+
+    k, i = sp.symbols("k i")
+    last = len(net.stack) + 1
+    out = ACTIVATIONS[net.output]
+    term = LOSSES[net.loss].term(q("a", last, k), q("y", k), out)
+    scale = REDUCTIONS[net.reduction](q("m"))
+    data = scale * sp.Sum(sp.Sum(term, (k, 1, math.prod(net.output_shape))), (i, 1, q("m")))
+    weights = [TensorName(w, layer.index) for layer in net.stack for w in KINDS[layer.kind].weights]
+    reg = q("lambda") * scale / 2 * sp.Add(*(Operation("sumsq", w) for w in weights)) if weights else 0
+    return section("cost", definition("cost.J", J, sp.Add(data, reg, evaluate=False), note="layered_cost",
+                                      loss=net.loss, reduction=net.reduction))
+
+
+def _output_delta(net: LayeredNetwork, max_units: int) -> tuple[Section, sp.Expr]:
+    """δ of the last layer by the fully connected engine (the same steps as SPEC §4), for its activation."""
+    from ..derivation import _output_delta as fully_connected
+    from ..derivation import _within_bounds
+
+    last = net.stack[-1]
+    width = math.prod(last.output)
+    flat = Network(layers=(1,) * len(net.stack) + (width,), activations=("linear",) * (len(net.stack) - 1),
+                   output=net.output, loss=net.loss, reduction=net.reduction)
+    _within_bounds(flat, max_units)
+    s, (result, _) = fully_connected(flat)
+    return s, result
+
+
+def _activation_delta(net: LayeredNetwork, layer: Layer) -> Section:
+    """δ^(l+1) = ∂J/∂a^(l+1) ∘ g′(z^(l+1)), one unit by the chain rule, J an arbitrary F of the activations."""
+    from ..derivation import unit_derivative
+
+    n = layer.index + 1
+    assert layer.activation is not None
+    g = ACTIVATIONS[layer.activation]
+    assert g.unit is not None
+    z, a, d = q("z", n, 1), q("a", n, 1), q("delta", n, 1)
+    prime = unit_derivative(layer.activation, q("z"), q("a")).in_z.xreplace({q("z"): z})
+    ck = Checker()
+    ck.define(a, g.unit(z))
+    xi = sp.Symbol("xi")
+    ck.define(J, F(g.unit(z)))  # J an arbitrary function of the activation, so the rule holds for every loss
+    ck.define(d, Partial(J, z))
+    ck.define(Partial(J, a), sp.Subs(sp.Derivative(F(xi), xi), xi, g.unit(z)))
+    chain = Chain(ck, f"activation{n}.element", d)
+    chain.then("definition_delta", Partial(J, z))
+    chain.then("chain_rule", Product(Partial(J, a), Partial(a, z)))
+    chain.then("substitute_partials", Product(Partial(J, a), Applied(G_PRIME, z, prime)))
+    vector = Step(f"activation{n}.vector", TensorName("delta", n),
+                  Hadamard(Operation("dJ", TensorName("a", n)),
+                           Applied(G_PRIME, TensorName("z", n), TensorName("z", n))),
+                  "vectorize", "activation_delta", (("layer", n), ("activation", layer.activation)))
+    return section(f"activation_delta{n}", chain, vector, layer=n, activation=layer.activation)
+
+
+def _layer_rule(net: LayeredNetwork, layer: Layer) -> Section:
+    """The layer's backward rule for its input and every parameter, proven on a concrete instance."""
+    kind = KINDS[layer.kind]
+    n = layer.index
+    shape, cfg, m = kind.instance(layer.input, layer.config)
+    x = tensor(f"a{n}", (m, *shape))
+    params = {name: tensor(f"{name}{n}", s) for name, s in kind.parameters(shape, cfg).items()}
+    z_def = kind.definition(x, params, cfg)
+    z, cache = kind.forward(x, params, cfg)
+    outputs = [sp.Symbol(f"z{n}[{i}]") for i in range(z_def.size)]
+    deltas = tensor(f"delta{n + 1}", z_def.shape)
+    dx, grads = kind.backward(deltas, cache, params, cfg)
+    ck = _checker(layer, x, z_def, outputs, deltas)
+    cases = _orderings(layer, x) if layer.kind == "maxpool" else None
+    same = Chain(_plain(ck, cases), f"layer{n}.forward", Operation(layer.kind, TensorName("a", n)),
+                 instances=list(z_def.ravel()))
+    same.then("forward_code", TensorName(letter := _names(layer)[0], n + 1), instances=list(z.ravel()))
+    chains: list[Chain] = [same]
+    targets = [("a", x, dx), *((name, params[name], grads[name]) for name in params)]
+    for name, T, lecturer in targets:
+        chains.extend(_target_chain(ck, cases, layer, name, T, lecturer, z_def, outputs, deltas, letter,
+                                    (x, params, cfg)))
+    return section(f"layer{n}", *chains, layer=n, kind=layer.kind, shape=_shape(layer.input),
+                   out=_shape(layer.output))
+
+
+def _checker(layer: Layer, x: Any, z_def: Any, outputs: list[sp.Symbol], deltas: Any) -> Checker:
+    """J = F(the layer's outputs), each output its element-wise definition, δ_k = ∂F/∂(output k)."""
+    ck = Checker()
+    ck.domain.update({s: (0.01, 0.5) for s in z_def.ravel()[0].free_symbols if str(s) == "epsilon"})
+    for out, value in zip(outputs, z_def.ravel()):
+        ck.define(out, value)
+    values = list(z_def.ravel())
+    ck.define(J, F(*values))
+    xs = sp.symbols(f"xi0:{len(values)}")
+    at = dict(zip(xs, values))
+    for k, out in enumerate(outputs):
+        ck.define(Partial(J, out), deltas.ravel()[k])
+        # ∂F/∂(argument k) at the outputs, in the very form sympy.diff gives it
+        ck.define(deltas.ravel()[k], sp.Derivative(F(*xs), xs[k]).subs(at))
+    return ck
+
+
+def _plain(ck: Checker, cases: list[dict[sp.Symbol, sp.Expr]] | None = None) -> Checker:
+    """The same checker with every δ_k a free symbol: past the chain rule, the steps are identities in δ.
+    With ``cases``, every equality is proven in each case (see ``Cases``)."""
+    plain: Checker = Cases() if cases else Checker()
+    plain.domain = dict(ck.domain)
+    plain.definitions = {k: v for k, v in ck.definitions.items() if k != J and not _is_delta(k)}
+    if cases:
+        assert isinstance(plain, Cases)
+        plain.cases = cases
+        plain.domain.update({t: (0.05, 1.5) for case in cases for v in case.values() for t in v.free_symbols
+                             if t.name.startswith("t_")})
+    return plain
+
+
+def _is_delta(quantity: sp.Basic) -> bool:
+    return isinstance(quantity, sp.Symbol) and quantity.name.startswith("delta")
+
+
+def _orderings(layer: Layer, x: Any) -> list[dict[sp.Symbol, sp.Expr]]:
+    """Every strict ordering of the window's elements, written as x = top − t₁ − … − t_r with every t > 0: the
+    cases in which the derivative of max exists (ties have measure zero; numerically they go to the first
+    maximum in row-major order, as in PyTorch)."""
+    window = list(x.ravel())
+    ts = sp.symbols(f"t_1:{len(window)}", positive=True)
+    cases = []
+    for order in itertools.permutations(window):
+        cases.append({var: order[0] - sp.Add(*ts[: r + 1]) for r, var in enumerate(order[1:])})
+    return cases
+
+
+def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: Any, lecturer: Any, z_def: Any,
+                  outputs: list[sp.Symbol], deltas: Any, letter: str, instance: tuple[Any, Any, Any]) -> list[Chain]:
+    """Two chains for ∂J/∂T: the chain rule itself, checked literally (J = F(outputs), differentiated by SymPy)
+    on a few elements; then, for every element, the partials of the definition against the lecturer's form."""
+    n = layer.index
+    elements = list(np.ndindex(*T.shape))
+    sample = list(dict.fromkeys([elements[0], elements[len(elements) // 2], elements[-1]]))
+    base = indexed(name, n)
+    idx = sp.symbols("e c i j")[: T.ndim] if name == "a" else sp.symbols("o c u v")[: T.ndim]
+    k = sp.Symbol("k")
+    z_k, d_k = indexed(letter, n + 1)[k], indexed("delta", n + 1)[k]
+    element = base[idx] if len(idx) > 1 else base[idx[0]]
+    derived = {e: sp.Add(*(deltas.ravel()[j] * sp.diff(v, T[e]) for j, v in enumerate(z_def.ravel())))
+               for e in elements}
+    over = (k, 1, sp.Symbol("K_z"))
+    rule = Chain(ck, f"layer{n}.{name}.element", Partial(J, element), instances=[Partial(J, T[e]) for e in sample])
+    rule.then("chain_rule", sp.Sum(Product(Partial(J, z_k), Partial(z_k, element)), over), instances=[
+        sp.Add(*(Product(Partial(J, o), Partial(o, T[e])) for o in outputs)) for e in sample])
+    rule.checker = _plain(ck)
+    rule.then("substitute_partials", sp.Sum(d_k * sp.Derivative(z_k, element), over),
+              instances=[derived[e] for e in sample])
+    form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", Partial(J, TensorName(name, n)),
+                 instances=[derived[e] for e in elements])
+    extra = KINDS[layer.kind].extra
+    if "pattern" in extra:  # the index pattern a lecturer writes, checked against every derived element
+        form.then("index_pattern", extra["pattern_display"](name, n, layer.config), instances=[
+            extra["pattern"](name, *instance[:2], deltas, instance[2], e) for e in elements])
+    form.then("layer_rule", _lecturer_display(layer, name), note=f"{layer.kind}_{name}",
+              instances=[lecturer[e] for e in elements], layer=n, next=n + 1)
+    return [rule, form]
+
+
+def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
+    """The lecturer's form of ∂J/∂(name) for the whole tensor, as named operations on whole tensors."""
+    n, cfg = layer.index, layer.config
+    delta = TensorName("delta", n + 1)
+    a = TensorName("a", n)
+    stride = cfg.get("stride", 1)
+    dilated = Operation("dilate", delta, stride) if stride > 1 else delta
+    forms: dict[tuple[str, str], sp.Expr] = {
+        ("conv2d", "a"): Operation("full_conv", dilated, Operation("rot180", TensorName("K", n))),
+        ("conv2d", "K"): Operation("valid_corr", Operation("pad", a, cfg.get("padding", 0)), dilated),
+        ("conv2d", "b"): Operation("sum_pq", delta),
+        ("dense", "a"): Operation("transpose", TensorName("W", n)) * delta,
+        ("dense", "W"): delta * Operation("transpose", a),
+        ("dense", "b"): delta,
+        ("flatten", "a"): Operation("reshape", delta, _shape(layer.input)),
+        ("maxpool", "a"): Operation("route_to_max", delta, cfg.get("size", 1)),
+        ("meanpool", "a"): Operation("upsample", delta, cfg.get("size", 1)) / cfg.get("size", 1) ** 2,
+        ("batchnorm", "a"): Operation("batchnorm_back", delta, TensorName("gamma", n)),
+        ("batchnorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("u", n))),
+        ("batchnorm", "beta"): Operation("sum", delta),
+        ("layernorm", "a"): Operation("layernorm_back", delta, TensorName("gamma", n)),
+        ("layernorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("u", n))),
+        ("layernorm", "beta"): Operation("sum", delta),
+    }
+    if (layer.kind, name) not in forms:
+        raise NotSupportedError(f"layer {n} ({layer.kind}): no lecturer's form for ∂J/∂{name}")
+    return forms[(layer.kind, name)]
