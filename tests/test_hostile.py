@@ -817,6 +817,7 @@ def test_ci_installs_the_debian_package_of_every_tex_file() -> None:
 def test_need_tex_skips_or_fails_under_require_tools(monkeypatch: pytest.MonkeyPatch) -> None:
     from . import conftest
 
+    monkeypatch.setattr(conftest, "REQUIRE_TOOLS", False)
     with pytest.raises(pytest.skip.Exception, match="no-such-derive-package.sty"):
         conftest.need_tex("lmodern.sty", "no-such-derive-package.sty")
     monkeypatch.setattr(conftest, "REQUIRE_TOOLS", True)
