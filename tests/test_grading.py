@@ -253,7 +253,7 @@ def test_the_verdict_object():
         v.verdict = "wrong"  # type: ignore[misc]
     assert v.as_dict() == {"target": "delta[3][1]", "verdict": "correct", "mistake": None, "text": v.text}
     assert "expected" in v.as_dict(reveal=True)
-    assert v.expected == derive.printers.tex.latex(sp.sympify("a*(1 - a)*(a - y)").xreplace(
+    assert v.expected == derive.render.tex.latex(sp.sympify("a*(1 - a)*(a - y)").xreplace(
         {sp.Symbol("a"): sp.Symbol("a[3][1]"), sp.Symbol("y"): sp.Symbol("y[1]")}))
     md = v._repr_markdown_()
     assert md.startswith("**correct**") and "$$" in md

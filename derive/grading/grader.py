@@ -23,7 +23,7 @@ from ..errors import NotSupportedError
 from ..network import Network
 from ..notation import word
 from ..numeric import NumericFunctions
-from ..printers.tex import latex
+from ..render.tex import latex
 from ..text import catalogue
 from .draws import Draws, draw
 from .errors import Unreadable

@@ -87,8 +87,8 @@ def _md_code(text: str) -> str:
 
 def as_html(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> str:
     """A standalone page with the table; the expected results in MathML."""
-    from ..printers.html import style
-    from ..printers.mathml import fragment
+    from ..render.html import style
+    from ..render.mathml import fragment
 
     title, intro, head = _words(net)
     rows = []
@@ -111,7 +111,7 @@ def as_html(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> s
 
 def as_latex(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> str:
     """A standalone document (pdflatex, or xelatex for Chinese): one paragraph per answer."""
-    from ..printers.latex import COMMON, ENGINES, PREAMBLES, text
+    from ..render.latex import COMMON, ENGINES, PREAMBLES, text
 
     title, intro, head = _words(net)
     items = []

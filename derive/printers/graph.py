@@ -19,8 +19,8 @@ from latex2mathml.converter import convert
 
 from ..errors import InputError
 from ..graph import Graph
+from ..render.tex import latex
 from ..text import catalogue
-from .tex import latex
 
 GREEK = frozenset("alpha beta gamma delta epsilon zeta eta theta iota kappa mu nu xi pi rho sigma tau phi chi psi "
                   "omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega".split())

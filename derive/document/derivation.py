@@ -1,0 +1,180 @@
+"""A Derivation (and the exercise, worked example and claims, which are Derivations too) as a Document.
+
+Consecutive steps with the same left-hand side form one equation (lhs = rhs₁ = rhs₂ = …), as on the slides.
+Nothing is derived here: the LaTeX of each side comes from ``MathPrinter`` in the chosen notation profile,
+the words from the catalogue of the chosen language. Language and notation are settings of this build,
+never read from the mathematics: one Derivation prints in every language and notation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import sympy as sp
+
+from ..errors import InputError
+from ..network import LANGUAGES, NOTATIONS, Network
+from ..notation import PROFILES, Profile, section_title, step_text, word
+from ..render.tex import MathPrinter
+from ..steps import Derivation, Step
+from ..text import Catalogue, catalogue
+from . import Document, Equation, EquationGroup, Figure, Line, Meta, Notes, Paragraph, Section
+from .words import paragraph
+
+ASSIGNMENTS = frozenset({"accumulate", "gradient_descent"})
+"""rules whose step updates a quantity in place: written := rather than ="""
+
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "forward": ("forward",),
+    "cost": ("cost",),
+    "output": ("output_delta",),
+    "hidden": ("hidden_delta",),
+    "gradients": ("gradient",),
+    "regularization": ("regularized",),
+    "algorithm": ("update",),
+    "summary": ("summary",),
+}
+"""the names --sections takes, and the kinds of section (id without its layer number) each stands for"""
+
+SUMMARY_OF = ("output_delta", "hidden_delta", "gradient", "regularized", "update")
+"""the sections whose results the summary repeats, by kind"""
+
+TITLES: dict[str, str] = {"exercise": "exercise_title", "example": "example_title"}
+"""a product's own title (document.<key>), by the prefix of its sections' ids; the derivation's otherwise"""
+
+
+def presentation(net: Network, *, language: str | None = None, notation: str | None = None) -> Network:
+    """The network with the words and symbols to print it in (the file's own unless given): checked names."""
+    if language is not None and language not in LANGUAGES:
+        raise InputError(f"language {language!r}: allowed: {' | '.join(LANGUAGES)}")
+    if notation is not None and notation not in NOTATIONS:
+        raise InputError(f"notation {notation!r}: allowed: {' | '.join(NOTATIONS)}")
+    return net.replace(language=language or net.language, notation=notation or net.notation)
+
+
+def kind(section_id: str) -> str:
+    return re.sub(r"\d+$", "", section_id)
+
+
+def selected(sections: Sequence[str] | None) -> frozenset[str] | None:
+    """The section kinds --sections names, refused by name when one is unknown."""
+    if sections is None:
+        return None
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown or not sections:
+        raise InputError(f"--sections {','.join(sections)}: unknown section {unknown[0] if unknown else ''!r}; "
+                         f"allowed (comma-separated): {','.join(SECTIONS)}")
+    return frozenset(k for s in sections for k in SECTIONS[s])
+
+
+def build(d: Derivation, *, language: str | None = None, notation: str | None = None, title: str | None = None,
+          author: str = "", date: str = "", sections: Sequence[str] | None = None) -> Document:
+    """The derivation as a Document in the given language and notation (the network file's by default)."""
+    net = presentation(d.network, language=language, notation=notation)
+    words = catalogue(net.language)
+    profile = PROFILES[net.notation]
+    printer = MathPrinter(profile)
+    wanted = selected(sections)
+    parts = []
+    for section in d.sections:
+        if wanted is not None and kind(section.id) not in wanted and kind(section.id) in _KINDS:
+            continue
+        equations: list[Equation] = []
+        for step in section.steps:
+            if not profile.shows(step.form):
+                continue
+            line = _line(step, printer, profile, words)
+            lhs = printer.doprint(step.lhs)
+            if equations and equations[-1].lhs == lhs and line.relation == "=":
+                equations[-1] = Equation(lhs, (*equations[-1].lines, line))
+            else:
+                equations.append(Equation(lhs, (line,)))
+        notes = tuple(dict.fromkeys(line.note for eq in equations for line in eq.lines if line.note))
+        blocks: tuple[Any, ...] = (EquationGroup(tuple(equations)),) + ((Notes(notes),) if notes else ())
+        parts.append(Section(section.id, paragraph(section_title(net.notation, words, section)), blocks))
+    if wanted is None or "summary" in wanted:
+        gathered = summary(parts, words)
+        if gathered.equations:
+            parts.append(gathered)
+    spec = net.to_dict()
+    hidden = spec["activation"] if isinstance(spec["activation"], str) else ", ".join(spec["activation"])
+    intro = words.word("document", "network", layers=", ".join(map(str, net.layers)), activation=hidden,
+                       output=net.output, loss=net.loss, reduction=net.reduction, lam=f"{net.lam:g}")
+    subtitle = words.word("beamer", "subtitle", layers="–".join(map(str, net.layers)), output=net.output,
+                          loss=net.loss)
+    own = _title_key(d)
+    meta = Meta(title if title is not None else words.word("document", own), net.language, author, date, subtitle,
+                title if title is not None else words.word("beamer", "title") if own == "title" else "")
+    r = d.results
+    data = {"network": spec, "results": {
+        "output_delta": sp.sstr(r.output_delta),
+        "hidden_derivative": None if r.hidden_derivative is None else sp.sstr(r.hidden_derivative),
+        "gradient": sp.sstr(r.gradient)}}
+    return Document(meta, paragraph(intro), tuple(parts), Figure("network", net), data)
+
+
+_KINDS = frozenset(k for kinds in SECTIONS.values() for k in kinds)
+
+
+def _title_key(d: Derivation) -> str:
+    first = d.sections[0].id if d.sections else ""
+    return next((key for prefix, key in TITLES.items() if first.startswith(prefix + "_")), "title")
+
+
+def summary(parts: Sequence[Section], words: Catalogue) -> Section:
+    """The results on one page, as the slides gather them: each section's last line under its left side."""
+    equations = []
+    for part in parts:
+        if kind(part.id) not in SUMMARY_OF:
+            continue
+        whole = part.id in ("regularized", "update")
+        vectors = [eq for eq in part.equations if eq.lines[0].rule == "vectorize"]  # ∂J/∂b and ∂J/∂w apart
+        for eq in part.equations if whole else vectors or part.equations[-1:]:
+            last = eq.lines[-1]
+            equations.append(Equation(eq.lhs, (Line(last.step, last.relation, last.rhs, last.terms, last.rule,
+                                                    Paragraph(()), None, last.text, last.sympy),)))
+    return Section("summary", paragraph(words.word("document", "summary")), (EquationGroup(tuple(equations)),),
+                   repeats=True)
+
+
+def _line(step: Step, printer: MathPrinter, profile: Profile, words: Catalogue) -> Line:
+    note = word(profile, words, "notes", step.note, **dict(step.args)) if step.note else ""
+    return Line(step.id, ":=" if step.rule in ASSIGNMENTS else "=", printer.doprint(step.rhs),
+                _terms(step.rhs, printer), step.rule,
+                paragraph(word(profile, words, "rules", step.rule, **dict(step.args))),
+                paragraph(note) if note else None,  # a profile may have nothing to add (an empty note)
+                step_text(profile, words, step), written(sp.sstr(step.rhs), profile))
+
+
+def _terms(expr: sp.Basic, printer: MathPrinter) -> tuple[str, ...]:
+    """The top-level terms of a sum, each with its sign as printed (``+ t`` or ``- t``); one term otherwise."""
+    if not isinstance(expr, sp.Add):
+        return (printer.doprint(expr),)
+    out = []
+    for n, term in enumerate(expr.args):
+        text = printer.doprint(term)
+        if isinstance(term, sp.Add):
+            text = r"\left(%s\right)" % text
+        if n and not text.startswith("-"):
+            text = "+ " + text
+        out.append(text)
+    return tuple(out)
+
+
+_NAME = re.compile(r"(?<![A-Za-z_'])[A-Za-z]+(?:\[[^\[\]]+\])*(?![A-Za-z_(])")
+"""a quantity's name in SymPy's string of an expression (a word with its indices, not a function called)"""
+_FUNCTION = re.compile(r"\bg('?)\[([a-z_]+)\]")
+"""an activation's function symbol (derivation.g_of): g(z) in ng, sigmoid(z), tanh(z) … under nielsen"""
+
+
+def written(text: str, profile: Profile) -> str:
+    """SymPy's string with every quantity named as the profile writes it (w[2][1][1] rather than Theta[1][1][1])."""
+    def one(name: str) -> str:
+        new = profile.written(name)
+        if new == name and name.startswith("d"):  # ∂J/∂Θ prints as dJ/dTheta[…]
+            new = "d" + profile.written(name[1:])
+        return new
+    text = _FUNCTION.sub(lambda m: (m.group(2) if profile.functions else "g") + m.group(1), text)
+    return _NAME.sub(lambda m: one(m.group()), text)
