@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -166,6 +165,8 @@ HANDWRITTEN_MISTAKES = [
     ("sigmoid_ce", "delta[2][1]", "(Theta[2][1][1]*delta[3][1] + Theta[2][1][2]*delta[3][2])*a[2][1]*(1 - a[2][1])",
      "missing_transpose"),
     ("sigmoid_ce", "delta[3][1]", "(a[3][1] - y[1])*a[3][1]", "wrong:None"),
+    ("sigmoid_ce", "delta[2][1]", "delta[2][1]", "circular"),
+    ("four_layers", "dTheta[2][1][1]", "delta[2][1]*a[2][1]", "circular"),
 ]
 
 
@@ -224,7 +225,7 @@ def test_every_registered_mistake_is_produced_from_the_derivation_and_recognized
         if v.mistake != mistake:  # two mistakes may give the same wrong result; the first registered names it
             ids = list(MISTAKES)
             assert ids.index(v.mistake) < ids.index(mistake), (key, target, mistake, v.mistake, answer)
-    assert seen == set(MISTAKES)
+    assert seen == {m for m in MISTAKES if MISTAKES[m].variants}  # mistakes of form are not built from a recipe
 
 
 def test_a_mistake_applies_only_where_it_changes_the_result():
@@ -437,18 +438,6 @@ def test_the_example_class_file_grades(capsys):
                "--format", "json"])
     rows = json.loads(capsys.readouterr().out)
     assert rc == 0 and {r["verdict"] for r in rows} == {"correct", "wrong", "unreadable"}
-
-
-@pytest.mark.skipif(os.name != "posix", reason="timer-based guard")
-def test_a_slow_symbolic_comparison_gives_up_in_time():
-    from derive.grading.symbolic import SECONDS, equal
-
-    z = sp.symbols("z1:12")
-    big = sp.Mul(*(sp.exp(zi) / (1 + sp.exp(zi)) - sp.tanh(zi) for zi in z))
-    other = sp.Mul(*(1 / (1 + sp.exp(-zi)) - sp.tanh(zi) for zi in z))
-    start = time.perf_counter()
-    assert equal(big, other) in (True, None)
-    assert time.perf_counter() - start < SECONDS + 2
 
 
 # --- the report of a class, and the lecture set's example class ----------------------------------------

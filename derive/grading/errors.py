@@ -25,6 +25,12 @@ class Words:
         return catalogue(language).word("grading", self.key, **self.args)
 
 
+def shown(text: str) -> str:
+    """User text as one printable line: every control character (a newline, a terminal escape) written as
+    its escape sequence, so that nothing the user typed can move a cursor or start a new line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class Unreadable(InputError):
     """An answer (or target) that is not a formula of the answer language; ``str()`` is the English line."""
 

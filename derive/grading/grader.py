@@ -1,18 +1,20 @@
 """Grading: an answer compared with the derived result, and with every registered mistake.
 
 The network is derived once (``grader_of`` caches it); for each target the expected result and each
-mistake's wrong results are built once and evaluated at the shared random draws. An answer is parsed
-and evaluated at the same draws (cheap, no SymPy); when its values agree with the expected ones it is
-also compared symbolically, and it is correct only if SymPy does not show a difference. Otherwise the
-first mistake whose values it matches names it.
+mistake's wrong results are built once and evaluated at shared random draws (floating point). An answer
+is parsed and evaluated at the same draws (cheap, no SymPy): when its values differ from the expected ones
+it is wrong, and the first mistake whose values it matches names it. When they agree, the answer is correct
+only if it is also exactly equal at every one of the exact draws (exact.py): no float tolerance, and an
+undecided comparison is never correct. A mistake of form (a circular answer) is recognized first.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, fields, replace
 from functools import cached_property, lru_cache
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -21,20 +23,25 @@ import sympy as sp
 from ..derivation import backprop
 from ..errors import NotSupportedError
 from ..network import Network
-from ..notation import word
+from ..notation import parse_name, word
 from ..numeric import NumericFunctions
 from ..render.tex import latex
 from ..text import catalogue
-from .draws import Draws, draw
-from .errors import Unreadable
-from .language import Formula, parse
+from .draws import Draws, draw, seed_of
+from .errors import Unreadable, shown
+from .exact import BUDGET, ExactPoints, equal_everywhere, substitute
+from .language import Formula, Node, parse
 from .mistakes import MISTAKES
 from .names import Vocabulary
-from .symbolic import Reducer, equal
-from .targets import DERIVED, Model, NotApplicable, Target, parse_target
+from .targets import DERIVED, Model, NotApplicable, Recipe, Target, error, parse_target
 
 RTOL = 1e-8
-"""values agree when they differ by less than this, relative to the expected values' size"""
+"""values agree numerically when they differ by less than this, relative to the expected values' size: enough
+to rule an answer out, or to name its mistake; never enough to call it correct (that takes exact.py)"""
+
+CLASS_SECONDS = 120.0
+"""the exact comparisons of one class file share this many seconds (each answer has at most exact.BUDGET of
+them): once they are spent, an answer that would need one is reported undecided, never correct"""
 
 EXIT_CODES: Mapping[str, int] = {"correct": 0, "wrong": 1, "unreadable": 2}
 
@@ -103,12 +110,12 @@ class Grader:
         self.draws: Draws = draw(net, NumericFunctions(net, output_delta=r.output_delta,
                                                        hidden_derivatives=r.hidden_derivatives,
                                                        output_delta_layer=r.output_delta_layer))
+        self.exact = ExactPoints(self.model, seed_of(net))
         self.words = catalogue(net.language)
-        self._symbolic: dict[tuple[str, sp.Expr], bool | None] = {}
-
-    @cached_property
-    def reducer(self) -> Reducer:
-        return Reducer(self.model)
+        self._exactly: dict[tuple[str, Node], bool] = {}
+        self._expected: dict[tuple[str, int], sp.Expr] = {}
+        self._keys: dict[str, Key] = {}
+        self._lean_keys: dict[str, Key] = {}
 
     def grade(self, target: str, answer: str) -> Verdict:
         """The verdict on ``answer`` for ``target`` (both as written by the student or lecturer)."""
@@ -117,62 +124,134 @@ class Grader:
             return read
         return self.compare(*read)
 
-    def compare(self, target: str, formula: Formula) -> Verdict:
-        """The verdict on a parsed answer for a (readable) target."""
-        key = self.key(target)
+    def compare(self, target: str, formula: Formula, *, budget: float = BUDGET) -> Verdict:
+        """The verdict on a parsed answer for a (readable) target; ``budget`` seconds for its exact comparison
+        (with none left, the answer's mistake is not looked for either)."""
+        key = self.key(target, mistakes=budget > 0)
         name = key.target.name
+        for mistake in MISTAKES.values():
+            if mistake.recognizes is not None and mistake.recognizes(key.target, formula.names):
+                return self._mistaken(key, mistake.id)
         values = formula.evaluate(self._values(key), self.draws.points)
-        if _agree(values, key.values) and self._symbolically_equal(key, formula) is not False:
-            return Verdict(name, "correct", None, self.words.word("grading", "correct", target=name), key.latex)
-        for mistake, wrong in key.mistakes:
+        if _agree(values, key.values):
+            exactly = self._exactly_equal(key, formula, budget)
+            if exactly:
+                return Verdict(name, "correct", None, self.words.word("grading", "correct", target=name), key.latex)
+            if exactly is None:
+                return Verdict(name, "wrong", None, self.words.word("grading", "undecided", target=name), key.latex)
+        for mistake_id, wrong in key.mistakes:
             if _agree(values, wrong):
-                explanation = word(self.network.notation, self.words, "mistakes", mistake)
-                text = self.words.word("grading", "mistake", explanation=explanation, mistake=mistake)
-                return Verdict(name, "wrong", mistake, text, key.latex)
+                return self._mistaken(key, mistake_id)
         return Verdict(name, "wrong", None, self.words.word("grading", "wrong", target=name), key.latex)
+
+    def _mistaken(self, key: Key, mistake: str) -> Verdict:
+        explanation = word(self.network.notation, self.words, "mistakes", mistake)
+        text = self.words.word("grading", "mistake", explanation=explanation, mistake=mistake)
+        return Verdict(key.target.name, "wrong", mistake, text, key.latex)
 
     def _values(self, key: Key) -> Any:
         if not key.target.alias:
             return self.draws
         return _Aliased(self.draws, key.target.alias)
 
-    def _symbolically_equal(self, key: Key, formula: Formula) -> bool | None:
-        answer = formula.sympy().xreplace({sp.Symbol(k): sp.Symbol(v) for k, v in key.target.alias.items()})
-        cache_key = (key.target.name, answer)
-        if cache_key not in self._symbolic:
-            self._symbolic[cache_key] = equal(self.reducer(answer), self._reduced(key.target.name))
-        return self._symbolic[cache_key]
+    def _exactly_equal(self, key: Key, formula: Formula, budget: float) -> bool | None:
+        """Exactly equal to the expected result at every exact draw (None: undecided within the bounds);
+        decided results are kept per target and answer tree."""
+        cache_key = (key.target.name, formula.root)
+        if cache_key in self._exactly:
+            return self._exactly[cache_key]
+        found = equal_everywhere(formula.root, lambda p: self._expected_at(key, p), self.exact, key.target.alias,
+                                 budget)
+        if found is not None:
+            self._exactly[cache_key] = found
+        return found
 
-    @lru_cache(maxsize=256)  # noqa: B019 — as key()
-    def _reduced(self, target: str) -> sp.Expr:
-        """The expected result of ``target`` in the network's independent quantities."""
-        return self.reducer(self.key(target).expected)
+    def _expected_at(self, key: Key, point: int) -> sp.Expr:
+        cache_key = (key.target.name, point)
+        if cache_key not in self._expected:
+            self._expected[cache_key] = substitute(key.expected, self.exact.environment(point))
+        return self._expected[cache_key]
 
-    @lru_cache(maxsize=256)  # noqa: B019 — one Grader per network lives as long as its cache
-    def key(self, target: str) -> Key:
-        """The Key of ``target``: expected result, mistakes and the LaTeX, built once."""
+    def key(self, target: str, *, mistakes: bool = True) -> Key:
+        """The Key of ``target``: expected result, mistakes and the LaTeX, built once (``mistakes=False``: a
+        Key without the mistakes, cheap, for a class whose time is spent; a full Key is used when there is one).
+
+        Each mistake is tried as defined and with only some of its changed pieces (an output mistake alone,
+        say), and each both with the deeper errors as names and written out (the mistaken errors in their
+        place, as an answer that expands δ^(L) inside a hidden δ has them)."""
+        if target in self._keys:
+            return self._keys[target]
+        if not mistakes and target in self._lean_keys:
+            return self._lean_keys[target]
         t = parse_target(self.network, target)
         expected = t.build(self.model)
-        values = self._evaluate(t, expected)
+        values = self._evaluate(expected, self.draws)
         found: list[tuple[str, np.ndarray]] = []
-        for mistake in MISTAKES.values():
-            for variant in mistake.variants:
-                recipe = variant(DERIVED)
-                for expand in (False, True):
-                    try:
-                        wrong = self._evaluate(t, t.build(self.model, recipe, expand=expand))
-                    except NotApplicable:
-                        continue
-                    if not _agree(wrong, values) and not any(_agree(wrong, w) for _, w in found):
-                        found.append((mistake.id, wrong))
-        shown = latex(t.display(expected), self.network.notation)
-        return Key(t, expected, values, tuple(found), shown)
+        for mistake, written in self._mistaken_recipes if mistakes else ():
+            try:
+                wrong_expr = t.build(self.model, written.recipe)
+                candidates = [written.evaluate(wrong_expr)]
+                if wrong_expr != expected:
+                    candidates.insert(0, self._evaluate(wrong_expr, self.draws))
+            except NotApplicable:
+                continue
+            for wrong in candidates:
+                if not _agree(wrong, values) and not any(_agree(wrong, w) for _, w in found):
+                    found.append((mistake, wrong))
+        key = Key(t, expected, values, tuple(found), latex(t.display(expected), self.network.notation))
+        (self._keys if mistakes else self._lean_keys)[target] = key
+        return key
 
-    def _evaluate(self, target: Target, expr: sp.Expr) -> np.ndarray:
+    @cached_property
+    def _mistaken_recipes(self) -> tuple[tuple[str, _RecipeValues], ...]:
+        """(mistake id, the draws under its recipe) for every variant and every part of it, in registry order."""
+        return tuple((mistake.id, _RecipeValues(self, recipe)) for mistake in MISTAKES.values()
+                     for variant in mistake.variants for _, recipe in _partial(variant(DERIVED)))
+
+    def _evaluate(self, expr: sp.Expr, values: Any) -> np.ndarray:
         """A derived expression (in network names) at the draws."""
         with np.errstate(all="ignore"):
-            out = _numeric(expr, self.draws)
+            out = _numeric(expr, values)
         return np.broadcast_to(np.asarray(out, dtype=float), (self.draws.points,))
+
+
+PIECES = tuple(f.name for f in fields(Recipe))
+"""the pieces a recipe is made of (output, prime, weight, regularized)"""
+
+
+def _partial(recipe: Recipe) -> Iterator[tuple[tuple[str, ...], Recipe]]:
+    """The recipe, then the derived recipe with only some of its changed pieces: (pieces, recipe)."""
+    changed = [p for p in PIECES if getattr(recipe, p) is not getattr(DERIVED, p)]
+    for size in range(len(changed), 0, -1):
+        for subset in combinations(changed, size):
+            yield subset, replace(DERIVED, **{p: getattr(recipe, p) for p in subset})
+
+
+class _RecipeValues:
+    """The draws, with every δ as ``recipe`` computes it (errors computed once each, layer by layer)."""
+
+    def __init__(self, grader: Grader, recipe: Recipe) -> None:
+        self.grader, self.recipe = grader, recipe
+        self.deltas: dict[str, np.ndarray] = {}
+        self.memo: dict[sp.Expr, np.ndarray] = {}
+
+    def evaluate(self, expr: sp.Expr) -> np.ndarray:
+        """``expr`` at these draws (kept: targets often share an expression, e.g. ∂/∂Θ_ij for each j)."""
+        if expr not in self.memo:
+            self.memo[expr] = self.grader._evaluate(expr, self)
+        return self.memo[expr]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        parsed = parse_name(name)
+        if parsed is None or parsed[0] != "delta":
+            return self.grader.draws[name]
+        if name not in self.deltas:
+            layer, unit = (int(i) for i in parsed[1])
+            model = self.grader.model
+            expr = (self.recipe.output(model, unit) if layer == model.L
+                    else error(model, self.recipe, layer, unit, expand=False))
+            self.deltas[name] = self.grader._evaluate(expr, self)
+        return self.deltas[name]
 
 
 class _Aliased:
@@ -227,7 +306,7 @@ def read_answer(net: Network, target: str, answer: str) -> tuple[str, Formula] |
         t = parse_target(net, name)
         return t.name, parse(answer, Vocabulary(net, one_unit=t.one_unit))
     except Unreadable as e:
-        return Verdict(name or str(target), "unreadable", None, e.message(net.language), "")
+        return Verdict(shown(name or str(target))[:200], "unreadable", None, e.message(net.language), "")
 
 
 def grade(net: Network | Mapping[str, Any], target: str, answer: str) -> Verdict:

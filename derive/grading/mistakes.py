@@ -1,6 +1,7 @@
 """The registry of well-known mistakes (SPEC §8), each defined once as a change to the derivation.
 
-A mistake is one or more ``variants``: functions that take the derived recipe and return it with one
+A mistake is either a form of the answer (``recognizes``: the answer uses the quantity it is asked for)
+or one or more ``variants``: functions that take the derived recipe and return it with one
 piece changed (δ^(L), g′, the weight of the recursion, or the regularized gradient). The wrong answer
 it produces for any target follows from building that target with the changed recipe; where the
 change makes no difference (or no sense) for a target, the mistake does not apply to it. Its words are
@@ -9,14 +10,14 @@ the catalogue's ``mistakes.<id>`` in each language. Adding a mistake is adding o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, replace
 
 import sympy as sp
 
 from ..derivation import LAM, M
-from ..notation import q
-from .targets import Model, NotApplicable, Recipe
+from ..notation import parse_name, q
+from .targets import Model, NotApplicable, Recipe, Target
 
 Variant = Callable[[Recipe], Recipe]
 
@@ -24,8 +25,10 @@ Variant = Callable[[Recipe], Recipe]
 @dataclass(frozen=True)
 class Mistake:
     id: str
-    variants: tuple[Variant, ...]
+    variants: tuple[Variant, ...] = ()
     """each returns the derived recipe with the mistaken piece in place of the derived one"""
+    recognizes: Callable[[Target, Set[str]], bool] | None = None
+    """a mistake of form: true when the answer's names (for the target) make it this mistake"""
 
 
 MISTAKES: dict[str, Mistake] = {}
@@ -92,7 +95,18 @@ def _accumulated_unscaled(d: sp.Expr) -> sp.Expr:
     return d.xreplace({s: s * M for s in d.free_symbols if s.name.startswith("Delta[")})
 
 
+def _circular(target: Target, names: Set[str]) -> bool:
+    """The target's own name, or (for a target made of errors) a δ of its own or an earlier layer."""
+    if target.name in names:
+        return True
+    if target.kind.errors_above is None:
+        return False
+    above = target.kind.errors_above(target.index)
+    return any((p := parse_name(n)) is not None and p[0] == "delta" and int(p[1][0]) <= above for n in names)
+
+
 for _mistake in (
+    Mistake("circular", recognizes=_circular),
     Mistake("sigma_prime_with_cross_entropy", (_sigma_prime_kept,)),
     Mistake("missing_activation_derivative", (_activation_derivative_dropped,)),
     Mistake("derivative_at_a", (_derivative_at_a,)),

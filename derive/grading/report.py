@@ -6,13 +6,17 @@ import csv
 import html
 import io
 import json
+import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..network import Network
 from ..text import catalogue
 from .classfile import Row
-from .grader import Verdict, grader_of, read_answer
+from .errors import shown
+from .exact import BUDGET
+from .grader import CLASS_SECONDS, Verdict, grader_of, read_answer
 
 
 @dataclass(frozen=True)
@@ -23,15 +27,25 @@ class Graded:
     verdict: Verdict
 
 
-def grade_rows(net: Network, rows: Iterable[Row]) -> tuple[Graded, ...]:
-    """Every row graded in order; a row that cannot be read is reported as such and never stops the rest."""
+def grade_rows(net: Network, rows: Iterable[Row], *, seconds: float = CLASS_SECONDS) -> tuple[Graded, ...]:
+    """Every row graded in order; a row that cannot be read is reported as such and never stops the rest.
+
+    The exact comparisons share ``seconds`` (each at most exact.BUDGET): the work is bounded whatever the file.
+    """
     out = []
+    spent = 0.0
     for row in rows:
         if row.problem is not None:
             v = Verdict(row.target, "unreadable", None, row.problem.message(net.language), "")
         else:
             read = read_answer(net, row.target, row.answer)
-            v = read if isinstance(read, Verdict) else grader_of(net).compare(*read)
+            if isinstance(read, Verdict):
+                v = read
+            else:
+                grader = grader_of(net)  # derived once, before the clock starts
+                start = time.monotonic()
+                v = grader.compare(*read, budget=max(0.0, min(BUDGET, seconds - spent)))
+                spent += time.monotonic() - start
         out.append(Graded(row, v))
     return tuple(out)
 
@@ -42,19 +56,33 @@ def as_json(net: Network, graded: Iterable[Graded], *, reveal: bool = False) -> 
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""a cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(…), =cmd|…, +SUM(1), @SUM(1))"""
+
+
+def _cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: printable, and a leading formula character quoted with '."""
+    return ("'" if text.startswith(FORMULA_START) else "") + shown(text)
+
+
 def as_csv(net: Network, graded: Iterable[Graded], *, reveal: bool = False) -> str:
+    """id, target, answer, verdict, mistake, text (and expected): every cell safe to open in a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["id", "target", "verdict", "mistake", "text"] + (["expected"] if reveal else []))
+    writer.writerow(["id", "target", "answer", "verdict", "mistake", "text"] + (["expected"] if reveal else []))
     for g in graded:
         v = g.verdict
-        writer.writerow([g.row.id, v.target, v.verdict, v.mistake or "", v.text] + ([v.expected] if reveal else []))
+        cells = [g.row.id, v.target, g.row.answer, v.verdict, v.mistake or "", v.text]
+        cells += [v.expected] if reveal else []
+        writer.writerow([_cell(c) for c in cells])
     return out.getvalue()
 
 
 def as_text(net: Network, graded: Iterable[Graded], *, reveal: bool = False) -> str:
-    return "".join(f"{g.row.id}\t{g.verdict.target}\t{g.verdict.verdict}\t{g.verdict.mistake or ''}\t{g.verdict.text}"
-                   + (f"\t{g.verdict.expected}" if reveal else "") + "\n" for g in graded)
+    """One line per answer, tab-separated, every field printable."""
+    return "".join("\t".join(shown(f) for f in (g.row.id, g.verdict.target, g.verdict.verdict, g.verdict.mistake or "",
+                                                  g.verdict.text, *([g.verdict.expected] if reveal else []))) + "\n"
+                   for g in graded)
 
 
 def as_markdown(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> str:
@@ -71,8 +99,9 @@ def as_markdown(net: Network, graded: Iterable[Graded], *, reveal: bool = True) 
 
 
 def _line(text: str) -> str:
-    """User text on one line (a blank line would end a LaTeX argument or a Markdown table)."""
-    return " ".join(text.split())
+    """User text on one printable line (a blank line would end a LaTeX argument or a Markdown table, and a
+    terminal escape must not reach a terminal)."""
+    return shown(" ".join(text.split()))
 
 
 def _md(text: str) -> str:
@@ -94,8 +123,8 @@ def as_html(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> s
     rows = []
     for g in graded:
         v = g.verdict
-        cells = [html.escape(g.row.id), f"<code>{html.escape(v.target)}</code>",
-                 f"<code>{html.escape(g.row.answer)}</code>",
+        cells = [html.escape(_line(g.row.id)), f"<code>{html.escape(_line(v.target))}</code>",
+                 f"<code>{html.escape(_line(g.row.answer))}</code>",
                  f"<strong>{v.verdict}</strong> {html.escape(v.text)}",
                  f"<code>{v.mistake}</code>" if v.mistake else "",
                  fragment(v.expected, display="inline") if v.expected else ""]
@@ -114,18 +143,54 @@ def as_latex(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> 
     from ..render.latex import COMMON, ENGINES, PREAMBLES, text
 
     title, intro, head = _words(net)
+    engine = ENGINES[net.language]
     items = []
     for g in graded:
         v = g.verdict
-        answer = "\\texttt{%s}" % text(_line(g.row.answer)) if g.row.answer else ""
+        answer = "\\texttt{%s}" % _tex_user(g.row.answer, engine) if g.row.answer else ""
         mistake = " (\\texttt{%s})" % text(v.mistake) if v.mistake else ""
         expected = "\\\\\n%s: $%s$" % (text(head[5]), v.expected) if v.expected else ""
         items.append("\\item[%s] \\texttt{%s}: %s\\\\\n\\textbf{%s}%s %s%s"
-                     % (text(_line(g.row.id)), text(_line(v.target)), answer, v.verdict, mistake, text(_line(v.text)),
-                        expected))
+                     % (_tex_user(g.row.id, engine), _tex_user(v.target, engine), answer, v.verdict, mistake,
+                        _tex_words(v.text, engine), expected))
     return (PREAMBLES[ENGINES[net.language]] + COMMON + "\\begin{document}\n\\section*{%s}\n%s\n\n"
             "\\begin{description}\n%s\n\\end{description}\n\\end{document}\n"
             % (text(title), text(intro), "\n".join(items)))
+
+
+_SCRIPT_BODY = re.compile(r"\^[({]([^)}]*)[)}]?")
+_PLAIN_SCRIPT = re.compile(r"[\w+\-−=,.′' ]*")
+
+
+SETTABLE = "…–—‘’“”"
+"""characters beyond Latin-1 that pdflatex's fonts set (besides the math symbols of printers.latex)"""
+
+
+def _settable(words: str, engine: str) -> str:
+    """``words`` with every character the engine's fonts lack written as U+XXXX (pdflatex; xelatex sets all)."""
+    from ..printers.latex import MATH_CHARS
+
+    if engine != "pdflatex":
+        return words
+    return "".join(c if ord(c) <= 0xFF or c in MATH_CHARS or c in SETTABLE else "U+%04X" % ord(c) for c in words)
+
+
+def _tex_user(words: str, engine: str) -> str:
+    """Text a user wrote (an id, a target, an answer) as LaTeX: one line, every character escaped on its own
+    (so that no ^(…) or ^{…} is ever set in math mode), characters the fonts lack as U+XXXX."""
+    from ..printers.latex import text
+
+    return "".join(text(c) for c in _settable(_line(words), engine))
+
+
+def _tex_words(words: str, engine: str) -> str:
+    """A verdict's text: the catalogue's math (δ^(L), Θ^(l)ᵀ) where every script is plain; text that quotes
+    something else in a script (a user's target in an error) is set as user text."""
+    from ..printers.latex import text
+
+    if all(_PLAIN_SCRIPT.fullmatch(m.group(1)) for m in _SCRIPT_BODY.finditer(words)):
+        return text(_settable(_line(words), engine))
+    return _tex_user(words, engine)
 
 
 def _words(net: Network) -> tuple[str, str, list[str]]:

@@ -22,7 +22,7 @@ from ..derivation import LAM, unit_derivative
 from ..network import Network
 from ..notation import PROFILES, Alias, q
 from ..steps import Derivation
-from .errors import Unreadable
+from .errors import Unreadable, shown
 from .names import ONE_UNIT, Kind, check_index, kinds, written_kind
 
 
@@ -179,17 +179,20 @@ class TargetKind:
     ranges: str | None
     """the name kind (names.py) whose index ranges the target's indices have, None for a one-unit target"""
     build: Builder
+    errors_above: Callable[[tuple[int, ...]], int] | None = None
+    """an answer may use only the errors δ of layers above this one (None: the target is not made of errors);
+    a δ of this layer or an earlier one is computed from the target itself, which makes the answer circular"""
 
 
 TARGETS: dict[str, TargetKind] = {t.name: t for t in (
-    TargetKind("delta", "delta[l][i]", "delta", _delta),
-    TargetKind("dTheta", "dTheta[l][i][j]", "Theta", _d_theta),
+    TargetKind("delta", "delta[l][i]", "delta", _delta, errors_above=lambda index: index[0]),
+    TargetKind("dTheta", "dTheta[l][i][j]", "Theta", _d_theta, errors_above=lambda index: index[0]),
     TargetKind("D", "D[l][i][j]", "Theta", _d),
     TargetKind("output_delta", "output_delta", None, _output_delta),
     TargetKind("hidden_derivative", "hidden_derivative", None, _hidden_derivative),
 )}
 
-_TARGET = re.compile(r"^\s*([A-Za-z_]+)((?:\[\s*\d+\s*\])*)\s*$")
+_TARGET = re.compile(r"\s*([A-Za-z_]+)((?:\[\s*\d{1,9}\s*\])*)\s*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -225,12 +228,12 @@ def parse_target(net: Network, text: str) -> Target:
     """The target named ``text`` for ``net``; Unreadable naming the allowed targets and ranges otherwise."""
     table = target_names(net)
     allowed = ", ".join(alias.form for alias in table.values())
-    m = _TARGET.match(text or "")
+    m = _TARGET.fullmatch(text or "")
     if not m or m.group(1) not in table:
-        raise Unreadable("unknown_target", name=(text or "")[:40], allowed=allowed)
+        raise Unreadable("unknown_target", name=shown((text or "")[:40]), allowed=allowed)
     alias = table[m.group(1)]
     kind = TARGETS[alias.kind]
-    index = tuple(int(i) for i in re.findall(r"\d+", m.group(2)))
+    index = tuple(int(i) for i in re.findall(r"[0-9]+", m.group(2)))
     name = m.group(1) + "".join(f"[{i}]" for i in index)
     if kind.ranges is not None:
         ranges: Kind = kinds(net)[kind.ranges]
