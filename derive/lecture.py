@@ -123,7 +123,7 @@ def graph_entry(name: str, title: str, program: str, at: Mapping[str, str]) -> E
     """An entry with the computation graph of ``program`` at the inputs ``at``, in every format."""
     def files() -> dict[str, str]:
         from .graph import graph
-        from .printers.graph import render
+        from .render import render
 
         g = graph(program, dict(at))
         return {suffix: render(g, fmt) for fmt, suffix in FORMATS}

@@ -163,12 +163,12 @@ _PLAIN_SCRIPT = re.compile(r"[\w+\-−=,.′' ]*")
 
 
 SETTABLE = "…–—‘’“”"
-"""characters beyond Latin-1 that pdflatex's fonts set (besides the math symbols of printers.latex)"""
+"""characters beyond Latin-1 that pdflatex's fonts set (besides the math symbols of document.words)"""
 
 
 def _settable(words: str, engine: str) -> str:
     """``words`` with every character the engine's fonts lack written as U+XXXX (pdflatex; xelatex sets all)."""
-    from ..printers.latex import MATH_CHARS
+    from ..document.words import MATH_CHARS
 
     if engine != "pdflatex":
         return words
@@ -178,7 +178,7 @@ def _settable(words: str, engine: str) -> str:
 def _tex_user(words: str, engine: str) -> str:
     """Text a user wrote (an id, a target, an answer) as LaTeX: one line, every character escaped on its own
     (so that no ^(…) or ^{…} is ever set in math mode), characters the fonts lack as U+XXXX."""
-    from ..printers.latex import text
+    from ..render.latex import text
 
     return "".join(text(c) for c in _settable(_line(words), engine))
 
@@ -186,7 +186,7 @@ def _tex_user(words: str, engine: str) -> str:
 def _tex_words(words: str, engine: str) -> str:
     """A verdict's text: the catalogue's math (δ^(L), Θ^(l)ᵀ) where every script is plain; text that quotes
     something else in a script (a user's target in an error) is set as user text."""
-    from ..printers.latex import text
+    from ..render.latex import text
 
     if all(_PLAIN_SCRIPT.fullmatch(m.group(1)) for m in _SCRIPT_BODY.finditer(words)):
         return text(_settable(_line(words), engine))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from ..document import Document, Equation, Figure, Line, Section
+from ..document import Document, Equation, EquationGroup, Figure, Line, Notes, Section
 from .latex import LatexPrinter, engine, escape
 
 CLASSES: dict[str, str] = {
@@ -69,6 +69,14 @@ class BeamerPrinter(LatexPrinter):
         """One frame for a section of one-line definitions; one per equation (or piece of one) otherwise."""
         heading = self.runs(section.heading)
         equations = section.equations
+        other = [b for b in section.blocks if not isinstance(b, EquationGroup | Notes)]
+        if other:  # a table, a paragraph: one frame of their own, before the equations
+            frames = [self.frame(heading, "\\centering\n\\adjustbox{max width=\\linewidth, max totalheight=0.8"
+                                          "\\textheight}{\\begin{minipage}{\\linewidth}\n%s\\end{minipage}}\n"
+                                 % "".join(LatexPrinter._print(self, b) for b in other))]
+            return frames + (self.section_frames(Section(section.id, section.heading,
+                                                         tuple(b for b in section.blocks if b not in other)))
+                             if equations else [])
         if all(len(eq.lines) == 1 for eq in equations):
             defined = [(eq.lhs, eq.lines[0], eq.tag) for eq in equations]
             return [self.frame(heading, self.align(defined[start:start + LINES_PER_FRAME],

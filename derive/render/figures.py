@@ -33,9 +33,16 @@ def _graph_svg(subject: Any) -> str:
     return svg(subject)
 
 
+def _graph_mermaid(subject: Any) -> str:
+    from .graph import mermaid
+
+    return mermaid(subject)
+
+
 DRAWINGS: dict[str, dict[str, Callable[[Any], str]]] = {
     "tikz": {"network": _network_tikz, "graph": _graph_tikz},
     "svg": {"network": _network_svg, "graph": _graph_svg},
+    "mermaid": {"graph": _graph_mermaid},
 }
 """how each kind of figure is drawn in each drawing language"""
 
@@ -45,6 +52,10 @@ def draw(language: str, figure: Figure) -> str:
         return DRAWINGS[language][figure.kind](figure.subject)
     except KeyError:
         raise NotSupportedError(f"no {language} drawing of a {figure.kind!r} figure") from None
+
+
+def has(language: str, figure: Figure) -> bool:
+    return figure.kind in DRAWINGS[language]
 
 
 def tikz(figure: Figure) -> str:

@@ -51,6 +51,8 @@ class MarkdownPrinter(Printer):
         out = [f"# {_escape(doc.meta.title)}", ""]
         out += [f"*{_escape(x)}*\n" for x in (doc.meta.author, doc.meta.date) if x]
         out += [self.runs(doc.intro), ""]
+        if doc.figure is not None and (figure := self._print(doc.figure)):
+            out += [figure]
         out += [self._print(s) for s in doc.sections]
         return "\n".join(out)
 
@@ -73,7 +75,9 @@ class MarkdownPrinter(Printer):
         return "\n".join([head, rule, *rows]) + "\n"
 
     def _print_Figure(self, figure: Figure) -> str:
-        return ""
+        from . import figures
+
+        return figures.draw("mermaid", figure) + "\n" if figures.has("mermaid", figure) else ""
 
     def _print_Text(self, run: Text) -> str:
         return _escape(run.text)
