@@ -480,7 +480,7 @@ def test_the_report_page_has_one_formula_per_expected_result(report_files):
     parser = Cells()
     parser.feed(page)
     rows = json.loads(report_files[".json"])
-    assert parser.tags.count("math") == sum(1 for r in rows if r["expected"])
+    assert page.count("<td><math") == sum(1 for r in rows if r["expected"])  # the verdicts' words hold math too
     assert parser.tags.count("tr") == len(rows) + 1
 
 

@@ -48,7 +48,15 @@ class Verdict:
     holds: bool
 
 
-Run = Text | Math | Verdict
+@dataclass(frozen=True)
+class Code:
+    """Text a user wrote (an id, a target, an answer): set verbatim, every character escaped on its own, so that
+    nothing in it is ever read as markup or mathematics."""
+
+    text: str
+
+
+Run = Text | Math | Verdict | Code
 
 
 @dataclass(frozen=True)

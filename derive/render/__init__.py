@@ -25,6 +25,7 @@ FORMATS: dict[str, str] = {
 BUILDERS: dict[str, str] = {
     "Derivation": "derive.document.derivation",
     "Graph": "derive.document.graph",
+    "Report": "derive.document.report",
 }
 """a product's type name → the module whose ``build`` makes its Document"""
 

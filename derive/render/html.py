@@ -48,7 +48,8 @@ class HtmlPrinter(MathMLPrinter):
         figure = self._print(doc.figure) if doc.figure is not None else ""
         return page(language=doc.language, title=doc.meta.title, author=doc.meta.author, date=doc.meta.date,
                     intro=self.runs(doc.intro), figure=figure,
-                    contents=tuple((s.id, self.runs(s.heading)) for s in doc.sections),
+                    contents=tuple((s.id, self.runs(s.heading)) for s in doc.sections
+                                   if s.heading.runs and len(doc.sections) > 1),
                     body="\n".join(self._print(s) for s in doc.sections))
 
     def _print_Equation(self, eq: Equation) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..document import (
+    Code,
     Document,
     Equation,
     EquationGroup,
@@ -36,6 +37,7 @@ PREAMBLES: dict[str, str] = {
     "xelatex": "\\documentclass[11pt,a4paper,UTF8]{ctexart}\n",
 }
 COMMON = ("\\usepackage{amsmath,amssymb}\n"
+          "\\usepackage{array,longtable}\n"
           "\\usepackage{pifont}\n"
           "\\usepackage{tikz}\n"
           "\\usepackage[margin=2cm]{geometry}\n"
@@ -53,10 +55,23 @@ SPECIAL: dict[str, str] = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$
 MARKS: dict[bool, str] = {True: r"\ding{51}", False: r"\ding{55}"}
 """a check mark and a cross mark (pifont), never a times sign"""
 
+SETTABLE = "…–—‘’“”"
+"""characters beyond Latin-1 that pdflatex's fonts set (besides the mathematics of document.words)"""
+
+WIDE_TABLE = 4
+"""a table of more columns than this wraps its cells (and breaks across pages)"""
+
 
 def escape(plain: str) -> str:
     """Plain text as LaTeX text: every special character escaped."""
     return "".join(SPECIAL.get(c, c) for c in plain)
+
+
+def settable(text: str, program: str) -> str:
+    """``text`` with every character the program's fonts lack written as U+XXXX (pdflatex; xelatex sets all)."""
+    if program != "pdflatex":
+        return text
+    return "".join(c if ord(c) <= 0xFF or c in SETTABLE else "U+%04X" % ord(c) for c in text)
 
 
 def engine(language: str) -> str:
@@ -88,7 +103,11 @@ class LatexPrinter(Printer):
     format = "latex"
     _default_settings: ClassVar[dict[str, Any]] = {"body": False}
 
+    language: str | None = None
+    """the language of the document being printed (its engine decides which characters can be set)"""
+
     def _print_Document(self, doc: Document) -> str:
+        self.language = doc.language
         sections = "\n".join(self._print(s) for s in doc.sections)
         if self.settings["body"]:
             return sections
@@ -97,7 +116,8 @@ class LatexPrinter(Printer):
                 + figure + sections + "\\end{document}\n")
 
     def _print_Section(self, section: Section) -> str:
-        return "\\section*{%s}\n%s\n" % (self.runs(section.heading), "".join(self._print(b) for b in section.blocks))
+        heading = "\\section*{%s}\n" % self.runs(section.heading) if section.heading.runs else ""
+        return "%s%s\n" % (heading, "".join(self._print(b) for b in section.blocks))
 
     def _print_EquationGroup(self, group: EquationGroup) -> str:
         rows = " \\\\[1.2ex]\n".join(self._print(eq) for eq in group.equations)
@@ -137,8 +157,13 @@ class LatexPrinter(Printer):
         columns = len(table.header)
         head = " & ".join("\\textbf{%s}" % self.runs(c) for c in table.header)
         rows = "\n".join(" & ".join(self.runs(c) for c in row) + " \\\\" for row in table.rows)
-        return ("\\begin{center}\n\\begin{tabular}{%s}\n%s \\\\\n\\hline\n%s\n\\end{tabular}\n\\end{center}\n"
-                % ("l" * columns, head, rows))
+        if columns <= WIDE_TABLE:
+            return ("\\begin{center}\n\\begin{tabular}{%s}\n%s \\\\\n\\hline\n%s\n\\end{tabular}\n\\end{center}\n"
+                    % ("l" * columns, head, rows))
+        cell = (">{\\raggedright\\arraybackslash}p{\\dimexpr(\\linewidth-%d\\tabcolsep)/%d\\relax}"
+                % (2 * columns, columns))
+        return ("{\\small\n\\begin{longtable}{@{}%s@{}}\n%s \\\\\n\\hline\n\\endhead\n%s\n\\end{longtable}\n}\n"
+                % (cell * columns, head, rows))
 
     def _print_Figure(self, figure: Figure) -> str:
         from . import figures
@@ -146,7 +171,19 @@ class LatexPrinter(Printer):
         return figures.tikz(figure)
 
     def _print_Text(self, run: Text) -> str:
-        return escape(run.text)
+        return escape(self.settable(run.text))
+
+    def settable(self, text: str) -> str:
+        return text if self.language is None else settable(text, engine(self.language))
+
+    def _print_Code(self, run: Code) -> str:
+        """Each character on its own: specials escaped, mathematics symbols in math, unsettable ones as U+XXXX."""
+        from ..document.words import MATH_CHARS
+
+        out = []
+        for c in self.settable(run.text):
+            out.append("$%s$" % MATH_CHARS[c].strip() if c in MATH_CHARS else escape(c))
+        return "\\texttt{%s}" % "".join(out)
 
     def _print_Math(self, run: Math) -> str:
         return "$%s$" % run.tex

@@ -7,7 +7,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from ..document import Document, Equation, EquationGroup, Figure, Math, Notes, Paragraph, Section, Table, Text, Verdict
+from ..document import (
+    Code,
+    Document,
+    Equation,
+    EquationGroup,
+    Figure,
+    Math,
+    Notes,
+    Paragraph,
+    Section,
+    Table,
+    Text,
+    Verdict,
+)
 from .printer import Printer
 
 RELATIONS: dict[str, str] = {"=": "=", ":=": r"\mathrel{:=}"}
@@ -33,7 +46,7 @@ def block(equations: Sequence[Equation], *, words: bool = True) -> str:
 
 
 def _plain(p: Paragraph) -> str:
-    return "".join(r.text if isinstance(r, Text) else "✓✗"[not r.holds] if isinstance(r, Verdict)
+    return "".join(r.text if isinstance(r, Text | Code) else "✓✗"[not r.holds] if isinstance(r, Verdict)
                    else "$%s$" % r.tex for r in p.runs)
 
 
@@ -57,7 +70,8 @@ class MarkdownPrinter(Printer):
         return "\n".join(out)
 
     def _print_Section(self, section: Section) -> str:
-        return "\n".join([f"## {self.runs(section.heading)}", "", *(self._print(b) for b in section.blocks)])
+        heading = [f"## {self.runs(section.heading)}", ""] if section.heading.runs else []
+        return "\n".join([*heading, *(self._print(b) for b in section.blocks)])
 
     def _print_EquationGroup(self, group: EquationGroup) -> str:
         return block(group.equations) + "\n" if group.equations else ""
@@ -68,10 +82,17 @@ class MarkdownPrinter(Printer):
     def _print_Paragraph(self, p: Paragraph) -> str:
         return self.runs(p) + "\n"
 
+    in_table = False
+    """within a table a bar would end the cell: none is written"""
+
     def _print_Table(self, table: Table) -> str:
-        head = "| " + " | ".join(self.runs(c) for c in table.header) + " |"
-        rule = "|" + "---|" * len(table.header)
-        rows = ["| " + " | ".join(self.runs(c) for c in row) + " |" for row in table.rows]
+        self.in_table = True
+        try:
+            head = "| " + " | ".join(self.runs(c) for c in table.header) + " |"
+            rule = "|" + "---|" * len(table.header)
+            rows = ["| " + " | ".join(self.runs(c) for c in row) + " |" for row in table.rows]
+        finally:
+            self.in_table = False
         return "\n".join([head, rule, *rows]) + "\n"
 
     def _print_Figure(self, figure: Figure) -> str:
@@ -83,7 +104,11 @@ class MarkdownPrinter(Printer):
         return _escape(run.text)
 
     def _print_Math(self, run: Math) -> str:
-        return "$%s$" % run.tex
+        return "$%s$" % (run.tex.replace("|", "\\vert ") if self.in_table else run.tex)
+
+    def _print_Code(self, run: Code) -> str:
+        """A code span (which shows HTML as text); no backtick or table bar can end it."""
+        return "`%s`" % run.text.replace("`", "'").replace("|", "\\|") if run.text else ""
 
     def _print_Verdict(self, run: Verdict) -> str:
         return "✓" if run.holds else "✗"
@@ -91,7 +116,7 @@ class MarkdownPrinter(Printer):
 
 def _escape(text: str) -> str:
     """Plain text in Markdown: the characters that would start emphasis, code or a link escaped."""
-    return "".join("\\" + c if c in "\\`*_<>$" else c for c in text)
+    return "".join("\\" + c if c in "\\`*_<>$|" else c for c in text).replace("](", "]\\(")
 
 
 def math(doc: Document) -> str:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from latex2mathml.converter import convert
 
 from ..document import (
+    Code,
     Document,
     Equation,
     EquationGroup,
@@ -113,7 +114,8 @@ class MathMLPrinter(Printer):
         return "\n".join(parts) + "\n"
 
     def _print_Section(self, section: Section) -> str:
-        return "\n".join([f'<section id="{escape(section.id)}">', f"<h2>{self.runs(section.heading)}</h2>",
+        heading = [f"<h2>{self.runs(section.heading)}</h2>"] if section.heading.runs else []
+        return "\n".join([f'<section id="{escape(section.id)}">', *heading,
                           *(self._print(b) for b in section.blocks), "</section>"])
 
     def _print_EquationGroup(self, group: EquationGroup) -> str:
@@ -149,6 +151,9 @@ class MathMLPrinter(Printer):
 
     def _print_Math(self, run: Math) -> str:
         return fragment(run.tex, display="inline")
+
+    def _print_Code(self, run: Code) -> str:
+        return f"<code>{escape(run.text)}</code>"
 
     def _print_Verdict(self, run: Verdict) -> str:
         return MARKS[run.holds]
