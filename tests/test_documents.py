@@ -90,8 +90,8 @@ def test_engine_follows_the_language():
 def test_latex_body_pastes_into_a_plain_amsmath_document(tmp_path):
     body = render(derivation("sigmoid-cross-entropy"), "latex", body=True)
     assert r"\documentclass" not in body and r"\begin{document}" not in body
-    compile_tex("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n%s\\end{document}\n" % body,
-                "pdflatex", tmp_path)
+    compile_tex("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n%s\\end{document}\n"
+                % body, "pdflatex", tmp_path)
 
 
 def test_latex_body_from_the_command_line(tmp_path):

@@ -132,8 +132,10 @@ class LatexPrinter(Printer):
     def rows(self, lhs: str, line: Line, tag: str | None = None) -> list[str]:
         """``lhs &= rhs`` with the rule beside it; a wide sum continues on further rows, one term each."""
         words = self.runs(line.words)
-        mark = "\\quad(%s)" % escape(tag) if tag else ""
-        label = " \\tag*{\\small\\itshape %s%s}" % (words, mark) if words or mark else ""
+        if words:  # the rule in words, and the equation's tag after it
+            label = " \\tag*{\\small\\itshape %s%s}" % (words, "\\quad(%s)" % escape(tag) if tag else "")
+        else:
+            label = " \\tag{%s}" % escape(tag) if tag else ""
         relation = "&%s " % ("\\mathrel{:=}" if line.relation == ":=" else "=")
         if width(line.rhs) <= WRAP or len(line.terms) == 1:
             return [lhs + " " + relation + line.rhs + label]
@@ -151,7 +153,7 @@ class LatexPrinter(Printer):
         return "{\\small\n%s\n}\n" % "\n\n".join(self.runs(p) for p in notes.paragraphs)
 
     def _print_Paragraph(self, p: Paragraph) -> str:
-        return self.runs(p) + "\n\n"
+        return "\n" + self.runs(p) + "\n\n"
 
     def _print_Table(self, table: Table) -> str:
         columns = len(table.header)

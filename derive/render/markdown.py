@@ -37,7 +37,7 @@ def block(equations: Sequence[Equation], *, words: bool = True) -> str:
         rows = []
         for n, line in enumerate(eq.lines):
             said = _text(_plain(line.words)) if words else ""
-            if eq.tag and n == len(eq.lines) - 1:
+            if words and eq.tag and n == len(eq.lines) - 1:
                 said += " (%s)" % _text(eq.tag)
             rule = r" && \text{%s}" % said if said.strip() else ""
             rows.append("%s &%s %s%s" % (eq.lhs if n == 0 else "", RELATIONS[line.relation], line.rhs, rule))
