@@ -201,15 +201,27 @@ def build(entries: tuple[Entry, ...] = ENTRIES) -> dict[str, str]:
 
 
 def index(entries: tuple[Entry, ...], files: Mapping[str, str]) -> str:
-    """The page linking every file of the set."""
-    from .render.html import environment, style
+    """The page linking every file of the set: a Document of one table, printed as HTML."""
+    from .document import Document, Link, Meta, Paragraph, Section, Table, Text
+    from .document.words import paragraph
+    from .render import render
     from .text import catalogue
 
     words = catalogue("en")
-    rows = [(e, sorted((n for n in files if n.startswith(e.name + ".")), key=_link_order)) for e in entries]
-    return environment().get_template("index.html.j2").render(
-        title=words.word("document", "lecture"), intro=words.word("document", "lecture_intro"), rows=rows,
-        style=style())
+    rows = []
+    for e in entries:
+        names = sorted((n for n in files if n.startswith(e.name + ".")), key=_link_order)
+        about = (Text(" — " + e.description),) if e.description else ()
+        links: list[Link | Text] = []
+        for n, name in enumerate(names):
+            links += [Text(" · ")] if n else []
+            links.append(Link(name.rsplit(".", 1)[1], name))
+        rows.append((Paragraph((Link(e.title, names[0]), *about)) if names else Paragraph((Text(e.title), *about)),
+                     Paragraph(tuple(links))))
+    table = Table((Paragraph(()), paragraph(words.word("document", "formats"))), tuple(rows))
+    doc = Document(Meta(words.word("document", "lecture")), paragraph(words.word("document", "lecture_intro")),
+                   (Section("index", Paragraph(()), (table,)),))
+    return render(doc, "html")
 
 
 def _link_order(name: str) -> tuple[int, str]:

@@ -56,7 +56,15 @@ class Code:
     text: str
 
 
-Run = Text | Math | Verdict | Code
+@dataclass(frozen=True)
+class Link:
+    """Words that lead to another file of the same set (a relative address)."""
+
+    text: str
+    href: str
+
+
+Run = Text | Math | Verdict | Code | Link
 
 
 @dataclass(frozen=True)

@@ -60,11 +60,11 @@ def build(report: Report, *, language: str | None = None, notation: str | None =
         v = g.verdict
         cells = [Paragraph((Code(line(g.row.id)),)), Paragraph((Code(line(v.target)),)),
                  Paragraph((Code(line(g.row.answer)),) if g.row.answer else ()),
-                 Paragraph((Text(v.verdict + ": "), *words(v.text).runs)),
+                 Paragraph((Code(v.verdict), Text(" "), *words(v.text).runs)),
                  Paragraph((Code(v.mistake),) if v.mistake else ())]
         if report.reveal:
             cells.append(Paragraph((Math(v.expected),) if v.expected else ()))
         rows.append(tuple(cells))
     meta = Meta(title if title is not None else w.word("grading", "report_title"), net.language, author, date)
-    section = Section("answers", paragraph(w.word("grading", "report_title")), (Table(header, tuple(rows)),))
+    section = Section("answers", Paragraph(()), (Table(header, tuple(rows)),))
     return Document(meta, paragraph(intro), (section,))

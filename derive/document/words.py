@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from . import Code, Math, Paragraph, Run, Text, Verdict
+from . import Code, Link, Math, Paragraph, Run, Text, Verdict
 
 MATH_CHARS: dict[str, str] = {
     "δ": r"\delta ", "Θ": r"\Theta ", "Δ": r"\Delta ", "λ": r"\lambda ", "α": r"\alpha ", "σ": r"\sigma ",
@@ -64,5 +64,5 @@ def math(run: str) -> str:
 
 def plain(p: Paragraph) -> str:
     """The paragraph's words as one plain string (headings of a table of contents, the JSON text)."""
-    return "".join(r.text if isinstance(r, Text | Code) else r.tex if isinstance(r, Math) else "✓✗"[not r.holds]
+    return "".join(r.text if isinstance(r, Text | Code | Link) else r.tex if isinstance(r, Math) else "✓✗"[not r.holds]
                    for r in p.runs)

@@ -16,6 +16,7 @@ from ..document import (
     EquationGroup,
     Figure,
     Line,
+    Link,
     Math,
     Notes,
     Paragraph,
@@ -189,6 +190,9 @@ class LatexPrinter(Printer):
 
     def _print_Math(self, run: Math) -> str:
         return "$%s$" % run.tex
+
+    def _print_Link(self, run: Link) -> str:
+        return escape(self.settable(run.text))
 
     def _print_Verdict(self, run: Verdict) -> str:
         return MARKS[run.holds]

@@ -13,6 +13,7 @@ from ..document import (
     Equation,
     EquationGroup,
     Figure,
+    Link,
     Math,
     Notes,
     Paragraph,
@@ -46,7 +47,7 @@ def block(equations: Sequence[Equation], *, words: bool = True) -> str:
 
 
 def _plain(p: Paragraph) -> str:
-    return "".join(r.text if isinstance(r, Text | Code) else "✓✗"[not r.holds] if isinstance(r, Verdict)
+    return "".join(r.text if isinstance(r, Text | Code | Link) else "✓✗"[not r.holds] if isinstance(r, Verdict)
                    else "$%s$" % r.tex for r in p.runs)
 
 
@@ -109,6 +110,9 @@ class MarkdownPrinter(Printer):
     def _print_Code(self, run: Code) -> str:
         """A code span (which shows HTML as text); no backtick or table bar can end it."""
         return "`%s`" % run.text.replace("`", "'").replace("|", "\\|") if run.text else ""
+
+    def _print_Link(self, run: Link) -> str:
+        return "[%s](%s)" % (_escape(run.text), run.href.replace(")", "%29").replace(" ", "%20"))
 
     def _print_Verdict(self, run: Verdict) -> str:
         return "✓" if run.holds else "✗"

@@ -21,6 +21,7 @@ from ..document import (
     EquationGroup,
     Figure,
     Line,
+    Link,
     Math,
     Notes,
     Paragraph,
@@ -154,6 +155,9 @@ class MathMLPrinter(Printer):
 
     def _print_Code(self, run: Code) -> str:
         return f"<code>{escape(run.text)}</code>"
+
+    def _print_Link(self, run: Link) -> str:
+        return f'<a href="{escape(run.href)}">{escape(run.text)}</a>'
 
     def _print_Verdict(self, run: Verdict) -> str:
         return MARKS[run.holds]
