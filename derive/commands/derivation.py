@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..document.derivation import selected
+    from ..document.sections import selected
     from ..errors import InputError, NotSupportedError
     from ..network import Network
     from ..output import emit

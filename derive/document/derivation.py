@@ -22,22 +22,11 @@ from ..render.tex import MathPrinter
 from ..steps import Derivation, Step
 from ..text import Catalogue, catalogue
 from . import Document, Equation, EquationGroup, Figure, Line, Math, Meta, Notes, Paragraph, Run, Section, Text
+from .sections import SECTIONS, selected
 from .words import paragraph
 
 ASSIGNMENTS = frozenset({"accumulate", "gradient_descent"})
 """rules whose step updates a quantity in place: written := rather than ="""
-
-SECTIONS: dict[str, tuple[str, ...]] = {
-    "forward": ("forward",),
-    "cost": ("cost",),
-    "output": ("output_delta",),
-    "hidden": ("hidden_delta",),
-    "gradients": ("gradient",),
-    "regularization": ("regularized",),
-    "algorithm": ("update",),
-    "summary": ("summary",),
-}
-"""the names --sections takes, and the kinds of section (id without its layer number) each stands for"""
 
 SUMMARY_OF = ("output_delta", "hidden_delta", "gradient", "regularized", "update")
 """the sections whose results the summary repeats, by kind"""
@@ -63,17 +52,6 @@ def presentation(net: Network, *, language: str | None = None, notation: str | N
 
 def kind(section_id: str) -> str:
     return re.sub(r"\d+$", "", section_id)
-
-
-def selected(sections: Sequence[str] | None) -> frozenset[str] | None:
-    """The section kinds --sections names, refused by name when one is unknown."""
-    if sections is None:
-        return None
-    unknown = [s for s in sections if s not in SECTIONS]
-    if unknown or not sections:
-        raise InputError(f"--sections {','.join(sections)}: unknown section {unknown[0] if unknown else ''!r}; "
-                         f"allowed (comma-separated): {','.join(SECTIONS)}")
-    return frozenset(k for s in sections for k in SECTIONS[s])
 
 
 def build(d: Derivation, *, language: str | None = None, notation: str | None = None, title: str | None = None,
