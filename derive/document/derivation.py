@@ -64,8 +64,6 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
     wanted = selected(sections)
     parts = []
     for section in d.sections:
-        if wanted is not None and kind(section.id) not in wanted and kind(section.id) in _KINDS:
-            continue
         equations: list[Equation] = []
         for step in section.steps:
             if not profile.shows(step.form):
@@ -83,10 +81,11 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
         if section.id == "forward":
             blocks += (shapes(net, printer, words),)
         parts.append(Section(section.id, paragraph(section_title(net.notation, words, section)), blocks))
-    if wanted is None or "summary" in wanted:
-        gathered = summary(parts, words)
-        if gathered.equations:
-            parts.append(gathered)
+    gathered = summary(parts, words)  # of every result, whichever sections are printed
+    if gathered.equations:
+        parts.append(gathered)
+    if wanted is not None:
+        parts = [p for p in parts if kind(p.id) in wanted or kind(p.id) not in _KINDS]
     spec = net.to_dict()
     hidden = spec["activation"] if isinstance(spec["activation"], str) else ", ".join(spec["activation"])
     intro = words.word("document", "network", layers=", ".join(map(str, net.layers)), activation=hidden,
