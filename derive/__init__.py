@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["Network", "backprop", "lambdify", "grade", "DeriveError", "InputError", "NotSupportedError", "CheckError"]
 
 _LAZY = {"backprop": "derive.derivation", "lambdify": "derive.numeric", "Derivation": "derive.steps",
-         "Step": "derive.steps", "render": "derive.printers", "grade": "derive.grading",
+         "Step": "derive.steps", "grade": "derive.grading",
          "elementwise": "derive.weight_gradients"}
 
 

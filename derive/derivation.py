@@ -7,9 +7,7 @@ cost, output error δ^(L), the hidden recursion, the weight gradients, regulariz
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -92,9 +90,6 @@ def backprop(net: Network | LayeredNetwork, *, max_units: int = MAX_COUPLED_UNIT
 
         return layered(net, max_units=max_units)
     _within_bounds(net, max_units)
-    key = (dataclasses.replace(net, language="en", notation="ng"), max_units)  # words and symbols: no mathematics
-    if _SHARED is not None and key in _SHARED:
-        return dataclasses.replace(_SHARED[key], network=net)
     with task("derivation", total=net.L) as advance:  # a bar on a terminal once it runs over a second
         sections = [_forward(net), _cost(net)]
         output, (delta_result, delta_layer) = _output_delta(net)
@@ -111,10 +106,7 @@ def backprop(net: Network | LayeredNetwork, *, max_units: int = MAX_COUPLED_UNIT
     sections.append(_update(net))
     primes = tuple(d for _, d in reversed(hidden))
     results = _results(delta_result, delta_layer, primes, sections)
-    derivation = Derivation(net, tuple(sections), results)
-    if _SHARED is not None:
-        _SHARED[key] = derivation
-    return derivation
+    return Derivation(net, tuple(sections), results)
 
 
 def results(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Results:
@@ -123,9 +115,6 @@ def results(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Results:
     form. For the numeric functions, which tests compare with finite differences; a document needs ``backprop``.
     """
     _within_bounds(net, max_units)
-    key = (dataclasses.replace(net, language="en", notation="ng"), max_units)
-    if _SHARED is not None and key in _SHARED:
-        return _SHARED[key].results
     with unchecked():
         _, (delta_result, delta_layer) = _output_delta(net)
         primes = tuple(_hidden_derivative(net, layer) for layer in range(2, net.L))
@@ -136,22 +125,6 @@ def _results(delta: sp.Expr, layer: tuple[sp.Expr, ...] | None, primes: tuple[sp
              sections: list[Section]) -> Results:
     return Results(output_delta=delta, hidden_derivative=primes[-1] if primes else None,
                    gradient=_one_unit_gradient(sections), hidden_derivatives=primes, output_delta_layer=layer)
-
-
-_SHARED: dict[tuple[Network, int], Derivation] | None = None
-
-
-@contextmanager
-def shared_derivations() -> Iterator[None]:
-    """Within the block, each network is derived once: a build that derives one network for several documents
-    (a lecture set: LaTeX and Beamer, English and Chinese, the numbers beside the derivation) reuses it."""
-    global _SHARED
-    outer = _SHARED
-    _SHARED = {} if outer is None else outer
-    try:
-        yield
-    finally:
-        _SHARED = outer
 
 
 def _within_bounds(net: Network, max_units: int) -> None:

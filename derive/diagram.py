@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 from .errors import NotSupportedError
 from .network import Network
 from .notation import PROFILES, q
-from .printers.tex import latex
+from .render.tex import latex
 from .text import catalogue
 
 MAX_UNITS = 6

@@ -539,10 +539,13 @@ def _update(net: Network, fn: Any, thetas: Sequence[np.ndarray], X: np.ndarray, 
                   args, VECTOR),
              Step("example.update.b", b, b - q("alpha") * q("D", "l-1", j, 0), "gradient_descent", "descent_step",
                   args, VECTOR))
+    weights = [Step(f"example.update.new{layer}_{i + 1}_{j}", q("Theta", layer, i + 1, j),
+                    shown(float(T[i, j]), None, f"Theta[{layer}][{i + 1}][{j}]"), "gradient_descent")
+               for layer, T in enumerate(new, start=1) for i in range(T.shape[0]) for j in range(T.shape[1])]
     b, a = shown(before, None, "J"), shown(after, None, "J after")
     cost = Step("example.update.cost", q("J"), a, "evaluate", "cost_unchanged" if flat else "cost_falls",
                 (("before", b.text()), ("after", a.text())))
-    return Section("example_update", (*rules, cost))
+    return Section("example_update", (*rules, *weights, cost))
 
 
 def with_claims(d: Derivation, claims: Section) -> Derivation:

@@ -22,12 +22,16 @@ import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 from .output import TEMP_PREFIX, exchange, rename_new
+
+if TYPE_CHECKING:
+    from .network import Network
+    from .steps import Derivation
 
 try:
     import fcntl
@@ -50,20 +54,29 @@ class Entry:
     description: str = ""
 
 
+@lru_cache(maxsize=8)
+def derived(net: Network) -> Derivation:
+    """The derivation of ``net``'s mathematics, once per build of the set: every language and notation of the
+    same network prints this one Derivation (the words and symbols are the printer's settings)."""
+    from .derivation import backprop
+
+    return backprop(net.replace(language="en", notation="ng"))
+
+
 def derivation_files(spec: Mapping[str, Any]) -> dict[str, str]:
     """The derivation of the network ``spec`` in every document format."""
-    from .derivation import backprop
     from .network import Network
-    from .printers import render
+    from .render import render
 
-    d = backprop(Network.from_dict(dict(spec)))
-    return {suffix: render(d, fmt) for fmt, suffix in FORMATS}
+    net = Network.from_dict(dict(spec))
+    d = derived(net)
+    return {suffix: render(d, fmt, language=net.language, notation=net.notation) for fmt, suffix in FORMATS}
 
 
 def derivation(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
     """An entry holding the full derivation of ``spec`` as .html, .tex, .md and .json."""
     from .network import Network
-    from .printers.latex import ENGINES
+    from .render.latex import ENGINES
 
     net = Network.from_dict(dict(spec))
     layers = ", ".join(map(str, net.layers))
@@ -81,7 +94,7 @@ def exercise_entry(name: str, title: str, exercise: str, spec: Mapping[str, Any]
     def files() -> dict[str, str]:
         from .exercise import exercise as answer
         from .network import Network
-        from .printers import render
+        from .render import render
 
         d = answer(exercise, Network.from_dict(dict(spec)))
         return {suffix: render(d, fmt) for fmt, suffix in FORMATS}
@@ -96,7 +109,7 @@ def example_entry(name: str, title: str, spec: Mapping[str, Any], params: Any, d
         from .example import problem, with_claims, worked_example
         from .network import Network
         from .numeric import lambdify
-        from .printers import render
+        from .render import render
 
         net = Network.from_dict(dict(spec))
         d = worked_example(net, problem(params["Theta"], data["X"], data["Y"]))
@@ -110,7 +123,7 @@ def graph_entry(name: str, title: str, program: str, at: Mapping[str, str]) -> E
     """An entry with the computation graph of ``program`` at the inputs ``at``, in every format."""
     def files() -> dict[str, str]:
         from .graph import graph
-        from .printers.graph import render
+        from .render import render
 
         g = graph(program, dict(at))
         return {suffix: render(g, fmt) for fmt, suffix in FORMATS}
@@ -120,13 +133,13 @@ def graph_entry(name: str, title: str, program: str, at: Mapping[str, str]) -> E
 def beamer_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
     """An entry holding the Beamer deck of the derivation of ``spec`` (one .tex)."""
     from .network import Network
-    from .printers.latex import ENGINES
+    from .render.latex import ENGINES
 
     def files() -> dict[str, str]:
-        from .derivation import backprop
-        from .printers import render
+        from .render import render
 
-        return {".tex": render(backprop(Network.from_dict(dict(spec))), "beamer")}
+        net = Network.from_dict(dict(spec))
+        return {".tex": render(derived(net), "beamer", language=net.language, notation=net.notation)}
     language = Network.from_dict(dict(spec)).language
     return Entry(name, title, files, ENGINES[language], "derive derivation --format beamer")
 
@@ -174,28 +187,41 @@ ENTRIES: tuple[Entry, ...] = (
 
 def build(entries: tuple[Entry, ...] = ENTRIES) -> dict[str, str]:
     """Every file of the set, by file name, the index page included."""
-    from .derivation import shared_derivations
     from .progress import track
 
     files: dict[str, str] = {}
-    with shared_derivations():  # the slides' network is derived once for all its documents
+    try:
         for entry in track(entries, "lecture"):
             for suffix, text in entry.build().items():
                 files[entry.name + suffix] = text
+    finally:
+        derived.cache_clear()
     files["index.html"] = index(entries, files)
     return files
 
 
 def index(entries: tuple[Entry, ...], files: Mapping[str, str]) -> str:
-    """The page linking every file of the set."""
-    from .printers.html import environment, style
+    """The page linking every file of the set: a Document of one table, printed as HTML."""
+    from .document import Document, Link, Meta, Paragraph, Section, Table, Text
+    from .document.words import paragraph
+    from .render import render
     from .text import catalogue
 
     words = catalogue("en")
-    rows = [(e, sorted((n for n in files if n.startswith(e.name + ".")), key=_link_order)) for e in entries]
-    return environment().get_template("index.html.j2").render(
-        title=words.word("document", "lecture"), intro=words.word("document", "lecture_intro"), rows=rows,
-        style=style())
+    rows = []
+    for e in entries:
+        names = sorted((n for n in files if n.startswith(e.name + ".")), key=_link_order)
+        about = (Text(" — " + e.description),) if e.description else ()
+        links: list[Link | Text] = []
+        for n, name in enumerate(names):
+            links += [Text(" · ")] if n else []
+            links.append(Link(name.rsplit(".", 1)[1], name))
+        rows.append((Paragraph((Link(e.title, names[0]), *about)) if names else Paragraph((Text(e.title), *about)),
+                     Paragraph(tuple(links))))
+    table = Table((Paragraph(()), paragraph(words.word("document", "formats"))), tuple(rows))
+    doc = Document(Meta(words.word("document", "lecture")), paragraph(words.word("document", "lecture_intro")),
+                   (Section("index", Paragraph(()), (table,)),))
+    return render(doc, "html")
 
 
 def _link_order(name: str) -> tuple[int, str]:

@@ -13,10 +13,12 @@ from typing import Any
 from .activations import ACTIVATIONS
 from .errors import InputError
 from .losses import LOSSES
+from .notation import PROFILES
+from .text import LANGUAGES
 
 REDUCTIONS = ("mean", "sum")
-NOTATIONS = ("ng", "nielsen")
-LANGUAGES = ("en", "zh")
+NOTATIONS = tuple(PROFILES)
+"""the notation profiles (derive.notation)"""
 MAX_LAYERS = 32
 MAX_UNITS = 100_000
 

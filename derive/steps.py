@@ -85,14 +85,15 @@ class Derivation:
 
     # Jupyter: a Derivation shows itself as the document it is
     def _repr_markdown_(self) -> str:
-        from .printers import render
+        from .render import render
 
         return render(self, "markdown")
 
     def _repr_latex_(self) -> str:
-        from .printers.markdown import math
+        from .render import document
+        from .render.markdown import math
 
-        return math(self)
+        return math(document(self))
 
 
 @dataclass

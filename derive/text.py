@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from .steps import Section, Step
 
 
+CATALOGUES = Path(__file__).parent / "catalogue"
+LANGUAGES: tuple[str, ...] = tuple(sorted(p.stem for p in CATALOGUES.glob("*.toml")))
+"""the languages a document can be written in: one catalogue each"""
+
+
 @dataclass(frozen=True)
 class Catalogue:
     language: str
@@ -44,5 +49,5 @@ class Catalogue:
 @cache
 def catalogue(language: str) -> Catalogue:
     """The catalogue of ``language`` (en, zh)."""
-    text = (Path(__file__).parent / "catalogue" / f"{language}.toml").read_text(encoding="utf-8")
+    text = (CATALOGUES / f"{language}.toml").read_text(encoding="utf-8")
     return Catalogue(language, tomllib.loads(text))

@@ -13,8 +13,8 @@ import pytest
 import derive
 from derive.cli import main
 from derive.errors import NotSupportedError
-from derive.printers import FORMATS, render
-from derive.printers.beamer import engine
+from derive.render import FORMATS, render
+from derive.render.latex import engine
 
 from .conftest import need
 
@@ -39,7 +39,7 @@ def test_one_frame_per_equation_with_every_step_on_its_own_overlay():
 
 
 def test_formats_table_and_options():
-    assert FORMATS["beamer"] == "derive.printers.beamer"
+    assert FORMATS["beamer"] == "derive.render.beamer"
     d, _ = _deck()
     assert not render(d, "beamer", body=True).lstrip().startswith(r"\documentclass")
     with pytest.raises(NotSupportedError, match="unknown option"):
@@ -67,7 +67,7 @@ def _compile(deck: str, program: str, artifacts: str, name: str) -> int:
 @pytest.mark.pdflatex
 def test_english_deck_compiles_with_pdflatex(artifacts):
     d, deck = _deck()
-    assert engine(d) == "pdflatex"
+    assert engine(d.network.language) == "pdflatex"
     frames = deck.count(r"\begin{frame}")
     assert _compile(deck, "pdflatex", artifacts, "beamer-en") > frames   # the overlays made pages
 
@@ -75,7 +75,7 @@ def test_english_deck_compiles_with_pdflatex(artifacts):
 @pytest.mark.pdflatex
 def test_chinese_nielsen_deck_compiles_with_xelatex(artifacts):
     d, deck = _deck(language="zh", notation="nielsen", loss="squared_error")
-    assert engine(d) == "xelatex"
+    assert engine(d.network.language) == "xelatex"
     assert "误差反向传播" in deck and "BP1" in deck and "链式法则" in deck
     assert _compile(deck, "xelatex", artifacts, "beamer-zh") > deck.count(r"\begin{frame}")
 

@@ -19,10 +19,9 @@ import sympy as sp
 from latex2mathml.converter import convert
 
 import derive
-from derive.printers import render
-from derive.printers.latex import engine, text
-from derive.printers.layout import document, summary
-from derive.printers.mathml import MathMLError, fragment, steps
+from derive.render import document, render
+from derive.render.latex import engine, text
+from derive.render.mathml import MathMLError, fragment, steps
 
 from .conftest import need
 
@@ -59,6 +58,15 @@ def compile_tex(source: str, program: str, folder: Path, name: str = "doc") -> t
     return folder / f"{name}.pdf", log
 
 
+def _section(doc, id):
+    return next(s for s in doc.sections if s.id == id)
+
+
+def summary(doc):
+    """The summary section the document ends with."""
+    return _section(doc, "summary")
+
+
 # --- LaTeX
 
 
@@ -67,14 +75,14 @@ def compile_tex(source: str, program: str, folder: Path, name: str = "doc") -> t
 def test_latex_document_compiles(name, tmp_path):
     d = derivation(name)
     source = render(d, "latex")
-    pdf, _ = compile_tex(source, engine(d), tmp_path)
+    pdf, _ = compile_tex(source, engine(d.network.language), tmp_path)
     assert pdf.stat().st_size > 1000
     assert source.count(r"\tag*{") == len(d.steps)  # every step names its rule beside it
 
 
 def test_engine_follows_the_language():
-    assert engine(derivation("sigmoid-cross-entropy")) == "pdflatex"
-    assert engine(derivation("chinese")) == "xelatex"
+    assert engine(derivation("sigmoid-cross-entropy").network.language) == "pdflatex"
+    assert engine(derivation("chinese").network.language) == "xelatex"
     assert r"{ctexart}" in render(derivation("chinese"), "latex")
 
 
@@ -82,8 +90,8 @@ def test_engine_follows_the_language():
 def test_latex_body_pastes_into_a_plain_amsmath_document(tmp_path):
     body = render(derivation("sigmoid-cross-entropy"), "latex", body=True)
     assert r"\documentclass" not in body and r"\begin{document}" not in body
-    compile_tex("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n%s\\end{document}\n" % body,
-                "pdflatex", tmp_path)
+    compile_tex("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n%s\\end{document}\n"
+                % body, "pdflatex", tmp_path)
 
 
 def test_latex_body_from_the_command_line(tmp_path):
@@ -122,7 +130,7 @@ class _Sample(dict):
 @pytest.mark.parametrize(("language", "program"), [("en", "pdflatex"), ("zh", "xelatex")])
 def test_every_catalogue_text_compiles(language, program, tmp_path):
     """Whatever a section, rule or note says, its LaTeX compiles (no $…$$…$, no bare Unicode symbol)."""
-    from derive.printers.latex import COMMON, PREAMBLES
+    from derive.render.latex import COMMON, PREAMBLES
     from derive.text import catalogue
 
     table = catalogue(language).table
@@ -152,7 +160,7 @@ def test_every_mathml_fragment_is_well_formed_and_holds_no_latex(name):
     assert count >= 2 * len(d.steps)
     page = render(d, "mathml")
     root = ET.fromstring(page)  # the whole fragment document is well-formed XML too
-    maths = root.findall(".//{http://www.w3.org/1998/Math/MathML}math")
+    maths = root.findall(".//{http://www.w3.org/1998/Math/MathML}math[@display='block']")  # inline: in the words
     assert len(maths) == len(d.steps) + len(summary(document(d)).equations)
 
 
@@ -269,8 +277,9 @@ def test_html_pages_render_every_formula(tmp_path, artifacts):
         page = tmp_path / f"{name}.html"
         page.write_text(html, encoding="utf-8")
         pages.append(page)
-        shown = (*document(d).equations, *summary(document(d)).equations)
+        shown = document(d).equations
         expected[page.name] = sum(len(eq.lines) for eq in shown) + len(shown)  # every right side, each left side
+        expected[page.name] += html.count('display="inline"')  # and the mathematics in the words
     sizes = math_sizes(pages)
     for name, count in expected.items():
         assert_laid_out(sizes[name], count)
@@ -314,7 +323,7 @@ def test_jupyter_displays_the_derivation():
 
 def test_cross_entropy_steps_read_like_the_slides():
     doc = document(derive.backprop(derive.Network.from_dict({"layers": [2, 1]})))
-    lines = [line.rhs for eq in doc.parts[2].equations for line in eq.lines]
+    lines = [line.rhs for eq in doc.sections[2].equations for line in eq.lines]
     assert r"-y \cdot \frac{1}{a^{(2)}} - (1 - y) \cdot \frac{1}{1 - a^{(2)}} \cdot (-1)" in lines
     assert r"- \frac{y}{a^{(2)}} + \frac{1 - y}{1 - a^{(2)}}" in lines
     assert r"\frac{- y + a^{(2)} y + a^{(2)} - a^{(2)} y}{a^{(2)} (1 - a^{(2)})}" in lines
@@ -324,7 +333,7 @@ def test_cross_entropy_steps_read_like_the_slides():
 def test_squared_error_keeps_the_chain_order():
     d = derivation("sigmoid-squared-error")
     last = d.section("output_delta").steps[-1]
-    assert document(d).parts[2].equations[-1].lines[-1].rhs == r"(a^{(3)} - y) \cdot a^{(3)} (1 - a^{(3)})"
+    assert document(d).sections[2].equations[-1].lines[-1].rhs == r"(a^{(3)} - y) \cdot a^{(3)} (1 - a^{(3)})"
     a, y = sp.symbols("a y")
     assert sp.simplify(d.results.output_delta - (a - y) * a * (1 - a)) == 0
     assert last.rule == "substitute"
@@ -340,13 +349,13 @@ def test_squared_error_keeps_the_chain_order():
 def test_output_error_ends_in_the_form_of_the_slides(spec, shown):
     """The last line of δ^(L): cancelled where something cancels, otherwise the chain's factors in order."""
     doc = document(derive.backprop(derive.Network.from_dict({"layers": [2, 1], **spec})))
-    output = next(p for p in doc.parts if p.id == "output_delta")
+    output = next(p for p in doc.sections if p.id == "output_delta")
     assert output.equations[-1].lines[-1].rhs == shown
 
 
 def test_squared_error_derivative_keeps_the_factor_two():
     doc = document(derive.backprop(derive.Network.from_dict({"layers": [2, 1], "loss": "squared_error"})))
-    lines = [line.rhs for eq in doc.parts[2].equations for line in eq.lines]
+    lines = [line.rhs for eq in doc.sections[2].equations for line in eq.lines]
     assert r"\frac{1}{2} \cdot 2 \cdot (a^{(2)} - y)" in lines
 
 
@@ -360,13 +369,13 @@ def test_summary_gathers_the_results():
 
 def test_regularized_gradient_and_update_read_like_the_slides():
     doc = document(derivation("sigmoid-cross-entropy"))
-    reg = {line.rule: (eq.lhs, line) for eq in doc.parts[-2].equations for line in eq.lines}
+    reg = {line.rule: (eq.lhs, line) for eq in _section(doc, "regularized").equations for line in eq.lines}
     assert reg["accumulate"][1].relation == ":="
     assert reg["accumulate"][1].rhs == r"\Delta^{(l)} + \delta^{(l+1)} (a^{(l)})^{T}"
     assert r"\frac{1}{m} \Delta^{(l)}_{ij} + \frac{\lambda}{m} \Theta^{(l)}_{ij} & \text{if } j \neq 0" in \
         reg["regularization"][1].rhs
     assert r"\text{if } j = 0" in reg["regularization"][1].rhs
-    update = doc.parts[-1].equations[0].lines[0]
+    update = _section(doc, "update").equations[0].lines[0]
     assert (update.relation, update.rhs) == (":=", r"\Theta^{(l)}_{ij} - \alpha D^{(l)}_{ij}")
 
 

@@ -13,8 +13,8 @@ import sympy as sp
 import derive
 from derive.cli import main
 from derive.example import Num, read_problem, worked_example
-from derive.printers import render
-from derive.printers.tex import latex
+from derive.render import render
+from derive.render.tex import latex
 
 from .conftest import need
 from .oracle import cost, numgrad

@@ -11,7 +11,7 @@ import sympy as sp
 import derive
 from derive.cli import main
 from derive.exercise import squared_error
-from derive.printers import render
+from derive.render import render
 from derive.text import catalogue
 
 from .conftest import need

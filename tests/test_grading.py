@@ -254,7 +254,7 @@ def test_the_verdict_object():
         v.verdict = "wrong"  # type: ignore[misc]
     assert v.as_dict() == {"target": "delta[3][1]", "verdict": "correct", "mistake": None, "text": v.text}
     assert "expected" in v.as_dict(reveal=True)
-    assert v.expected == derive.printers.tex.latex(sp.sympify("a*(1 - a)*(a - y)").xreplace(
+    assert v.expected == derive.render.tex.latex(sp.sympify("a*(1 - a)*(a - y)").xreplace(
         {sp.Symbol("a"): sp.Symbol("a[3][1]"), sp.Symbol("y"): sp.Symbol("y[1]")}))
     md = v._repr_markdown_()
     assert md.startswith("**correct**") and "$$" in md
@@ -480,7 +480,7 @@ def test_the_report_page_has_one_formula_per_expected_result(report_files):
     parser = Cells()
     parser.feed(page)
     rows = json.loads(report_files[".json"])
-    assert parser.tags.count("math") == sum(1 for r in rows if r["expected"])
+    assert page.count("<td><math") == sum(1 for r in rows if r["expected"])  # the verdicts' words hold math too
     assert parser.tags.count("tr") == len(rows) + 1
 
 

@@ -16,7 +16,9 @@ import pytest
 import derive
 from derive.cli import main
 from derive.grading.classfile import Row
-from derive.grading.report import FORMATS, as_csv, as_latex, grade_rows
+from derive.grading.report import FORMATS, as_csv, grade_rows
+
+as_latex = FORMATS["latex"]
 
 NET = {"layers": [2, 3, 2], "loss": "squared_error"}
 GOOD = "(a[3][1] - y[1])*a[3][1]*(1 - a[3][1])"

@@ -16,7 +16,8 @@ import derive
 from derive.cli import main
 from derive.errors import InputError
 from derive.graph import graph
-from derive.printers.graph import name_latex, render
+from derive.render import render
+from derive.render.graph import name_latex
 
 from .conftest import need
 

@@ -390,3 +390,25 @@ def test_bad_layered_description_through_the_command(tmp_path: Path) -> None:
 
 def test_not_supported_is_an_input_error() -> None:
     assert issubclass(NotSupportedError, InputError)
+
+
+def test_layered_derivation_in_another_language_and_notation(tmp_path):
+    """--language and --notation are render settings: a layered network prints in Chinese under nielsen too."""
+    import shutil
+    import subprocess
+
+    from .conftest import need
+
+    net = tmp_path / "net.toml"
+    net.write_text('input = [1, 4, 4]\n[[layer]]\nkind = "conv2d"\nchannels = 1\nkernel = 3\nactivation = "relu"\n'
+                   '[[layer]]\nkind = "flatten"\n[[layer]]\nkind = "dense"\nunits = 1\nactivation = "sigmoid"\n')
+    r = subprocess.run([shutil.which("derive") or "derive", "derivation", str(net), "--format", "latex",
+                        "--language", "zh", "--notation", "nielsen", "-o", str(tmp_path / "d.tex")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "d.tex").read_text(encoding="utf-8")
+    assert "ctex" in text and any("\u4e00" <= c <= "\u9fff" for c in text)
+    need("xelatex")
+    c = subprocess.run(["xelatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
+    assert c.returncode == 0, c.stdout[-2000:]

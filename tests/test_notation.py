@@ -10,7 +10,7 @@ import sympy as sp
 
 import derive
 from derive.notation import PROFILES, section_title, step_text
-from derive.printers.tex import latex
+from derive.render.tex import latex
 from derive.text import catalogue
 
 NAMES = [

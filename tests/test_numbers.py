@@ -30,9 +30,9 @@ from derive.example import MAX_EXACT_DIGITS, Num, problem, worked_example
 from derive.graph import MAX_EXACT_DIGITS as GRAPH_DIGITS
 from derive.graph import exact_digits, parse
 from derive.numbers import MAX_DIGITS, read_decimal
-from derive.printers import render
-from derive.printers.latex import engine
-from derive.printers.tex import latex
+from derive.render import render
+from derive.render.latex import engine
+from derive.render.tex import latex
 
 from .test_documents import compile_tex
 
@@ -351,7 +351,7 @@ def test_a_network_at_its_minimum_is_told_so(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_every_configuration_compiles_and_its_mathml_is_well_formed(name, tmp_path):
     d = example(name)
-    compile_tex(render(d, "latex"), engine(d), tmp_path)
+    compile_tex(render(d, "latex"), engine(d.network.language), tmp_path)
     html = render(d, "html")
     maths = re.findall(r"<math\b.*?</math>", html, flags=re.S)
     assert maths

@@ -17,7 +17,7 @@ import sympy as sp
 
 import derive
 from derive.graph import graph
-from derive.printers.tex import latex
+from derive.render.tex import latex
 
 SPEC = {"layers": [2, 2, 2], "activation": "relu", "output": "relu", "loss": "squared_error"}
 # hidden unit 1 and output unit 1 have z = 0 exactly (zero weights and bias); the rest are away from the kink

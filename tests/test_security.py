@@ -37,7 +37,7 @@ FORBIDDEN_NAMES = {"eval", "exec", "compile", "__import__", "sympify", "parse_ex
 ALLOWED_ATTRIBUTE_CALLS = {("re", "compile")}
 """``re.compile`` builds a regular expression, it runs nothing"""
 
-IMPORT_MODULE_ALLOWED = {"cli.py", "__init__.py", "printers/__init__.py", "lazy.py"}
+IMPORT_MODULE_ALLOWED = {"cli.py", "__init__.py", "render/__init__.py", "lazy.py"}
 """modules whose import_module takes a name from derive's own code (COMMANDS, FORMATS, lazy exports, LazyModule)"""
 
 

@@ -21,8 +21,9 @@ import derive
 from derive.activations import ACTIVATIONS, Activation, register
 from derive.errors import InputError
 from derive.notation import q
-from derive.printers.json import as_dict
-from derive.printers.tex import latex
+from derive.render import document
+from derive.render.json import as_dict
+from derive.render.tex import latex
 
 from .oracle import cost, numgrad, problem
 
@@ -41,7 +42,7 @@ def _chain(d: derive.Derivation, name: str) -> list:
 @pytest.mark.parametrize("K", [2, 3, 4])
 def test_output_error_is_a_minus_y_for_every_K(K):
     d = _derive(K)
-    r = as_dict(d)["results"]
+    r = as_dict(document(d))["results"]
     assert sp.sympify(r["output_delta"]) == a - y          # the JSON string SymPy reads back
     assert d.results.output_delta == a - y
     L = 3
@@ -97,7 +98,7 @@ def test_the_output_error_is_derived_for_a_generic_unit(K):
 
 def test_the_steps_read_back_as_sympy():
     """Every step's ``sympy`` string is readable by SymPy (the indicator is written KroneckerDelta)."""
-    for step in as_dict(_derive(2))["steps"]:
+    for step in as_dict(document(_derive(2)))["steps"]:
         if step["section"] == "output_delta":
             sp.sympify(step["sympy"].replace("[", "_").replace("]", ""))
 

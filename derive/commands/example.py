@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..printers import FORMATS
+from . import add_document_options, add_format_option, document_settings
 
 EXACTNESS = ("Every JSON number is read as the exact decimal it spells. Weighted sums, and every quantity that stays "
              "rational (linear/relu layers, squared error), are shown exactly after checking them against the "
@@ -19,14 +19,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, default=0.5, help="learning rate of the descent step (default 0.5)")
     p.add_argument("--digits", type=int, default=7, help="significant digits of inexact numbers (default 7)")
     p.add_argument("--claims", metavar="C.json", help="add a section checking these claims (see derive check)")
-    p.add_argument("--format", "-f", default="latex", choices=list(FORMATS), help="output format (default latex)")
+    add_format_option(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    add_document_options(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..example import read_problem, with_claims, worked_example
     from ..output import emit
-    from ..printers import render
+    from ..render import render
     from .numeric import load
 
     net, fn, thetas, X, Y = load(args)  # validates the three files against the network, with their messages
@@ -37,5 +38,6 @@ def run(args: argparse.Namespace) -> int:
 
         d = with_claims(d, section(check(net, fn.backward(thetas, X, Y), read_claims(args.claims),
                                          source=args.claims, params=thetas, exact=exact_values(args, net))))
-    emit(render(d, args.format), args.output, inputs=[args.network, args.params, args.data, args.claims])
+    emit(render(d, args.format, **document_settings(args)), args.output,
+         inputs=[args.network, args.params, args.data, args.claims])
     return 0

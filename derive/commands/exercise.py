@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..printers import FORMATS
+from . import add_document_options, add_format_option, document_settings
 
 SLIDES = {"layers": [3, 5, 5, 4], "activation": "sigmoid", "output": "sigmoid"}
 """the network of the slides' exercise: 4 layers, sigmoid everywhere"""
@@ -13,15 +13,15 @@ SLIDES = {"layers": [3, 5, 5, 4], "activation": "sigmoid", "output": "sigmoid"}
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="EXERCISE", help="the exercise: squared-error")
     p.add_argument("network", metavar="NET.toml", nargs="?", help="pose it for this network instead of the slides'")
-    p.add_argument("--format", "-f", default="latex", choices=list(FORMATS), help="output format (default latex)")
+    add_format_option(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--layers", metavar="3,5,5,4", help="units per layer, input first")
     p.add_argument("--activation", metavar="NAME", help="the activation g of every layer (hidden and output)")
-    p.add_argument("--language", choices=("en", "zh"), help="the words of the answer")
+    add_document_options(p)
 
 
 def network(args: argparse.Namespace):  # noqa: ANN201 - Network, imported lazily
-    """The slides' network, or NET.toml, with --layers/--activation/--language applied."""
+    """The slides' network, or NET.toml, with --layers/--activation applied."""
     from ..errors import InputError
     from ..exercise import parse_layers
     from ..network import Network
@@ -35,16 +35,14 @@ def network(args: argparse.Namespace):  # noqa: ANN201 - Network, imported lazil
         changes["layers"] = parse_layers(args.layers)
     if args.activation is not None:
         changes.update(activation=args.activation, output=args.activation)
-    if args.language:
-        changes["language"] = args.language
     return net.replace(**changes)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..exercise import exercise
     from ..output import emit
-    from ..printers import render
+    from ..render import render
 
-    text = render(exercise(args.name, network(args)), args.format)
+    text = render(exercise(args.name, network(args)), args.format, **document_settings(args))
     emit(text, args.output, inputs=[args.network])
     return 0

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-FORMATS = ("json", "latex", "html", "markdown", "mathml")
+from . import add_document_options, document_settings
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("program", metavar="PROGRAM.txt", help="scalar assignments, one per line (SPEC §5)")
     p.add_argument("--at", nargs="*", default=[], metavar="NAME=VALUE", help="the value of every input")
-    p.add_argument("--format", "-f", default="json", choices=FORMATS, help="output format (default json)")
-    p.add_argument("--language", default="en", choices=("en", "zh"), help="the words of the document")
+    from ..render import FORMATS
+
+    p.add_argument("--format", "-f", default="json", choices=list(FORMATS), help="output format (default json)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    add_document_options(p)
 
 
 def parse_at(items: list[str]) -> dict[str, str]:
@@ -35,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from ..graph import graph
     from ..network import read_text
     from ..output import emit
-    from ..printers.graph import render
+    from ..render import render
 
     text = read_text(args.program, limit=1_000_000)
     g = graph(text, parse_at(args.at), source=args.program)
-    emit(render(g, args.format, language=args.language), args.output, inputs=[args.program])
+    emit(render(g, args.format, **document_settings(args)), args.output, inputs=[args.program])
     return 0

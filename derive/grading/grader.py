@@ -25,7 +25,7 @@ from ..errors import NotSupportedError
 from ..network import Network
 from ..notation import parse_name, word
 from ..numeric import NumericFunctions
-from ..printers.tex import latex
+from ..render.tex import latex
 from ..text import catalogue
 from .draws import Draws, draw, seed_of
 from .errors import Unreadable, shown

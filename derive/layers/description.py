@@ -113,6 +113,10 @@ class LayeredNetwork:
                 "reduction": self.reduction, "lambda": self.lam, "notation": self.notation,
                 "language": self.language}
 
+    def replace(self, **changes: Any) -> LayeredNetwork:
+        """A new network with some keys of SPEC §9 changed (validated again)."""
+        return LayeredNetwork.from_dict({**self.to_dict(), **changes})
+
     @classmethod
     def from_dict(cls, spec: Any, *, source: str = "network") -> LayeredNetwork:
         """Validate a §9 description and build the network."""
