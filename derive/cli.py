@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .errors import CheckError, InputError
-from .output import check_target, collected, refuse_inputs, silence_stdout
+from .output import check_target, collected, refuse_inputs, silence_stdout, write_stdout
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "derivation": ("derive.commands.derivation", "the full backpropagation derivation of a network"),
@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = int(module.run(args) or 0)
             if code != 2:  # a refused run writes nothing, on stdout or in a file
                 pending.commit()
-            _flush_stdout()
+            if sys.stdout is not None:  # what a command printed itself: full or closed is exit 2
+                write_stdout("")
             return code
     except InputError as e:
         say(f"derive: error: {e}")
@@ -96,20 +97,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = str(e) if isinstance(e, CheckError) else f"{type(e).__name__}: {e}"
         say(f"derive: internal error: {what} (rerun with --debug for the traceback)")
         return 3
-
-
-def _flush_stdout() -> None:
-    """Flush what a command printed itself: a full or closed stdout is exit 2, not a crash."""
-    if sys.stdout is None:
-        return
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except (OSError, ValueError) as e:
-        silence_stdout()
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else "it is closed"
-        raise InputError(f"cannot write to stdout ({reason}); redirect it elsewhere or use -o FILE") from None
 
 
 def _refuse_output_over_inputs(args: argparse.Namespace) -> None:
