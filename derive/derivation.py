@@ -333,10 +333,10 @@ def _hidden_vector(net: Network, layer: int, prime: UnitDerivative, n_here: int,
     theta = sp.MatrixSymbol(f"Theta[{layer}]", net.layers[layer], net.layers[layer - 1])
     delta_next = sp.MatrixSymbol(f"delta[{nxt}]", net.layers[layer], 1)
     z, d = (sp.MatrixSymbol(f"{n}[{layer}]", net.layers[layer - 1], 1) for n in ("z", "delta"))
-    explicit_theta = sp.Matrix(n_next, n_here, lambda r, c: q("Theta", layer, r + 1, c + 1))
-    explicit_dn = sp.Matrix(n_next, 1, lambda r, c: q("delta", nxt, r + 1))
-    gp = sp.Matrix(n_here, 1, lambda r, c: prime.in_z.xreplace({q("z"): q("z", layer, r + 1)}))
-    element_wise = sp.Matrix(n_here, 1, lambda r, c: sp.Add(
+    explicit_theta = sp.ImmutableMatrix(n_next, n_here, lambda r, c: q("Theta", layer, r + 1, c + 1))
+    explicit_dn = sp.ImmutableMatrix(n_next, 1, lambda r, c: q("delta", nxt, r + 1))
+    gp = sp.ImmutableMatrix(n_here, 1, lambda r, c: prime.in_z.xreplace({q("z"): q("z", layer, r + 1)}))
+    element_wise = sp.ImmutableMatrix(n_here, 1, lambda r, c: sp.Add(
         *(q("delta", nxt, k) * q("Theta", layer, k, r + 1) for k in range(1, n_next + 1))) * gp[r])
     vector = Chain(Checker(), f"hidden_delta{layer}.vector", d, instances=[element_wise])
     vector.then("vectorize", Hadamard(theta.T * delta_next, Applied(g_prime_of(net.activation(layer)), z, gp)),
@@ -346,7 +346,7 @@ def _hidden_vector(net: Network, layer: int, prime: UnitDerivative, n_here: int,
         a_vec = sp.Symbol(f"a[{layer}]")
         g = ACTIVATIONS[net.activation(layer)]
         assert g.unit is not None  # hidden activations are element-wise
-        explicit_a = sp.Matrix(n_here, 1, lambda r, c: g.unit(q("z", layer, r + 1)))
+        explicit_a = sp.ImmutableMatrix(n_here, 1, lambda r, c: g.unit(q("z", layer, r + 1)))
         element_form = hadamard_form(prime.in_a.xreplace({q("a"): a_vec}))
         in_a = explicit_a.applyfunc(lambda v: prime.in_a.xreplace({q("a"): v}))
         vector.then("activation_identity", Hadamard(theta.T * delta_next, element_form),
