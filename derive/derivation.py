@@ -67,14 +67,27 @@ class UnitDerivative:
         return self.in_a if self.in_a is not None else self.in_z
 
 
-@lru_cache(maxsize=64)
 def unit_derivative(name: str, z: sp.Symbol, a: sp.Symbol) -> UnitDerivative:
-    """dg/dz for an element-wise activation, with the identity in a found and proven when there is one."""
-    g = ACTIVATIONS[name]
+    """dg/dz for an element-wise activation, with the identity in a found and proven when there is one.
+
+    Found and proven once per registry entry on two placeholder symbols (with z's and a's assumptions), then
+    written in z and a: the same identity is not proven again for each layer or unit."""
+    generic, z_, a_ = _generic_derivative(ACTIVATIONS[name], tuple(sorted(z.assumptions0.items())),
+                                          tuple(sorted(a.assumptions0.items())))
+    rename = {z_: z, a_: a}
+    return UnitDerivative(generic.in_z.xreplace(rename),
+                          None if generic.in_a is None else generic.in_a.xreplace(rename))
+
+
+@lru_cache(maxsize=64)
+def _generic_derivative(g: Activation, z_assumptions: tuple[tuple[str, bool], ...],
+                        a_assumptions: tuple[tuple[str, bool], ...]) -> tuple[UnitDerivative, sp.Symbol, sp.Symbol]:
+    """``unit_derivative`` on placeholders; keyed on the entry itself (a name registered anew is derived anew)."""
     assert g.unit is not None
+    z, a = sp.Dummy("z", **dict(z_assumptions)), sp.Dummy("a", **dict(a_assumptions))
     value = g.unit(z)
     d = sp.diff(value, z)
-    return UnitDerivative(d, polynomial_identity(d, value, z, a))
+    return UnitDerivative(d, polynomial_identity(d, value, z, a)), z, a
 
 
 def backprop(net: Network, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
