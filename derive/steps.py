@@ -275,18 +275,28 @@ def _concrete(expr: sp.Expr) -> sp.Expr:
     return expr.doit()
 
 
+MAX_DENOMINATORS = 3
+"""``is_zero`` multiplies out at most this many distinct denominators before it cancels by gcds instead"""
+
+
 def is_zero(expr: sp.Expr) -> bool:
-    """Whether SymPy can show expr == 0: the cheap normal forms first (expand, then cancel over a common
-    denominator), simplify only when they cannot tell, then again with hyperbolics written as exponentials."""
+    """Whether SymPy can show expr == 0: the cheap normal forms first (expand; with fractions, the numerator
+    over the product of the denominators, expanded; then cancel over a common denominator), simplify only when
+    they cannot tell, then again with hyperbolics written as exponentials."""
     if expr == 0:
         return True
-    cheap = [sp.expand, _over_common_denominator]
-    if any(p.exp.is_negative and p.base.free_symbols for p in expr.atoms(sp.Pow)):
-        cheap.reverse()  # fractions in symbols: expanding alone cannot cancel them, only costs its time
-    for proof in (*cheap, sp.simplify):
+    denominators = {p.base for p in expr.atoms(sp.Pow) if p.exp.is_negative and p.base.free_symbols}
+    # fractions in symbols: expanding alone cannot cancel them; a few denominators are multiplied out at once
+    cheap = [sp.expand] if not denominators else [_numerator] if len(denominators) <= MAX_DENOMINATORS else []
+    for proof in (*cheap, _over_common_denominator, sp.simplify):
         if proof(expr) == 0:
             return True
     return sp.simplify(expr.rewrite(sp.exp)) == 0
+
+
+def _numerator(expr: sp.Expr) -> sp.Expr:
+    """expr's numerator over the product of its denominators, multiplied out: zero exactly when expr is."""
+    return sp.expand(expr.as_numer_denom()[0])
 
 
 def _over_common_denominator(expr: sp.Expr) -> sp.Expr:
