@@ -15,7 +15,6 @@ from functools import lru_cache
 
 import sympy as sp
 
-from . import coupled
 from .activations import ACTIVATIONS, Activation
 from .calculus import explain_derivative, over_common_denominator, polynomial_identity, tidy
 from .errors import NotSupportedError
@@ -265,6 +264,8 @@ def _output_delta_unit(net: Network, g: Activation) -> tuple[Section, tuple[sp.E
 
 def _output_delta_layer(net: Network, g: Activation) -> tuple[Section, tuple[sp.Expr, tuple[sp.Expr, ...]]]:
     """δ^(L) for an activation that couples the layer (softmax), derived for a generic unit (see coupled.py)."""
+    from . import coupled  # only a layer-coupled output needs it
+
     return coupled.output_delta(net, g, _unit_checker(net))
 
 

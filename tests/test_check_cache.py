@@ -112,3 +112,19 @@ def test_fresh_checks_prove_everything(monkeypatch):
     with steps.fresh_checks():
         bp.backprop(net)
     assert len(calls) - remembered > remembered
+
+
+@pytest.mark.parametrize(("fmt", "absent"), [("latex", ["numpy", "jinja2", "latex2mathml"]),
+                                             ("json", ["numpy", "jinja2", "latex2mathml"]),
+                                             ("html", ["numpy"])])
+def test_the_derivation_path_imports_only_what_it_needs(fmt, absent, tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom derive.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in {absent!r} if m in sys.modules), 'sympy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, "derivation", "--preset", "ng-4-layer", "-f", fmt, "-o",
+                           str(tmp_path / f"out.{fmt}")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.stdout.strip().splitlines()[-1] == "[] True", done.stdout + done.stderr
+    assert (tmp_path / f"out.{fmt}").stat().st_size > 1000
