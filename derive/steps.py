@@ -196,7 +196,7 @@ class Checker:
             domain = frozenset((_apply(k, rename), v) for k, v in self.domain.items())
             assume = frozenset((_apply(k, rename), _apply(v, rename)) for k, v in self.assume.items())
             # without a symbolic proof the evidence is the sampled points, which the step's name seeds: no sharing
-            key = (_apply(left, rename), _apply(right, rename), definitions, domain, assume, self.points,
+            key = (type(self), _apply(left, rename), _apply(right, rename), definitions, domain, assume, self.points,
                    self.symbolic, None if self.symbolic else step)
             hash(key)
         except TypeError:
