@@ -116,12 +116,14 @@ class Checker:
     def define(self, quantity: sp.Basic, value: sp.Basic) -> None:
         self.definitions[quantity] = value
 
-    def value(self, expr: sp.Basic) -> sp.Basic:
-        """expr with every partial taken, every display node evaluated and every quantity expanded."""
+    def value(self, expr: sp.Basic, *, keep: frozenset[sp.Basic] = frozenset()) -> sp.Basic:
+        """expr with every partial taken, every display node evaluated and every quantity expanded (but those in
+        ``keep``, left as free symbols)."""
+        definitions = {k: v for k, v in self.definitions.items() if k not in keep} if keep else self.definitions
         for _ in range(64):
             new = expr.replace(lambda e: isinstance(e, Partial), self._partial).doit()
-            if new.free_symbols & self.definitions.keys():
-                new = new.xreplace(self.definitions)
+            if new.free_symbols & definitions.keys():
+                new = new.xreplace(definitions)
             if isinstance(new, sp.MatrixExpr) and not isinstance(new, sp.MatrixBase):
                 new = new.as_explicit()
             if new == expr:
@@ -159,16 +161,38 @@ class Checker:
         key = self._key(step, left, right)
         if key is not None and key in _PROVEN:
             return
+        if not self._for_any(step, left, right):
+            self._full(step, left, right)
+        if key is not None:
+            if len(_PROVEN) >= MAX_PROVEN:
+                _PROVEN.clear()
+            _PROVEN[key] = None
+
+    def _for_any(self, step: str, left: sp.Basic, right: sp.Basic) -> bool:
+        """Whether left = right holds whatever values the quantities defined through an arbitrary function (the
+        δ^(l+1)_k = ∂F/∂z^(l+1)_k of an arbitrary loss) take — which proves it for their defined values too —
+        shown by the cheap proofs at once; False (and the full check follows) when that cannot be shown."""
+        keep = frozenset(k for k, v in self.definitions.items() if isinstance(k, sp.Symbol) and v.has(AppliedUndef))
+        if not keep or not self.symbolic:
+            return False
+        diff = self.value(left, keep=keep) - self.value(right, keep=keep)
+        if not (diff.free_symbols & keep):
+            return False  # nothing was kept: the full check is the same check
+        items = list(diff) if isinstance(diff, sp.MatrixBase) else [diff]
+        try:
+            for item in items:
+                self._numeric(step, item)
+        except CheckError:
+            return False
+        return all(is_zero(item, cheap=True) for item in items)
+
+    def _full(self, step: str, left: sp.Basic, right: sp.Basic) -> None:
         diff = self.value(left) - self.value(right)
         items = list(diff) if isinstance(diff, sp.MatrixBase) else [diff]
         for item in items:
             self._numeric(step, item)
             if self.symbolic and not is_zero(item):
                 raise CheckError(step, f"SymPy cannot show {left} = {right} (difference {item})")
-        if key is not None:
-            if len(_PROVEN) >= MAX_PROVEN:
-                _PROVEN.clear()
-            _PROVEN[key] = None
 
     def _key(self, step: str, left: sp.Basic, right: sp.Basic) -> tuple[Any, ...] | None:
         """The check in canonical symbols (see ``_renaming``), or None when caching is off."""
@@ -279,19 +303,19 @@ MAX_DENOMINATORS = 3
 """``is_zero`` multiplies out at most this many distinct denominators before it cancels by gcds instead"""
 
 
-def is_zero(expr: sp.Expr) -> bool:
+def is_zero(expr: sp.Expr, *, cheap: bool = False) -> bool:
     """Whether SymPy can show expr == 0: the cheap normal forms first (expand; with fractions, the numerator
     over the product of the denominators, expanded; then cancel over a common denominator), simplify only when
-    they cannot tell, then again with hyperbolics written as exponentials."""
+    they cannot tell, then again with hyperbolics written as exponentials. ``cheap``: the normal forms only."""
     if expr == 0:
         return True
     denominators = {p.base for p in expr.atoms(sp.Pow) if p.exp.is_negative and p.base.free_symbols}
     # fractions in symbols: expanding alone cannot cancel them; a few denominators are multiplied out at once
-    cheap = [sp.expand] if not denominators else [_numerator] if len(denominators) <= MAX_DENOMINATORS else []
-    for proof in (*cheap, _over_common_denominator, sp.simplify):
+    first = [sp.expand] if not denominators else [_numerator] if len(denominators) <= MAX_DENOMINATORS else []
+    for proof in (*first, _over_common_denominator, *(() if cheap else (sp.simplify,))):
         if proof(expr) == 0:
             return True
-    return sp.simplify(expr.rewrite(sp.exp)) == 0
+    return not cheap and sp.simplify(expr.rewrite(sp.exp)) == 0
 
 
 def _numerator(expr: sp.Expr) -> sp.Expr:

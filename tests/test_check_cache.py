@@ -106,7 +106,7 @@ def test_fresh_checks_prove_everything(monkeypatch):
     bp.backprop(net)
     calls = []
     real = steps.Checker.value
-    monkeypatch.setattr(steps.Checker, "value", lambda self, e: calls.append(e) or real(self, e))
+    monkeypatch.setattr(steps.Checker, "value", lambda self, e, **kw: calls.append(e) or real(self, e, **kw))
     bp.backprop(net)
     remembered = len(calls)
     with steps.fresh_checks():
@@ -128,3 +128,23 @@ def test_the_derivation_path_imports_only_what_it_needs(fmt, absent, tmp_path):
                            str(tmp_path / f"out.{fmt}")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.stdout.strip().splitlines()[-1] == "[] True", done.stdout + done.stderr
     assert (tmp_path / f"out.{fmt}").stat().st_size > 1000
+
+
+def test_a_step_is_proven_for_any_loss_derivative_first_and_through_its_definition_otherwise(monkeypatch):
+    """The activation identity holds whatever δ^(l+1) is (proven with the δs free); the chain rule only through
+    δ's definition as ∂F/∂z (proven in full); a wrong index fails both ways and is caught."""
+    ck = bp._arbitrary_loss(2, 2, 2, ACTIVATIONS["sigmoid"])
+    a, z = q("a", 2, 1), q("z", 2, 1)
+    sums = sum(q("delta", 3, k) * q("Theta", 2, k, 1) for k in (1, 2))
+    prime = sp.exp(-z) / (1 + sp.exp(-z)) ** 2
+    full = []
+    real = steps.Checker._full
+    monkeypatch.setattr(steps.Checker, "_full", lambda self, *args: full.append(args[0]) or real(self, *args))
+    with steps.fresh_checks():
+        ck.equal("identity", sums * prime, sums * a * (1 - a))
+        assert full == []
+        chain = sum(Partial(bp.J, q("z", 3, k)) * Partial(q("z", 3, k), a) for k in (1, 2)) * Partial(a, z)
+        ck.equal("chain", Partial(bp.J, z), chain)
+        assert full == ["chain"]
+        with pytest.raises(CheckError):
+            ck.equal("wrong", sums * prime, sum(q("delta", 3, k) * q("Theta", 2, 1, k) for k in (1, 2)) * a * (1 - a))
