@@ -147,9 +147,9 @@ def output_delta(net: Network, g: Activation, ck: Checker) -> tuple[Section, tup
     per_unit = tuple(layer.at(result, i=k) for k in range(1, K + 1))
     if not (result.xreplace(plain).atoms(sp.Indexed) or result.has(sp.Sum)):
         vector = Chain(ck, "output_delta.vector", q("delta", L),
-                       instances=[sp.Matrix([q("delta", L, k) for k in range(1, K + 1)])])
+                       instances=[sp.ImmutableMatrix([q("delta", L, k) for k in range(1, K + 1)])])
         vectors = {A[I]: q("a", L), Y[I]: q("y"), Z[I]: q("z", L)}
-        vector.then("vectorize", hadamard_form(result.xreplace(vectors)), instances=[sp.Matrix(per_unit)])
+        vector.then("vectorize", hadamard_form(result.xreplace(vectors)), instances=[sp.ImmutableMatrix(per_unit)])
         chains.append(vector)
     one_unit = layer.named(result.xreplace(plain))
     return section("output_delta", *chains, layer=L), (one_unit, per_unit)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from . import coupled
 from .activations import ACTIVATIONS, Activation
 from .calculus import explain_derivative, over_common_denominator, polynomial_identity, tidy
 from .errors import NotSupportedError
@@ -69,14 +68,27 @@ class UnitDerivative:
         return self.in_a if self.in_a is not None else self.in_z
 
 
-@lru_cache(maxsize=64)
 def unit_derivative(name: str, z: sp.Symbol, a: sp.Symbol) -> UnitDerivative:
-    """dg/dz for an element-wise activation, with the identity in a found and proven when there is one."""
-    g = ACTIVATIONS[name]
+    """dg/dz for an element-wise activation, with the identity in a found and proven when there is one.
+
+    Found and proven once per registry entry on two placeholder symbols (with z's and a's assumptions), then
+    written in z and a: the same identity is not proven again for each layer or unit."""
+    generic, z_, a_ = _generic_derivative(ACTIVATIONS[name], tuple(sorted(z.assumptions0.items())),
+                                          tuple(sorted(a.assumptions0.items())))
+    rename = {z_: z, a_: a}
+    return UnitDerivative(generic.in_z.xreplace(rename),
+                          None if generic.in_a is None else generic.in_a.xreplace(rename))
+
+
+@lru_cache(maxsize=64)
+def _generic_derivative(g: Activation, z_assumptions: tuple[tuple[str, bool], ...],
+                        a_assumptions: tuple[tuple[str, bool], ...]) -> tuple[UnitDerivative, sp.Symbol, sp.Symbol]:
+    """``unit_derivative`` on placeholders; keyed on the entry itself (a name registered anew is derived anew)."""
     assert g.unit is not None
+    z, a = sp.Dummy("z", **dict(z_assumptions)), sp.Dummy("a", **dict(a_assumptions))
     value = g.unit(z)
     d = sp.diff(value, z)
-    return UnitDerivative(d, polynomial_identity(d, value, z, a))
+    return UnitDerivative(d, polynomial_identity(d, value, z, a)), z, a
 
 
 def backprop(net: Network | LayeredNetwork, *, max_units: int = MAX_COUPLED_UNITS) -> Derivation:
@@ -233,6 +245,8 @@ def _output_delta_unit(net: Network, g: Activation) -> tuple[Section, tuple[sp.E
 
 def _output_delta_layer(net: Network, g: Activation) -> tuple[Section, tuple[sp.Expr, tuple[sp.Expr, ...]]]:
     """δ^(L) for an activation that couples the layer (softmax), derived for a generic unit (see coupled.py)."""
+    from . import coupled  # only a layer-coupled output needs it
+
     return coupled.output_delta(net, g, _unit_checker(net))
 
 
@@ -314,10 +328,10 @@ def _hidden_vector(net: Network, layer: int, prime: UnitDerivative, n_here: int,
     theta = sp.MatrixSymbol(f"Theta[{layer}]", net.layers[layer], net.layers[layer - 1])
     delta_next = sp.MatrixSymbol(f"delta[{nxt}]", net.layers[layer], 1)
     z, d = (sp.MatrixSymbol(f"{n}[{layer}]", net.layers[layer - 1], 1) for n in ("z", "delta"))
-    explicit_theta = sp.Matrix(n_next, n_here, lambda r, c: q("Theta", layer, r + 1, c + 1))
-    explicit_dn = sp.Matrix(n_next, 1, lambda r, c: q("delta", nxt, r + 1))
-    gp = sp.Matrix(n_here, 1, lambda r, c: prime.in_z.xreplace({q("z"): q("z", layer, r + 1)}))
-    element_wise = sp.Matrix(n_here, 1, lambda r, c: sp.Add(
+    explicit_theta = sp.ImmutableMatrix(n_next, n_here, lambda r, c: q("Theta", layer, r + 1, c + 1))
+    explicit_dn = sp.ImmutableMatrix(n_next, 1, lambda r, c: q("delta", nxt, r + 1))
+    gp = sp.ImmutableMatrix(n_here, 1, lambda r, c: prime.in_z.xreplace({q("z"): q("z", layer, r + 1)}))
+    element_wise = sp.ImmutableMatrix(n_here, 1, lambda r, c: sp.Add(
         *(q("delta", nxt, k) * q("Theta", layer, k, r + 1) for k in range(1, n_next + 1))) * gp[r])
     vector = Chain(Checker(), f"hidden_delta{layer}.vector", d, instances=[element_wise])
     vector.then("vectorize", Hadamard(theta.T * delta_next, Applied(g_prime_of(net.activation(layer)), z, gp)),
@@ -327,7 +341,7 @@ def _hidden_vector(net: Network, layer: int, prime: UnitDerivative, n_here: int,
         a_vec = sp.Symbol(f"a[{layer}]")
         g = ACTIVATIONS[net.activation(layer)]
         assert g.unit is not None  # hidden activations are element-wise
-        explicit_a = sp.Matrix(n_here, 1, lambda r, c: g.unit(q("z", layer, r + 1)))
+        explicit_a = sp.ImmutableMatrix(n_here, 1, lambda r, c: g.unit(q("z", layer, r + 1)))
         element_form = hadamard_form(prime.in_a.xreplace({q("a"): a_vec}))
         in_a = explicit_a.applyfunc(lambda v: prime.in_a.xreplace({q("a"): v}))
         vector.then("activation_identity", Hadamard(theta.T * delta_next, element_form),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -110,16 +111,20 @@ class Checker:
     assume: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
     points: int = 5
     symbolic: bool = True
+    _memo: tuple[Any, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    """the definitions in canonical names, as last computed for ``equal``'s key (with the items they were of)"""
 
     def define(self, quantity: sp.Basic, value: sp.Basic) -> None:
         self.definitions[quantity] = value
 
-    def value(self, expr: sp.Basic) -> sp.Basic:
-        """expr with every partial taken, every display node evaluated and every quantity expanded."""
+    def value(self, expr: sp.Basic, *, keep: frozenset[sp.Basic] = frozenset()) -> sp.Basic:
+        """expr with every partial taken, every display node evaluated and every quantity expanded (but those in
+        ``keep``, left as free symbols)."""
+        definitions = {k: v for k, v in self.definitions.items() if k not in keep} if keep else self.definitions
         for _ in range(64):
             new = expr.replace(lambda e: isinstance(e, Partial), self._partial).doit()
-            if new.free_symbols & self.definitions.keys():
-                new = new.xreplace(self.definitions)
+            if new.free_symbols & definitions.keys():
+                new = new.xreplace(definitions)
             if isinstance(new, sp.MatrixExpr) and not isinstance(new, sp.MatrixBase):
                 new = new.as_explicit()
             if new == expr:
@@ -145,12 +150,83 @@ class Checker:
         return sp.diff(expr, p.x)
 
     def equal(self, step: str, left: sp.Basic, right: sp.Basic) -> None:
+        """Check left = right (numerically at ``points`` random points, and by a symbolic proof unless
+        ``symbolic`` is off); raise CheckError naming ``step`` otherwise.
+
+        A check passed once is not redone in the same process when it comes again up to a shift of the layer
+        numbers (``_renaming``): the same identity on layer 3 as on layer 2, or in another network with the
+        same activation and loss. The key is the whole check — both sides, every definition, the sampling
+        domain and the assumptions, renamed by one bijection — so a step that differs in anything but the
+        layer numbering is checked afresh; a failed check is never remembered.
+        """
+        key = self._key(step, left, right)
+        if key is not None and key in _PROVEN:
+            return
+        if not self._for_any(step, left, right):
+            self._full(step, left, right)
+        if key is not None:
+            if len(_PROVEN) >= MAX_PROVEN:
+                _PROVEN.clear()
+            _PROVEN[key] = None
+
+    def _for_any(self, step: str, left: sp.Basic, right: sp.Basic) -> bool:
+        """Whether left = right holds whatever values the quantities defined through an arbitrary function (the
+        δ^(l+1)_k = ∂F/∂z^(l+1)_k of an arbitrary loss) take — which proves it for their defined values too —
+        shown by the cheap proofs at once; False (and the full check follows) when that cannot be shown."""
+        keep = frozenset(k for k, v in self.definitions.items() if isinstance(k, sp.Symbol) and v.has(AppliedUndef))
+        if not keep or not self.symbolic:
+            return False
+        diff = self.value(left, keep=keep) - self.value(right, keep=keep)
+        if not (diff.free_symbols & keep):
+            return False  # nothing was kept: the full check is the same check
+        items = list(diff) if isinstance(diff, sp.MatrixBase) else [diff]
+        try:
+            for item in items:
+                self._numeric(step, item)
+        except CheckError:
+            return False
+        return all(is_zero(item, cheap=True) for item in items)
+
+    def _full(self, step: str, left: sp.Basic, right: sp.Basic) -> None:
         diff = self.value(left) - self.value(right)
         items = list(diff) if isinstance(diff, sp.MatrixBase) else [diff]
         for item in items:
             self._numeric(step, item)
             if self.symbolic and not is_zero(item):
                 raise CheckError(step, f"SymPy cannot show {left} = {right} (difference {item})")
+
+    def _key(self, step: str, left: sp.Basic, right: sp.Basic) -> tuple[Any, ...] | None:
+        """The check in canonical symbols (see ``_renaming``), or None when caching is off."""
+        if not _CACHING.get():
+            return None
+        items = tuple(self.definitions.items())
+        memo = self._memo
+        if memo is None or len(memo[0]) != len(items) or not all(
+                a is c and b is d for (a, b), (c, d) in zip(memo[0], items, strict=True)):
+            symbols = _indexed([*self.definitions, *self.definitions.values()])
+            base = min((n for _, _, n, _ in symbols), default=None)
+            rename = _renaming(symbols, base)
+            try:
+                canonical = frozenset((_apply(k, rename), _apply(v, rename)) for k, v in items)
+                hash(canonical)
+            except TypeError:  # a mutable matrix in the check: checked every time
+                return None
+            memo = self._memo = (items, base, rename, canonical)
+        _, base, rename, definitions = memo
+        extra = _indexed([left, right, *self.domain, *self.assume, *self.assume.values()])
+        if base is None:  # nothing defined: the sides alone fix the shift
+            base = min((n for _, _, n, _ in extra), default=None)
+        rename = {**rename, **_renaming(extra, base)}
+        try:
+            domain = frozenset((_apply(k, rename), v) for k, v in self.domain.items())
+            assume = frozenset((_apply(k, rename), _apply(v, rename)) for k, v in self.assume.items())
+            # without a symbolic proof the evidence is the sampled points, which the step's name seeds: no sharing
+            key = (type(self), _apply(left, rename), _apply(right, rename), definitions, domain, assume, self.points,
+                   self.symbolic, None if self.symbolic else step)
+            hash(key)
+        except TypeError:
+            return None
+        return key
 
     def _numeric(self, step: str, diff: sp.Expr) -> None:
         rng = random.Random(zlib.crc32(step.encode()))
@@ -165,6 +241,53 @@ class Checker:
                 raise CheckError(step, f"the sides differ by {value.real:.3g} at {point}")
 
 
+MAX_PROVEN = 4096
+"""checks remembered as passed (``Checker.equal``); the memory is emptied when it is full"""
+_PROVEN: dict[tuple[Any, ...], None] = {}
+_CACHING: ContextVar[bool] = ContextVar("caching", default=True)
+
+
+@contextmanager
+def fresh_checks() -> Iterator[None]:
+    """Within the block every check is done in full, none taken from the checks passed before (for tests and
+    benchmarks that measure or exercise the checks themselves)."""
+    token = _CACHING.set(False)
+    try:
+        yield
+    finally:
+        _CACHING.reset(token)
+
+
+_INDEXED = re.compile(r"^([^[\]]+)\[(-?\d+)\](.*)$")
+
+
+def _indexed(parts: Sequence[sp.Basic]) -> list[tuple[sp.Symbol, str, int, str]]:
+    """The symbols in ``parts`` whose first index is a number: (symbol, name, number, the rest of the name)."""
+    found = []
+    for s in set().union(*(part.free_symbols for part in parts)) if parts else ():
+        if type(s) is sp.Symbol:
+            m = _INDEXED.match(s.name)
+            if m is not None:
+                found.append((s, m.group(1), int(m.group(2)), m.group(3)))
+    return found
+
+
+def _renaming(symbols: list[tuple[sp.Symbol, str, int, str]], base: int | None) -> dict[sp.Symbol, sp.Symbol]:
+    """The canonical names of a check's quantities: every symbol whose first index is a number n (z[3][1],
+    Theta[2][1][0], s[4]) gets the same name with n − b, for one b per check (the smallest such number in its
+    definitions, or in its sides when nothing is defined). That is one bijection on the names (n ↦ n − b,
+    other names kept), applied to every side, definition and assumption of the check, so the check holds after
+    it if and only if it held before; the same identity on layer 3 as on layer 2 then has the same key.
+    Assumptions on the symbols (commutativity) are kept."""
+    if not base:
+        return {}
+    return {s: sp.Symbol(f"{name}[{n - base}]{rest}", **s.assumptions0) for s, name, n, rest in symbols}
+
+
+def _apply(expr: sp.Basic, rename: dict[sp.Symbol, sp.Symbol]) -> sp.Basic:
+    return expr.xreplace(rename) if rename else expr
+
+
 def _concrete(expr: sp.Expr) -> sp.Expr:
     """expr with every undefined function (an arbitrary loss F) replaced by one fixed smooth function, so
     that it can be evaluated at numbers; the symbolic check still proves the identity for every F."""
@@ -177,15 +300,32 @@ def _concrete(expr: sp.Expr) -> sp.Expr:
     return expr.doit()
 
 
-def is_zero(expr: sp.Expr) -> bool:
-    """Whether SymPy can show expr == 0: the cheap normal forms first (expand, then cancel over a common
-    denominator), simplify only when they cannot tell, then again with hyperbolics written as exponentials."""
+MAX_DENOMINATORS = 3
+"""``is_zero`` multiplies out at most this many distinct denominators before it cancels by gcds instead"""
+
+
+def is_zero(expr: sp.Expr, *, cheap: bool = False) -> bool:
+    """Whether SymPy can show expr == 0: the cheap normal forms first (expand; with fractions, the numerator
+    over the product of the denominators, expanded; then cancel over a common denominator), simplify only when
+    they cannot tell, then again with hyperbolics written as exponentials. ``cheap``: the normal forms only."""
     if expr == 0:
         return True
-    for proof in (sp.expand, lambda e: sp.cancel(sp.together(e)), sp.simplify):
+    denominators = {p.base for p in expr.atoms(sp.Pow) if p.exp.is_negative and p.base.free_symbols}
+    # fractions in symbols: expanding alone cannot cancel them; a few denominators are multiplied out at once
+    first = [sp.expand] if not denominators else [_numerator] if len(denominators) <= MAX_DENOMINATORS else []
+    for proof in (*first, _over_common_denominator, *(() if cheap else (sp.simplify,))):
         if proof(expr) == 0:
             return True
-    return sp.simplify(expr.rewrite(sp.exp)) == 0
+    return not cheap and sp.simplify(expr.rewrite(sp.exp)) == 0
+
+
+def _numerator(expr: sp.Expr) -> sp.Expr:
+    """expr's numerator over the product of its denominators, multiplied out: zero exactly when expr is."""
+    return sp.expand(expr.as_numer_denom()[0])
+
+
+def _over_common_denominator(expr: sp.Expr) -> sp.Expr:
+    return sp.cancel(sp.together(expr))
 
 
 _CHECKING: ContextVar[bool] = ContextVar("checking", default=True)

@@ -29,3 +29,17 @@ def test_benchmark_smoke_runs_and_agrees(tmp_path):
     assert all(r["extra"]["naive_weights_done"] == r["weights"] for r in checked)
     assert result["elementwise_fit"]["peak_bytes"] > 0
     assert result["machine"]["nproc"] >= 1
+
+
+@pytest.mark.slow
+def test_latency_benchmark_smoke_runs(tmp_path):
+    out = tmp_path / "latency.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "latency.py"), "--smoke", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text(encoding="utf-8"))
+    names = {r["name"]: r for r in result["results"]}
+    floor = names['python -c "import sympy" (floor)']
+    slides = names["derive derivation --preset ng-4-layer --format latex"]
+    assert floor["best"] > 0 and slides["best"] > 0 and len(slides["walls"]) == 1   # one round, no timing asserted
+    assert "derive lecture" not in names
