@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from html import escape
 
 from .errors import NotSupportedError
 from .network import Network
 from .notation import PROFILES, q
+from .render.latex import escape as tex_escape
 from .render.tex import latex
 from .text import catalogue
 
@@ -95,12 +96,9 @@ def layer_name(net: Network, layer: int) -> str:
 TIKZ_SCALE = {"x": 2.4, "y": 0.95}
 """centimetres between two layers and between two units"""
 
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-                "%": r"\%", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-
-
-def _tex_escape(text: str) -> str:
-    return "".join(_TEX_SPECIAL.get(c, c) for c in text)
+def quoteattr(value: str) -> str:
+    """An XML attribute's value, quoted and escaped."""
+    return '"%s"' % escape(value, quote=True)
 
 
 def network_tikz(net: Network) -> str:
@@ -132,7 +130,7 @@ def network_tikz(net: Network) -> str:
                      rf"{{${weight_label(net, layer)}$}};")
     for layer in range(1, net.L + 1):
         lines.append(rf"\node[font=\small, anchor=north] at ({(layer - 1) * dx:.2f},{bottom:.2f}) "
-                     rf"{{{_tex_escape(layer_name(net, layer))}}};")
+                     rf"{{{tex_escape(layer_name(net, layer))}}};")
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines) + "\n"
 

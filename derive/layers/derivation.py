@@ -41,8 +41,8 @@ class Cases(Checker):
 
     cases: list[dict[sp.Symbol, sp.Expr]]
 
-    def value(self, expr: sp.Basic) -> sp.Basic:
-        return super().value(expr).doit()  # the substituted Subs evaluated, so that equal sides look equal
+    def value(self, expr: sp.Basic, *, keep: frozenset[sp.Basic] = frozenset()) -> sp.Basic:
+        return super().value(expr, keep=keep).doit()  # the substituted Subs evaluated, so that equal sides look equal
 
     def equal(self, step: str, left: sp.Basic, right: sp.Basic) -> None:
         for assume in self.cases:
