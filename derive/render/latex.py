@@ -56,6 +56,9 @@ SPECIAL: dict[str, str] = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$
 MARKS: dict[bool, str] = {True: r"\ding{51}", False: r"\ding{55}"}
 """a check mark and a cross mark (pifont), never a times sign"""
 
+CODE_BREAKS = frozenset("+-*/^()[],_=")
+"""characters of code after which a line may break (code has no spaces to break at)"""
+
 SETTABLE = "…–—‘’“”"
 """characters beyond Latin-1 that pdflatex's fonts set (besides the mathematics of document.words)"""
 
@@ -163,10 +166,11 @@ class LatexPrinter(Printer):
         if columns <= WIDE_TABLE:
             return ("\\begin{center}\n\\begin{tabular}{%s}\n%s \\\\\n\\hline\n%s\n\\end{tabular}\n\\end{center}\n"
                     % ("l" * columns, head, rows))
-        cell = (">{\\raggedright\\arraybackslash}p{\\dimexpr(\\linewidth-%d\\tabcolsep)/%d\\relax}"
-                % (2 * columns, columns))
+        need = [_width(column) for column in zip(table.header, *table.rows)]
+        spec = "".join(">{\\raggedright\\arraybackslash}p{%.3f\\dimexpr\\linewidth-%d\\tabcolsep\\relax}"
+                       % (w / sum(need), 2 * columns) for w in need)
         return ("{\\small\n\\begin{longtable}{@{}%s@{}}\n%s \\\\\n\\hline\n\\endhead\n%s\n\\end{longtable}\n}\n"
-                % (cell * columns, head, rows))
+                % (spec, head, rows))
 
     def _print_Figure(self, figure: Figure) -> str:
         from . import figures
@@ -186,6 +190,8 @@ class LatexPrinter(Printer):
         out = []
         for c in self.settable(run.text):
             out.append("$%s$" % MATH_CHARS[c].strip() if c in MATH_CHARS else escape(c))
+            if c in CODE_BREAKS:  # a long answer or name wraps in a table cell instead of running over the next
+                out.append("\\allowbreak{}")
         return "\\texttt{%s}" % "".join(out)
 
     def _print_Math(self, run: Math) -> str:
@@ -206,3 +212,18 @@ def text(words: str) -> str:
     from ..document.words import paragraph
 
     return LatexPrinter().runs(paragraph(words))
+
+
+def _width(column: tuple[Paragraph, ...]) -> float:
+    """A table column's share of the line: what its cells hold on average (in characters as set), but never less
+    than its longest word that cannot break (a heading, a name) needs; capped, so prose columns wrap."""
+    import re
+
+    lengths, longest = [], 0
+    for cell in column:
+        visible = "".join(r.text if isinstance(r, Text | Code | Link) else r.tex if isinstance(r, Math) else "x"
+                          for r in cell.runs)
+        lengths.append(len(visible) * (0.6 if any(isinstance(r, Math) for r in cell.runs) else 1.0))
+        words = re.split(r"[\s" + re.escape("".join(CODE_BREAKS)) + r"]+", visible)
+        longest = max(longest, *(len(w) for w in words))
+    return min(45.0, max(sum(lengths) / len(lengths), 2.2 * (longest + 1) + 4))  # the word and its break character
