@@ -158,9 +158,11 @@ def _forward(net: Network) -> Section:
         steps.append(definition(f"forward.z{nxt}b", q("z", nxt),
                                 sp.Add(theta * act, sp.Symbol(f"b[{layer}]"), evaluate=False), note="bias_vector",
                                 layer=layer, next=nxt, form=VECTOR))
+        whole = not ACTIVATIONS[net.activation(nxt)].elementwise  # softmax: the layer's vector at once
         steps.append(definition(f"forward.a{nxt}", q("a", nxt),
                                 Applied(g_of(net.activation(nxt)), q("z", nxt), q("z", nxt)),
-                                note="activation", activation=net.activation(nxt), layer=nxt))
+                                note="activation_layer" if whole else "activation", activation=net.activation(nxt),
+                                layer=nxt))
     return section("forward", *steps)
 
 

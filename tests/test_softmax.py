@@ -163,3 +163,14 @@ def test_a_new_coupled_activation_is_one_entry():
         assert sp.expand(last.doit() - 2 * q("a", 2, i) * (sp.KroneckerDelta(i, k) - q("a", 2, k))) == 0
     finally:
         ACTIVATIONS.pop("softmax_half")
+
+
+def test_forward_pass_says_softmax_acts_on_the_whole_layer():
+    """A coupled activation is not described as applied to each weighted sum (its notes come from the registry)."""
+    from derive.render import render
+
+    net = derive.Network.from_dict({"layers": [2, 3, 2], "activation": "tanh", "output": "softmax"})
+    for language, whole, each in (("en", "as a whole", "Layer 3 applies softmax to each"),
+                                  ("zh", "整个加权和向量", "第 3 层对每个加权和应用 softmax")):
+        text = render(derive.backprop(net), "markdown", language=language)
+        assert whole in text and each not in text

@@ -103,7 +103,8 @@ def _forward(net: LayeredNetwork) -> Section:
         if layer.activation:
             steps.append(definition(f"forward.a{n + 1}", TensorName("a", n + 1), Applied(G, TensorName("z", n + 1),
                                                                                      TensorName("z", n + 1)),
-                                    note="activation", activation=layer.activation, layer=n))
+                                    note="activation" if ACTIVATIONS[layer.activation].elementwise
+                                    else "activation_layer", activation=layer.activation, layer=n))
     return section("forward", *steps)
 
 
