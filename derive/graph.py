@@ -35,15 +35,19 @@ MAX_EXACT_DIGITS = 2_000
 EPSILON = Decimal("0.001")
 DIGITS = 30
 
-ALLOWED = ("assignments NAME = expression, one per line, with + - * / ** unary -, numbers, names "
-           "and exp log sigmoid tanh relu of one argument")
+MAX_NODES = 400
+"""nodes after a program is broken into one node per operation"""
 
 FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     "exp": lambda x: sp.exp(x, evaluate=False),
     "log": lambda x: sp.log(x, evaluate=False),
-    **{name: ACTIVATIONS[name].unit for name in ("sigmoid", "tanh", "relu")},  # type: ignore[misc]
+    **{name: a.unit for name, a in ACTIVATIONS.items() if a.unit is not None},
 }
-"""the functions a program may call, each a SymPy definition (the activations from their registry)"""
+"""the functions a program may call, each a SymPy definition: exp, log and every elementwise activation of the
+registry (derive.activations), so that registering an activation makes it callable here"""
+
+ALLOWED = ("assignments NAME = expression, one per line, with + - * / ** unary -, numbers, names "
+           f"and {' '.join(FUNCTIONS)} of one argument")
 
 BINARY: dict[type, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
     ast.Add: lambda a, b: sp.Add(a, b, evaluate=False),
@@ -65,6 +69,8 @@ class Node:
     expr: sp.Expr
     parents: tuple[str, ...]
     line: int
+    generated: bool = False
+    """a node the parser made for an operation nested inside an assignment (its name is generated)"""
 
 
 @dataclass(frozen=True)
@@ -149,8 +155,17 @@ def parse(text: str, *, source: str = "program") -> Program:
     nodes: list[Node] = []
     inputs: list[str] = []
     assigned: set[str] = set()
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    pieces: list[tuple[ast.stmt, str, ast.expr, bool]] = []
     for stmt in tree.body:
         name, value = _assignment(stmt, source)
+        splitter = _Splitter(taken)
+        top = splitter.operand(value, 0, top=True)
+        pieces += [(stmt, n, e, True) for n, e in splitter.pieces] + [(stmt, name, top, False)]
+        if len(pieces) > MAX_NODES:
+            raise InputError(f"{source}: line {stmt.lineno}: more than {MAX_NODES} operations; "
+                             f"at most {MAX_NODES} nodes are allowed")
+    for stmt, name, value, generated in pieces:
         builder = _Builder(source, stmt.lineno)
         expr = builder.build(value, 0)
         _bounded(expr, source, stmt.lineno)
@@ -166,8 +181,73 @@ def parse(text: str, *, source: str = "program") -> Program:
         if name in assigned or name in inputs:
             raise InputError(f"{source}: line {stmt.lineno}: {name!r} is assigned twice; each name once")
         assigned.add(name)
-        nodes.append(Node(name, expr, tuple(builder.names), stmt.lineno))
+        nodes.append(Node(name, expr, tuple(builder.names), stmt.lineno, generated))
     return Program(tuple(nodes), tuple(inputs))
+
+
+class _Splitter:
+    """One node per operation, as a lecturer draws the chain: ``J = (w*x + b - y)**2/2`` becomes
+    ``u1 = w*x``, ``u2 = u1 + b``, ``u3 = u2 - y``, ``J = u3**2/2``.
+
+    An operation whose two operands both hold names gets each operand that is not a bare name as its own node;
+    a function's argument that is not a bare name is its own node; an operation with one side a number (``d**2``,
+    ``d/2``, ``-d``) stays with its operand unless that operand combines several names or is such an operation
+    itself. Generated names are u1, u2, … skipping every name the program uses.
+    """
+
+    def __init__(self, taken: set[str]) -> None:
+        self.taken = taken
+        self.pieces: list[tuple[str, ast.expr]] = []
+
+    def lift(self, node: ast.expr) -> ast.expr:
+        if isinstance(node, ast.Name | ast.Constant):
+            return node
+        k = 1
+        while f"u{k}" in self.taken:
+            k += 1
+        name = f"u{k}"
+        self.taken.add(name)
+        self.pieces.append((name, node))
+        return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
+
+    def operand(self, node: ast.expr, depth: int, top: bool = False) -> ast.expr:
+        """node with its nested operations lifted into pieces (deeper than MAX_DEPTH is left to _Builder)."""
+        if depth > MAX_DEPTH:
+            return node
+        if isinstance(node, ast.BinOp):
+            left, right = self.operand(node.left, depth + 1), self.operand(node.right, depth + 1)
+            if _has_name(left) and _has_name(right):
+                left, right = self.lift(left), self.lift(right)
+            else:
+                left = left if _single(left) else self.lift(left)
+                right = right if _single(right) else self.lift(right)
+            return ast.copy_location(ast.BinOp(left=left, op=node.op, right=right), node)
+        if isinstance(node, ast.UnaryOp):
+            inner = self.operand(node.operand, depth + 1)
+            inner = inner if _single(inner) else self.lift(inner)
+            return ast.copy_location(ast.UnaryOp(op=node.op, operand=inner), node)
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+            arg = self.lift(self.operand(node.args[0], depth + 1))
+            return ast.copy_location(ast.Call(func=node.func, args=[arg], keywords=[]), node)
+        return node
+
+
+def _has_name(node: ast.expr) -> bool:
+    return any(isinstance(n, ast.Name) for n in ast.walk(node))
+
+
+def _single(node: ast.expr) -> bool:
+    """A name, a number, or one name under operations with numbers only (d**2, -d, 3*d): kept in place."""
+    if isinstance(node, ast.Name | ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.operand, ast.Name | ast.Constant)
+    if isinstance(node, ast.BinOp):
+        sides = (node.left, node.right)
+        return all(isinstance(x, ast.Name | ast.Constant) for x in sides) and sum(_has_name(x) for x in sides) <= 1
+    if isinstance(node, ast.Call):
+        return True
+    return False
 
 
 def _precheck(text: str, source: str) -> None:
