@@ -38,16 +38,21 @@ DIGITS = 30
 MAX_NODES = 400
 """nodes after a program is broken into one node per operation"""
 
-FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
+BUILT_IN: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     "exp": lambda x: sp.exp(x, evaluate=False),
     "log": lambda x: sp.log(x, evaluate=False),
-    **{name: a.unit for name, a in ACTIVATIONS.items() if a.unit is not None},
 }
-"""the functions a program may call, each a SymPy definition: exp, log and every elementwise activation of the
-registry (derive.activations), so that registering an activation makes it callable here"""
 
-ALLOWED = ("assignments NAME = expression, one per line, with + - * / ** unary -, numbers, names "
-           f"and {' '.join(FUNCTIONS)} of one argument")
+
+def functions() -> dict[str, Callable[[sp.Expr], sp.Expr]]:
+    """The functions a program may call, each a SymPy definition: exp, log and every elementwise activation of
+    the registry (derive.activations) as it stands now, so that registering an activation makes it callable."""
+    return {**BUILT_IN, **{name: a.unit for name, a in ACTIVATIONS.items() if a.unit is not None}}
+
+
+def allowed() -> str:
+    return ("assignments NAME = expression, one per line, with + - * / ** unary -, numbers, names "
+            f"and {' '.join(functions())} of one argument")
 
 BINARY: dict[type, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
     ast.Add: lambda a, b: sp.Add(a, b, evaluate=False),
@@ -159,11 +164,11 @@ def parse(text: str, *, source: str = "program") -> Program:
     try:
         tree = ast.parse(text, mode="exec")
     except SyntaxError as e:
-        raise InputError(f"{source}: line {e.lineno}: not a valid assignment ({e.msg}); allowed: {ALLOWED}") from None
+        raise InputError(f"{source}: line {e.lineno}: not a valid assignment ({e.msg}); allowed: {allowed()}") from None
     except (RecursionError, MemoryError, ValueError):
-        raise InputError(f"{source}: too deeply nested; allowed: {ALLOWED}") from None
+        raise InputError(f"{source}: too deeply nested; allowed: {allowed()}") from None
     if not tree.body:
-        raise InputError(f"{source}: no assignments; allowed: {ALLOWED}")
+        raise InputError(f"{source}: no assignments; allowed: {allowed()}")
     if len(tree.body) > MAX_ASSIGNMENTS:
         raise InputError(f"{source}: {len(tree.body)} statements; at most {MAX_ASSIGNMENTS} are allowed")
     nodes: list[Node] = []
@@ -315,7 +320,7 @@ def exact_digits(expr: sp.Basic) -> float:
 def _assignment(stmt: ast.stmt, source: str) -> tuple[str, ast.expr]:
     if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
         what = type(stmt).__name__.lower()
-        raise InputError(f"{source}: line {stmt.lineno}: {what} statement is not allowed; allowed: {ALLOWED}")
+        raise InputError(f"{source}: line {stmt.lineno}: {what} statement is not allowed; allowed: {allowed()}")
     return _name(stmt.targets[0].id, source, stmt.lineno), stmt.value
 
 
@@ -323,7 +328,7 @@ def _name(name: str, source: str, line: int) -> str:
     if not _IDENTIFIER.match(name) or len(name) > MAX_NAME or name.startswith("_") or "__" in name:
         raise InputError(f"{source}: line {line}: name {name!r} is not allowed; names are letters, digits and "
                          f"single underscores, starting with a letter, at most {MAX_NAME} characters")
-    if name in FUNCTIONS:
+    if name in functions():
         raise InputError(f"{source}: line {line}: {name!r} is a function name and cannot be a variable")
     return name
 
@@ -338,7 +343,7 @@ class _Builder:
         """build each activation as an undefined function of its name (for drawing), not its definition"""
 
     def refuse(self, what: str) -> InputError:
-        return InputError(f"{self.source}: line {self.line}: {what} is not allowed; allowed: {ALLOWED}")
+        return InputError(f"{self.source}: line {self.line}: {what} is not allowed; allowed: {allowed()}")
 
     def build(self, node: ast.expr, depth: int) -> sp.Expr:
         if depth > MAX_DEPTH:
@@ -378,7 +383,8 @@ class _Builder:
         return sp.Symbol(name)
 
     def _call(self, node: ast.Call, depth: int) -> sp.Expr:
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+        table = functions()
+        if not isinstance(node.func, ast.Name) or node.func.id not in table:
             what = repr(node.func.id) if isinstance(node.func, ast.Name) else _describe(node.func)
             raise self.refuse(f"calling {what}")
         if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
@@ -386,7 +392,7 @@ class _Builder:
         arg = self.build(node.args[0], depth)
         if self.display and node.func.id in ACTIVATIONS:
             return sp.Function(node.func.id)(arg)
-        return FUNCTIONS[node.func.id](arg)
+        return table[node.func.id](arg)
 
     HANDLERS: dict[type, Callable[[_Builder, Any, int], sp.Expr]] = {
         ast.BinOp: _binop, ast.UnaryOp: _unary, ast.Constant: _constant, ast.Name: _name_node, ast.Call: _call,

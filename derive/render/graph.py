@@ -85,6 +85,21 @@ def edges(g: Graph) -> list[tuple[str, str]]:
     return [(p, n.name) for n in g.program.nodes for p in n.parents]
 
 
+def route(place: dict[str, tuple[int, int]], a: str, b: str) -> list[tuple[float, float]]:
+    """The bends of the edge a → b in (column, row) units, between its start on a's right side and its end on
+    b's left side: straight along a row to the next column; otherwise down the gap right of a's column, along
+    the channel between two rows next to b, and down the gap left of b's column: columns' gaps and rows'
+    channels hold no box, so no edge runs through a node or its numbers."""
+    (ca, ra), (cb, rb) = place[a], place[b]
+    if ra == rb and cb == ca + 1:
+        return []
+    first, last = ca + 0.5, cb - 0.5
+    if cb == ca + 1:
+        return [(first, ra), (first, rb)]
+    channel = rb + 0.5 if ra > rb else rb - 0.5
+    return [(first, ra), (first, channel), (last, channel), (last, rb)]
+
+
 def operation_latex(g: Graph, name: str) -> str:
     """'c = w x' for a computed node, the name alone for an input."""
     from sympy import Symbol
@@ -131,7 +146,7 @@ TEXT_WIDTH_CM = 17.0
 def tikz(g: Graph) -> str:
     place = layout(g)
     ids = {name: f"n{k}" for k, name in enumerate(place)}
-    dx, dy = 2.9, 1.6
+    dx, dy = 3.2, 1.6
     cols = max(c for c, _ in place.values()) + 1
     scale = min(1.0, TEXT_WIDTH_CM / (cols * dx))
     lines = [r"\begin{tikzpicture}[>=stealth, scale=%.3f, transform shape, every node/.style={font=\small}]" % scale]
@@ -145,7 +160,8 @@ def tikz(g: Graph) -> str:
         lines.append(r"\node[draw, %s%s, align=center, fill=white] (%s) at (%.2f, %.2f) {$%s$\\%s};"
                      % (shape, dashed, ids[name], col * dx, -row * dy, operation_latex(g, name), numbers))
     for a, b in edges(g):
-        lines.append(r"\draw[->] (%s) -- (%s);" % (ids[a], ids[b]))
+        bends = "".join(" -- (%.2f, %.2f)" % (x * dx, -y * dy) for x, y in route(place, a, b))
+        lines.append(r"\draw[->, rounded corners=2pt] (%s.east)%s -- (%s.west);" % (ids[a], bends, ids[b]))
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines)
 
@@ -164,10 +180,10 @@ def svg(g: Graph) -> str:
            'orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>']
     for a, b in edges(g):
         (x1, y1), (x2, y2) = pos[a], pos[b]
-        sx, sy = _border(x1, y1, x2, y2, half[a], h / 2)
-        ex, ey = _border(x2, y2, x1, y1, half[b], h / 2)
-        out.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" '
-                   'stroke="black" marker-end="url(#arrow)"/>')
+        bends = [(90 + c * dx, 40 + r * dy) for c, r in route(place, a, b)]
+        points = [(x1 + half[a], y1), *bends, (x2 - half[b], y2)]
+        text = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        out.append(f'<polyline points="{text}" fill="none" stroke="black" marker-end="url(#arrow)"/>')
     e = escape
     for name, (x, y) in pos.items():
         gradient = _derivative(g, name)
@@ -181,13 +197,6 @@ def svg(g: Graph) -> str:
                 + "</text>"]
     out.append("</svg>")
     return "\n".join(out)
-
-
-def _border(x1: float, y1: float, x2: float, y2: float, hw: float, hh: float) -> tuple[float, float]:
-    """Where the segment from the centre (x1, y1) towards (x2, y2) leaves a box of half sizes hw × hh."""
-    vx, vy = x2 - x1, y2 - y1
-    t = min(hw / abs(vx) if vx else float("inf"), hh / abs(vy) if vy else float("inf"), 1.0)
-    return x1 + vx * t, y1 + vy * t
 
 
 def mermaid(g: Graph) -> str:
