@@ -80,7 +80,7 @@ def build(g: Graph, *, language: str | None = None, notation: str | None = None,
         symbolic = [formula(step.symbolic)] if step.symbolic is not None else []
         numbers = " + ".join(r"%s \cdot %s" % (_paren(number_latex(t.local_value)), _paren(number_latex(t.upstream)))
                              for t in step.terms)
-        sides = ([chain, product, *symbolic, numbers] if step.terms else []) + [number_latex(step.value)]
+        sides = ([chain, *symbolic, product, numbers] if step.terms else []) + [number_latex(step.value)]
         lines = tuple(_line(step.name, side) for side in dict.fromkeys(sides))
         groups.append(EquationGroup((Equation(partial(out, step.name), lines),)))
     reverse = Section("reverse", paragraph(w["reverse"]), tuple(groups))

@@ -140,55 +140,76 @@ def _derivative(g: Graph, name: str) -> float | None:
 
 
 TEXT_WIDTH_CM = 17.0
-"""the width of an A4 page inside 2 cm margins: a wider drawing is scaled down to it"""
+"""the width of an A4 page inside 2 cm margins"""
+MAX_ACROSS = 5
+"""layers drawn left to right up to this many; a deeper graph is drawn top to bottom, so that it fits A4"""
+
+
+def _downward(place: dict[str, tuple[int, int]]) -> bool:
+    return max(c for c, _ in place.values()) + 1 > MAX_ACROSS
 
 
 def tikz(g: Graph) -> str:
+    """Boxes of one width (the operation above, value and derivative below), layers left to right, or top to
+    bottom for a deep graph; edges along the gaps (route)."""
     place = layout(g)
+    down = _downward(place)
     ids = {name: f"n{k}" for k, name in enumerate(place)}
-    dx, dy = 3.2, 1.6
-    cols = max(c for c, _ in place.values()) + 1
-    scale = min(1.0, TEXT_WIDTH_CM / (cols * dx))
+    width, step, across = 2.6, (1.55 if down else 3.3), (3.1 if down else 1.5)
+
+    def at(layer: float, slot: float) -> str:
+        return "(%.2f, %.2f)" % ((slot * across, -layer * step) if down else (layer * step, -slot * across))
+
+    slots = max(r for _, r in place.values()) + 1
+    wide = slots * across if down else len({c for c, _ in place.values()}) * step
+    scale = min(1.0, TEXT_WIDTH_CM / wide)
     lines = [r"\begin{tikzpicture}[>=stealth, scale=%.3f, transform shape, every node/.style={font=\small}]" % scale]
     for name, (col, row) in place.items():
         gradient = _derivative(g, name)
         numbers = r"{\color{blue}$%s$}" % number_latex(g.values[name])
         if gradient is not None:
             numbers += r"\quad{\color{red!70!black}$%s$}" % number_latex(gradient)
-        shape = "rounded corners=6pt, inner sep=2pt" if name in g.program.inputs else "rounded corners, inner sep=3pt"
         dashed = ", dashed" if gradient is None else ""
-        lines.append(r"\node[draw, %s%s, align=center, fill=white] (%s) at (%.2f, %.2f) {$%s$\\%s};"
-                     % (shape, dashed, ids[name], col * dx, -row * dy, operation_latex(g, name), numbers))
+        lines.append(r"\node[draw, rounded corners=4pt, inner sep=2pt, minimum width=%.1fcm%s, align=center, "
+                     r"fill=white] (%s) at %s {$%s$\\{\footnotesize %s}};"
+                     % (width, dashed, ids[name], at(col, row), operation_latex(g, name), numbers))
+    start, end = ("south", "north") if down else ("east", "west")
     for a, b in edges(g):
-        bends = "".join(" -- (%.2f, %.2f)" % (x * dx, -y * dy) for x, y in route(place, a, b))
-        lines.append(r"\draw[->, rounded corners=2pt] (%s.east)%s -- (%s.west);" % (ids[a], bends, ids[b]))
+        bends = "".join(" -- " + at(x, y) for x, y in route(place, a, b))
+        lines.append(r"\draw[->, rounded corners=2pt] (%s.%s)%s -- (%s.%s);" % (ids[a], start, bends, ids[b], end))
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines)
 
 
 def svg(g: Graph) -> str:
+    """The same layout as the TikZ drawing, in SVG."""
     place = layout(g)
-    dx, dy, h = 170, 90, 44
-    cols = max(c for c, _ in place.values()) + 1
-    rows = max(rw for _, rw in place.values()) + 1
-    pos = {n: (90 + c * dx, 40 + rw * dy) for n, (c, rw) in place.items()}
+    down = _downward(place)
+    w, h = 150, 44
+    step, across = (80, 175) if down else (185, 80)
+
+    def at(layer: float, slot: float) -> tuple[float, float]:
+        return (90 + slot * across, 40 + layer * step) if down else (90 + layer * step, 40 + slot * across)
+
+    pos = {n: at(c, r) for n, (c, r) in place.items()}
     labels = {n: operation_text(g, n) for n in place}
-    half = {n: min(dx / 2 - 8, max(30, 3.8 * max(len(labels[n]), 14))) for n in place}
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{cols * dx + 20}" height="{rows * dy + 10}" '
+    width = max(x for x, _ in pos.values()) + 90
+    height = max(y for _, y in pos.values()) + 40
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
            f'role="img" font-family="sans-serif" font-size="13">',
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>']
     for a, b in edges(g):
         (x1, y1), (x2, y2) = pos[a], pos[b]
-        bends = [(90 + c * dx, 40 + r * dy) for c, r in route(place, a, b)]
-        points = [(x1 + half[a], y1), *bends, (x2 - half[b], y2)]
-        text = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        bends = [at(c, r) for c, r in route(place, a, b)]
+        first, last = ((x1, y1 + h / 2), (x2, y2 - h / 2)) if down else ((x1 + w / 2, y1), (x2 - w / 2, y2))
+        text = " ".join(f"{x:.1f},{y:.1f}" for x, y in [first, *bends, last])
         out.append(f'<polyline points="{text}" fill="none" stroke="black" marker-end="url(#arrow)"/>')
     e = escape
     for name, (x, y) in pos.items():
         gradient = _derivative(g, name)
         dash = ' stroke-dasharray="4 3"' if gradient is None else ""
-        out += [f'<rect x="{x - half[name]:.1f}" y="{y - h / 2}" width="{2 * half[name]:.1f}" height="{h}" rx="8" '
+        out += [f'<rect x="{x - w / 2:.1f}" y="{y - h / 2}" width="{w}" height="{h}" rx="8" '
                 f'fill="white" stroke="black"{dash}/>',
                 f'<text x="{x}" y="{y - 4}" text-anchor="middle" font-style="italic">{e(labels[name])}</text>',
                 f'<text x="{x}" y="{y + 14}" text-anchor="middle"><tspan fill="#1f4fbf">'
