@@ -220,7 +220,7 @@ class _Splitter:
         self.pieces: list[tuple[str, ast.expr]] = []
 
     def lift(self, node: ast.expr) -> ast.expr:
-        if isinstance(node, ast.Name | ast.Constant):
+        if isinstance(node, ast.Name | ast.Constant) or not _has_name(node):  # numbers alone stay in place
             return node
         k = 1
         while f"u{k}" in self.taken:
@@ -258,13 +258,13 @@ def _has_name(node: ast.expr) -> bool:
 
 def _single(node: ast.expr) -> bool:
     """A name, a number, or one name under operations with numbers only (d**2, -d, 3*d): kept in place."""
-    if isinstance(node, ast.Name | ast.Constant):
+    if isinstance(node, ast.Name | ast.Constant) or not _has_name(node):
         return True
     if isinstance(node, ast.UnaryOp):
         return isinstance(node.operand, ast.Name | ast.Constant)
     if isinstance(node, ast.BinOp):
         sides = (node.left, node.right)
-        return all(isinstance(x, ast.Name | ast.Constant) for x in sides) and sum(_has_name(x) for x in sides) <= 1
+        return all(isinstance(x, ast.Name) or not _has_name(x) for x in sides) and sum(map(_has_name, sides)) <= 1
     if isinstance(node, ast.Call):
         return True
     return False
