@@ -53,7 +53,7 @@ def build(g: Graph, *, language: str | None = None, notation: str | None = None,
         return r"\frac{\partial}{\partial %s}\left(%s\right)" % (name_latex(v), formula(program.node(child).expr))
 
     fixed = data_only(program, g.data)
-    dash = _math(r"\text{---}")
+    dash = EMPTY  # data have no derivative: the cell stays empty
     header = tuple(paragraph(w[k]) for k in ("node", "definition", "value", "gradient"))
     rows = [(_math(name_latex(n)), paragraph(w["data" if n in fixed else "input"]), _math(number_latex(g.values[n])),
              dash if n in fixed else _math(number_latex(g.gradients[n]))) for n in program.inputs]
