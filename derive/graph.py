@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,15 +35,24 @@ MAX_EXACT_DIGITS = 2_000
 EPSILON = Decimal("0.001")
 DIGITS = 30
 
-ALLOWED = ("assignments NAME = expression, one per line, with + - * / ** unary -, numbers, names "
-           "and exp log sigmoid tanh relu of one argument")
+MAX_NODES = 400
+"""nodes after a program is broken into one node per operation"""
 
-FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
+BUILT_IN: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     "exp": lambda x: sp.exp(x, evaluate=False),
     "log": lambda x: sp.log(x, evaluate=False),
-    **{name: ACTIVATIONS[name].unit for name in ("sigmoid", "tanh", "relu")},  # type: ignore[misc]
 }
-"""the functions a program may call, each a SymPy definition (the activations from their registry)"""
+
+
+def functions() -> dict[str, Callable[[sp.Expr], sp.Expr]]:
+    """The functions a program may call, each a SymPy definition: exp, log and every elementwise activation of
+    the registry (derive.activations) as it stands now, so that registering an activation makes it callable."""
+    return {**BUILT_IN, **{name: a.unit for name, a in ACTIVATIONS.items() if a.unit is not None}}
+
+
+def allowed() -> str:
+    return ("assignments NAME = expression, one per line, with + - * / ** unary -, numbers, names "
+            f"and {' '.join(functions())} of one argument")
 
 BINARY: dict[type, Callable[[sp.Expr, sp.Expr], sp.Expr]] = {
     ast.Add: lambda a, b: sp.Add(a, b, evaluate=False),
@@ -65,6 +74,10 @@ class Node:
     expr: sp.Expr
     parents: tuple[str, ...]
     line: int
+    generated: bool = False
+    """a node the parser made for an operation nested inside an assignment (its name is generated)"""
+    shown: sp.Expr | None = None
+    """the operation as it is drawn: each activation kept as a call (sigmoid(z), drawn σ(z)), not expanded"""
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,9 @@ class Term:
     local: sp.Expr
     local_value: float
     upstream: float
+    simple: sp.Expr | None = None
+    """the local derivative written in the child's own name when SymPy proves it so (∂a/∂z = a(1 − a) for
+    a = sigmoid(z)); None when there is no such form"""
 
 
 @dataclass(frozen=True)
@@ -101,6 +117,9 @@ class GradientStep:
     name: str
     terms: tuple[Term, ...]
     value: float
+    symbolic: sp.Expr | None = None
+    """∂J/∂name as one formula in the program's names, when the product of local derivatives simplifies (for
+    logistic regression ∂J/∂z = a − y); None when it does not or the program is too large to try"""
 
 
 @dataclass(frozen=True)
@@ -123,11 +142,17 @@ class Graph:
     gradients: Mapping[str, float]
     steps: tuple[GradientStep, ...]
     nudges: tuple[Nudge, ...]
+    data: tuple[str, ...] = ()
+    """inputs marked as data (--data): no derivative, no nudge; the others are parameters"""
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return tuple(n for n in self.program.inputs if n not in self.data)
 
     @property
     def counts(self) -> dict[str, int]:
-        """Derivative steps of one reverse pass (n + p) against node evaluations of nudging each input (n·p)."""
-        n, p = len(self.program.nodes), len(self.program.inputs)
+        """Derivative steps of one reverse pass (n + p) against node evaluations of nudging each parameter (n·p)."""
+        n, p = len(self.program.nodes), len(self.parameters)
         return {"nodes": n, "inputs": p, "reverse_mode": n + p, "nudging": n * p}
 
 
@@ -139,21 +164,31 @@ def parse(text: str, *, source: str = "program") -> Program:
     try:
         tree = ast.parse(text, mode="exec")
     except SyntaxError as e:
-        raise InputError(f"{source}: line {e.lineno}: not a valid assignment ({e.msg}); allowed: {ALLOWED}") from None
+        raise InputError(f"{source}: line {e.lineno}: not a valid assignment ({e.msg}); allowed: {allowed()}") from None
     except (RecursionError, MemoryError, ValueError):
-        raise InputError(f"{source}: too deeply nested; allowed: {ALLOWED}") from None
+        raise InputError(f"{source}: too deeply nested; allowed: {allowed()}") from None
     if not tree.body:
-        raise InputError(f"{source}: no assignments; allowed: {ALLOWED}")
+        raise InputError(f"{source}: no assignments; allowed: {allowed()}")
     if len(tree.body) > MAX_ASSIGNMENTS:
         raise InputError(f"{source}: {len(tree.body)} statements; at most {MAX_ASSIGNMENTS} are allowed")
     nodes: list[Node] = []
     inputs: list[str] = []
     assigned: set[str] = set()
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    pieces: list[tuple[ast.stmt, str, ast.expr, bool]] = []
     for stmt in tree.body:
         name, value = _assignment(stmt, source)
+        splitter = _Splitter(taken)
+        top = splitter.operand(value, 0, top=True)
+        pieces += [(stmt, n, e, True) for n, e in splitter.pieces] + [(stmt, name, top, False)]
+        if len(pieces) > MAX_NODES:
+            raise InputError(f"{source}: line {stmt.lineno}: more than {MAX_NODES} operations; "
+                             f"at most {MAX_NODES} nodes are allowed")
+    for stmt, name, value, generated in pieces:
         builder = _Builder(source, stmt.lineno)
         expr = builder.build(value, 0)
         _bounded(expr, source, stmt.lineno)
+        shown = _Builder(source, stmt.lineno, display=True).build(value, 0)
         for used in builder.names:
             if used == name:
                 raise InputError(f"{source}: line {stmt.lineno}: {name!r} is used in its own definition; "
@@ -166,8 +201,73 @@ def parse(text: str, *, source: str = "program") -> Program:
         if name in assigned or name in inputs:
             raise InputError(f"{source}: line {stmt.lineno}: {name!r} is assigned twice; each name once")
         assigned.add(name)
-        nodes.append(Node(name, expr, tuple(builder.names), stmt.lineno))
+        nodes.append(Node(name, expr, tuple(builder.names), stmt.lineno, generated, shown))
     return Program(tuple(nodes), tuple(inputs))
+
+
+class _Splitter:
+    """One node per operation, as a lecturer draws the chain: ``J = (w*x + b - y)**2/2`` becomes
+    ``u1 = w*x``, ``u2 = u1 + b``, ``u3 = u2 - y``, ``J = u3**2/2``.
+
+    An operation whose two operands both hold names gets each operand that is not a bare name as its own node;
+    a function's argument that is not a bare name is its own node; an operation with one side a number (``d**2``,
+    ``d/2``, ``-d``) stays with its operand unless that operand combines several names or is such an operation
+    itself. Generated names are u1, u2, … skipping every name the program uses.
+    """
+
+    def __init__(self, taken: set[str]) -> None:
+        self.taken = taken
+        self.pieces: list[tuple[str, ast.expr]] = []
+
+    def lift(self, node: ast.expr) -> ast.expr:
+        if isinstance(node, ast.Name | ast.Constant) or not _has_name(node):  # numbers alone stay in place
+            return node
+        k = 1
+        while f"u{k}" in self.taken:
+            k += 1
+        name = f"u{k}"
+        self.taken.add(name)
+        self.pieces.append((name, node))
+        return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
+
+    def operand(self, node: ast.expr, depth: int, top: bool = False) -> ast.expr:
+        """node with its nested operations lifted into pieces (deeper than MAX_DEPTH is left to _Builder)."""
+        if depth > MAX_DEPTH:
+            return node
+        if isinstance(node, ast.BinOp):
+            left, right = self.operand(node.left, depth + 1), self.operand(node.right, depth + 1)
+            if _has_name(left) and _has_name(right):
+                left, right = self.lift(left), self.lift(right)
+            else:
+                left = left if _single(left) else self.lift(left)
+                right = right if _single(right) else self.lift(right)
+            return ast.copy_location(ast.BinOp(left=left, op=node.op, right=right), node)
+        if isinstance(node, ast.UnaryOp):
+            inner = self.operand(node.operand, depth + 1)
+            inner = inner if _single(inner) else self.lift(inner)
+            return ast.copy_location(ast.UnaryOp(op=node.op, operand=inner), node)
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+            arg = self.lift(self.operand(node.args[0], depth + 1))
+            return ast.copy_location(ast.Call(func=node.func, args=[arg], keywords=[]), node)
+        return node
+
+
+def _has_name(node: ast.expr) -> bool:
+    return any(isinstance(n, ast.Name) for n in ast.walk(node))
+
+
+def _single(node: ast.expr) -> bool:
+    """A name, a number, or one name under operations with numbers only (d**2, -d, 3*d): kept in place."""
+    if isinstance(node, ast.Name | ast.Constant) or not _has_name(node):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.operand, ast.Name | ast.Constant)
+    if isinstance(node, ast.BinOp):
+        sides = (node.left, node.right)
+        return all(isinstance(x, ast.Name) or not _has_name(x) for x in sides) and sum(map(_has_name, sides)) <= 1
+    if isinstance(node, ast.Call):
+        return True
+    return False
 
 
 def _precheck(text: str, source: str) -> None:
@@ -220,7 +320,7 @@ def exact_digits(expr: sp.Basic) -> float:
 def _assignment(stmt: ast.stmt, source: str) -> tuple[str, ast.expr]:
     if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
         what = type(stmt).__name__.lower()
-        raise InputError(f"{source}: line {stmt.lineno}: {what} statement is not allowed; allowed: {ALLOWED}")
+        raise InputError(f"{source}: line {stmt.lineno}: {what} statement is not allowed; allowed: {allowed()}")
     return _name(stmt.targets[0].id, source, stmt.lineno), stmt.value
 
 
@@ -228,7 +328,7 @@ def _name(name: str, source: str, line: int) -> str:
     if not _IDENTIFIER.match(name) or len(name) > MAX_NAME or name.startswith("_") or "__" in name:
         raise InputError(f"{source}: line {line}: name {name!r} is not allowed; names are letters, digits and "
                          f"single underscores, starting with a letter, at most {MAX_NAME} characters")
-    if name in FUNCTIONS:
+    if name in functions():
         raise InputError(f"{source}: line {line}: {name!r} is a function name and cannot be a variable")
     return name
 
@@ -236,12 +336,14 @@ def _name(name: str, source: str, line: int) -> str:
 class _Builder:
     """AST expression → unevaluated SymPy expression, by a table of allowed node types."""
 
-    def __init__(self, source: str, line: int) -> None:
+    def __init__(self, source: str, line: int, *, display: bool = False) -> None:
         self.source, self.line = source, line
         self.names: list[str] = []
+        self.display = display
+        """build each activation as an undefined function of its name (for drawing), not its definition"""
 
     def refuse(self, what: str) -> InputError:
-        return InputError(f"{self.source}: line {self.line}: {what} is not allowed; allowed: {ALLOWED}")
+        return InputError(f"{self.source}: line {self.line}: {what} is not allowed; allowed: {allowed()}")
 
     def build(self, node: ast.expr, depth: int) -> sp.Expr:
         if depth > MAX_DEPTH:
@@ -281,12 +383,16 @@ class _Builder:
         return sp.Symbol(name)
 
     def _call(self, node: ast.Call, depth: int) -> sp.Expr:
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+        table = functions()
+        if not isinstance(node.func, ast.Name) or node.func.id not in table:
             what = repr(node.func.id) if isinstance(node.func, ast.Name) else _describe(node.func)
             raise self.refuse(f"calling {what}")
         if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
             raise self.refuse(f"{node.func.id} with other than one positional argument")
-        return FUNCTIONS[node.func.id](self.build(node.args[0], depth))
+        arg = self.build(node.args[0], depth)
+        if self.display and node.func.id in ACTIVATIONS:
+            return sp.Function(node.func.id)(arg)
+        return table[node.func.id](arg)
 
     HANDLERS: dict[type, Callable[[_Builder, Any, int], sp.Expr]] = {
         ast.BinOp: _binop, ast.UnaryOp: _unary, ast.Constant: _constant, ast.Name: _name_node, ast.Call: _call,
@@ -379,8 +485,13 @@ def _real(value: mpmath.mpf, what: str) -> float:
 
 # --- forward and reverse -------------------------------------------------------------------------------
 
-def evaluate(program: Program, at: Mapping[str, str]) -> Graph:
-    """Forward values, reverse-mode gradients (one step per node and input) and the nudge check."""
+def evaluate(program: Program, at: Mapping[str, str], data: Sequence[str] = ()) -> Graph:
+    """Forward values, reverse-mode gradients (one step per node and parameter) and the nudge check per parameter;
+    the inputs named in ``data`` get neither."""
+    for name in data:
+        if name not in program.inputs:
+            raise InputError(f"--data: {name[:40]!r} is not an input of the program; "
+                             f"the inputs are {', '.join(program.inputs)}")
     missing = [n for n in program.inputs if n not in at]
     unknown = [n for n in at if n not in program.inputs]
     if missing:
@@ -392,17 +503,19 @@ def evaluate(program: Program, at: Mapping[str, str]) -> Graph:
     with mpmath.workdps(DIGITS):
         env = _forward(program, {n: _mpf(v) for n, v in exact.items()})
         values = {name: _real(v, f"the value of {name}") for name, v in env.items()}
-        grads, steps = _reverse(program, env)
+        grads, steps = _reverse(program, env, tuple(data))
         gradients = {name: _real(g, f"the derivative ∂{program.output}/∂{name}") for name, g in grads.items()}
         nudges = []
         eps = _mpf(EPSILON)
         for name in program.inputs:
+            if name in data:
+                continue
             moved = {**{n: env[n] for n in program.inputs}, name: env[name] + eps}
             nudged = _forward(program, moved)[program.output]
             quotient = (nudged - env[program.output]) / eps
             nudges.append(Nudge(name, float(EPSILON), _real(nudged, f"J at {name} + ε"),
                                 _real(quotient, f"the nudge quotient for {name}"), gradients[name]))
-    return Graph(program, dict(at), values, gradients, tuple(steps), tuple(nudges))
+    return Graph(program, dict(at), values, gradients, tuple(steps), tuple(nudges), tuple(data))
 
 
 def _forward(program: Program, inputs: Mapping[str, mpmath.mpf]) -> dict[str, mpmath.mpf]:
@@ -420,25 +533,81 @@ def local_derivative(node: Node, parent: str) -> sp.Expr:
     return sp.diff(node.expr, sp.Symbol(parent))
 
 
-def _reverse(program: Program, env: Mapping[str, mpmath.mpf]) -> tuple[dict[str, mpmath.mpf], list[GradientStep]]:
-    """∂J/∂v for v right to left: Σ over the children c of v of ∂c/∂v · ∂J/∂c."""
+def data_only(program: Program, data: Sequence[str]) -> set[str]:
+    """The data inputs and the nodes computed from data alone (1 − y): no derivative is taken of them."""
+    fixed = set(data)
+    for node in program.nodes[:-1]:
+        if node.parents and all(p in fixed for p in node.parents):
+            fixed.add(node.name)
+    return fixed
+
+
+def in_own_name(node: Node, parent: str, local: sp.Expr) -> sp.Expr | None:
+    """∂node/∂parent written in the node's own name, proven (calculus.polynomial_identity), when the node is a
+    function of that one parent and the form is shorter: ∂a/∂z = a(1 − a) for a = sigmoid(z)."""
+    from .calculus import polynomial_identity
+
+    z = sp.Symbol(parent)
+    if node.parents != (parent,) or node.expr.is_polynomial(z) or not local.free_symbols:
+        return None
+    form = polynomial_identity(local, node.expr, z, sp.Symbol(node.name))
+    return form if form is not None and sp.count_ops(form) < sp.count_ops(local) else None
+
+
+MAX_SYMBOLIC_NODES = 40
+"""programs up to this many nodes get the symbolic ∂J/∂v (GradientStep.symbolic); larger ones only numbers"""
+MAX_SYMBOLIC_OPS = 200
+
+
+def _reverse(program: Program, env: Mapping[str, mpmath.mpf],
+             data: tuple[str, ...] = ()) -> tuple[dict[str, mpmath.mpf], list[GradientStep]]:
+    """∂J/∂v for v right to left: Σ over the children c of v of ∂c/∂v · ∂J/∂c (data inputs skipped)."""
     out = program.output
     grads: dict[str, mpmath.mpf] = {out: mpmath.mpf(1)}
+    symbolic: dict[str, sp.Expr | None] = {out: sp.Integer(1)}
+    trying = len(program.nodes) <= MAX_SYMBOLIC_NODES
     steps: list[GradientStep] = []
-    order = [n.name for n in reversed(program.nodes[:-1])] + list(reversed(program.inputs))
+    fixed = data_only(program, data)
+    order = [n for n in [n.name for n in reversed(program.nodes[:-1])] + list(reversed(program.inputs))
+             if n not in fixed]
     for name in order:
         terms, total = [], mpmath.mpf(0)
+        products: list[sp.Expr] | None = [] if trying else None
         for child in program.children(name):
             local = local_derivative(child, name)
             local_value = numeric(local, {sp.Symbol(n): env[n] for n in child.parents})
             total += local_value * grads[child.name]
+            simple = in_own_name(child, name, local) if trying else None
             terms.append(Term(child.name, local, _real(local_value, f"∂{child.name}/∂{name}"),
-                              _real(grads[child.name], f"∂{out}/∂{child.name}")))
+                              _real(grads[child.name], f"∂{out}/∂{child.name}"), simple))
+            upstream = symbolic.get(child.name)
+            if products is not None and upstream is not None:
+                products.append((simple if simple is not None else local) * upstream)
+            else:
+                products = None
         grads[name] = total
-        steps.append(GradientStep(name, tuple(terms), _real(total, f"∂{out}/∂{name}")))
+        symbolic[name] = _simplified(program, sp.Add(*products)) if products is not None else None
+        stated = symbolic[name]
+        product = sp.Add(*((t.simple if t.simple is not None else t.local) for t in terms))
+        if stated is not None and (stated.is_number or stated == product or len(terms) == 1 and terms[0].child == out):
+            stated = None
+        steps.append(GradientStep(name, tuple(terms), _real(total, f"∂{out}/∂{name}"), stated))
     return grads, steps
 
 
-def graph(text: str, at: Mapping[str, str], *, source: str = "program") -> Graph:
-    """parse, then evaluate: the whole computation graph of a program at the given inputs."""
-    return evaluate(parse(text, source=source), at)
+def _simplified(program: Program, expr: sp.Expr) -> sp.Expr | None:
+    """expr with the generated nodes written out and the fractions cancelled, or None when too large."""
+    for node in reversed(program.nodes):
+        if node.generated:
+            expr = expr.xreplace({sp.Symbol(node.name): node.expr})
+    if sp.count_ops(expr) > MAX_SYMBOLIC_OPS or expr.has(sp.Heaviside):
+        return None
+    from .calculus import tidy
+
+    return tidy(expr)
+
+
+def graph(text: str, at: Mapping[str, str], *, source: str = "program", data: Sequence[str] = ()) -> Graph:
+    """parse, then evaluate: the whole computation graph of a program at the given inputs (``data``: the inputs
+    that are data, without derivatives)."""
+    return evaluate(parse(text, source=source), at, data)

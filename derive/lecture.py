@@ -119,15 +119,17 @@ def example_entry(name: str, title: str, spec: Mapping[str, Any], params: Any, d
     return Entry(name, title, files, description="derive example, with derive check's claims")
 
 
-def graph_entry(name: str, title: str, program: str, at: Mapping[str, str]) -> Entry:
-    """An entry with the computation graph of ``program`` at the inputs ``at``, in every format."""
+def graph_entry(name: str, title: str, program: str, at: Mapping[str, str], data: tuple[str, ...] = ()) -> Entry:
+    """An entry with the computation graph of ``program`` at the inputs ``at`` (``data``: the data inputs)."""
     def files() -> dict[str, str]:
         from .graph import graph
         from .render import render
 
-        g = graph(program, dict(at))
+        g = graph(program, dict(at), data=data)
         return {suffix: render(g, fmt) for fmt, suffix in FORMATS}
-    return Entry(name, title, files, description="derive graph --at " + " ".join(f"{k}={v}" for k, v in at.items()))
+    marked = f" --data {','.join(data)}" if data else ""
+    return Entry(name, title, files,
+                 description="derive graph --at " + " ".join(f"{k}={v}" for k, v in at.items()) + marked)
 
 
 def beamer_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
@@ -147,6 +149,7 @@ def beamer_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
 WORKED = {"Theta": [[[0.5, 0.05, 0.1], [0.2, -0.3, 0.4]], [[0.1, 0.6, -0.7]]]}, {"X": [[0.02, 0.04]], "Y": [[1]]}
 """the worked example's parameters and data (a_1^(2) = g(0.5 + 0.05·0.02 + 0.1·0.04) = g(0.505))"""
 LINEAR_GRAPH = "c = w * x\na = c + b\nd = a - y\nJ = d**2 / 2\n"
+LOGISTIC_GRAPH = "z = w*x + b\na = sigmoid(z)\nJ = -(y*log(a) + (1-y)*log(1-a))\n"
 RELU_GRAPH = ("z1 = w1 * x + b1\nh1 = relu(z1)\nz2 = w2 * x + b2\nh2 = relu(z2)\n"
               "o = v1 * h1 + v2 * h2 + c\nd = o - y\nJ = d**2 / 2\n")
 
@@ -177,10 +180,12 @@ ENTRIES: tuple[Entry, ...] = (
                   {"layers": [2, 2, 1]}, *WORKED,
                   {"z[2][1]": "0.505", "a[2][1]": "0.6236336", "a[3][1]": "0.53", "J": "0.650"}),
     graph_entry("graph-linear", "Computation graph: a linear unit with squared error", LINEAR_GRAPH,
-                {"w": "2", "b": "8", "x": "-2", "y": "2"}),
+                {"w": "2", "b": "8", "x": "-2", "y": "2"}, ("x", "y")),
+    graph_entry("graph-logistic", "Computation graph: logistic regression (∂J/∂z = a − y)", LOGISTIC_GRAPH,
+                {"w": "0.5", "b": "-0.2", "x": "1.5", "y": "1"}, ("x", "y")),
     graph_entry("graph-relu", "Computation graph: two ReLU units (one of them inactive)", RELU_GRAPH,
                 {"x": "1.5", "w1": "0.8", "b1": "-0.2", "w2": "-0.5", "b2": "0.4", "v1": "1.2", "v2": "-0.7",
-                 "c": "0.1", "y": "1"}),
+                 "c": "0.1", "y": "1"}, ("x", "y")),
     grading_entry("grading-class", "Grading a class: the squared-error exercise's answers, each mistake named"),
 )
 

@@ -10,6 +10,9 @@ from . import add_document_options, document_settings
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("program", metavar="PROGRAM.txt", help="scalar assignments, one per line (SPEC §5)")
     p.add_argument("--at", nargs="*", default=[], metavar="NAME=VALUE", help="the value of every input")
+    p.add_argument("--data", default="", metavar="NAMES",
+                   help="inputs that are data, comma-separated (e.g. x,y): no derivative and no nudge check for them "
+                        "or for nodes computed from them alone; every other input is a parameter")
     from ..render import FORMATS
 
     p.add_argument("--format", "-f", default="json", choices=list(FORMATS), help="output format (default json)")
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from ..render import render
 
     text = read_text(args.program, limit=1_000_000)
-    g = graph(text, parse_at(args.at), source=args.program)
+    data = [n.strip() for n in args.data.split(",") if n.strip()]
+    g = graph(text, parse_at(args.at), source=args.program, data=data)
     emit(render(g, args.format, **document_settings(args)), args.output, inputs=[args.program])
     return 0

@@ -48,21 +48,36 @@ def number_text(value: float) -> str:
     return f"{value:.6g}"
 
 
-# --- layout for the pictures: inputs in column 0, each node one column right of its latest parent
+# --- layout for the pictures: layers by depth from the inputs, each node's values inside its own box, so that no
+# edge runs through a label
 
 def layout(g: Graph) -> dict[str, tuple[int, int]]:
-    """(column, row) per name: a node one column right of its latest parent, an input just left of its first use."""
-    column: dict[str, int] = {n: 0 for n in g.program.inputs}
-    for node in g.program.nodes:
-        column[node.name] = 1 + max((column[p] for p in node.parents), default=0)
-    for name in g.program.inputs:
-        column[name] = max(0, min((column[c.name] for c in g.program.children(name)), default=1) - 1)
-    rows: dict[int, int] = {}
-    place = {}
-    for name in (*(n.name for n in g.program.nodes), *g.program.inputs):
+    """(column, row) per name: a node one column right of its deepest parent, an input one column left of its
+    first use; a node's row is the free row nearest the mean of its parents' rows (the main chain runs straight)."""
+    program = g.program
+    column: dict[str, int] = {}
+    for node in program.nodes:
+        column[node.name] = 1 + max((column.get(p, 0) for p in node.parents), default=0)
+    for name in program.inputs:
+        column[name] = max(0, min((column[c.name] for c in program.children(name)), default=1) - 1)
+    used: dict[int, set[int]] = {}
+    place: dict[str, tuple[int, int]] = {}
+
+    def put(name: str, want: float) -> None:
         col = column[name]
-        place[name] = (col, rows.get(col, 0))
-        rows[col] = rows.get(col, 0) + 1
+        taken = used.setdefault(col, set())
+        row = min((r for r in range(len(place) + 2) if r not in taken), key=lambda r: (abs(r - want), r))
+        taken.add(row)
+        place[name] = (col, row)
+
+    for node in program.nodes:
+        for p in node.parents:
+            if p not in place:
+                put(p, len(used.get(column[p], ())) if not place else min(r for _, r in place.values()))
+        put(node.name, sum(place[p][1] for p in node.parents) / len(node.parents) if node.parents else 0)
+    for name in program.inputs:  # an input no node uses cannot occur (inputs are the names used), kept for safety
+        if name not in place:
+            put(name, 0)
     return place
 
 
@@ -70,55 +85,150 @@ def edges(g: Graph) -> list[tuple[str, str]]:
     return [(p, n.name) for n in g.program.nodes for p in n.parents]
 
 
+def route(place: dict[str, tuple[int, int]], a: str, b: str) -> list[tuple[float, float]]:
+    """The bends of the edge a → b in (column, row) units, between its start on a's right side and its end on
+    b's left side: straight along a row to the next column; otherwise down the gap right of a's column, along
+    the channel between two rows next to b, and down the gap left of b's column: columns' gaps and rows'
+    channels hold no box, so no edge runs through a node or its numbers."""
+    (ca, ra), (cb, rb) = place[a], place[b]
+    if ra == rb and cb == ca + 1:
+        return []
+    first, last = ca + 0.5, cb - 0.5
+    if cb == ca + 1:
+        return [(first, ra), (first, rb)]
+    channel = rb + 0.5 if ra > rb else rb - 0.5
+    return [(first, ra), (first, channel), (last, channel), (last, rb)]
+
+
+def operation_latex(g: Graph, name: str) -> str:
+    """'c = w x' for a computed node, the name alone for an input."""
+    from sympy import Symbol
+
+    from ..activations import ACTIVATIONS
+    from ..notation import NIELSEN
+    from .tex import latex
+
+    if name in g.program.inputs:
+        return name_latex(name)
+    node = g.program.node(name)
+    symbols = {Symbol(p): Symbol(name_latex(p)) for p in node.parents}
+    text = latex((node.shown if node.shown is not None else node.expr).xreplace(symbols))
+    for activation in ACTIVATIONS:  # an activation by its symbol: σ(z), ReLU(z)
+        text = text.replace(r"\operatorname{%s}" % activation, NIELSEN.function_latex(activation))
+    return "%s = %s" % (name_latex(name), text)
+
+
+def operation_text(g: Graph, name: str) -> str:
+    """The same in plain text for SVG and Mermaid: c = w·x, J = d^2/2."""
+    from sympy import sstr
+
+    from ..activations import ACTIVATIONS
+    from ..notation import NIELSEN
+
+    if name in g.program.inputs:
+        return name
+    node = g.program.node(name)
+    text = sstr(node.shown if node.shown is not None else node.expr)
+    text = text.replace("**", "^").replace("*", "·").replace("-", "−")
+    for activation in ACTIVATIONS:
+        text = re.sub(r"\b%s\(" % activation, NIELSEN.function_text(activation) + "(", text)
+    return f"{name} = {text}"
+
+
+def _derivative(g: Graph, name: str) -> float | None:
+    return g.gradients.get(name)
+
+
+TEXT_WIDTH_CM = 17.0
+"""the width of an A4 page inside 2 cm margins"""
+MAX_ACROSS = 5
+"""layers drawn left to right up to this many; a deeper graph is drawn top to bottom, so that it fits A4"""
+
+
+def _downward(place: dict[str, tuple[int, int]]) -> bool:
+    return max(c for c, _ in place.values()) + 1 > MAX_ACROSS
+
+
 def tikz(g: Graph) -> str:
+    """Boxes of one width (the operation above, value and derivative below), layers left to right, or top to
+    bottom for a deep graph; edges along the gaps (route)."""
     place = layout(g)
+    down = _downward(place)
     ids = {name: f"n{k}" for k, name in enumerate(place)}
-    lines = [r"\begin{tikzpicture}[>=stealth, every node/.style={font=\small}]"]
+    width, step, across = 2.6, (1.55 if down else 3.3), (3.1 if down else 1.5)
+
+    def at(layer: float, slot: float) -> str:
+        return "(%.2f, %.2f)" % ((slot * across, -layer * step) if down else (layer * step, -slot * across))
+
+    slots = max(r for _, r in place.values()) + 1
+    wide = slots * across if down else len({c for c, _ in place.values()}) * step
+    scale = min(1.0, TEXT_WIDTH_CM / wide)
+    lines = [r"\begin{tikzpicture}[>=stealth, scale=%.3f, transform shape, every node/.style={font=\small}]" % scale]
     for name, (col, row) in place.items():
-        lines.append(r"\node[draw, circle, minimum size=9mm, "
-                     r"label={[blue]above:$%s$}, label={[red!70!black]below:$%s$}] (%s) at (%.1f, %.1f) {$%s$};"
-                     % (number_latex(g.values[name]), number_latex(g.gradients[name]), ids[name],
-                        col * 2.8, -row * 2.0, name_latex(name)))
+        gradient = _derivative(g, name)
+        numbers = r"{\color{blue}$%s$}" % number_latex(g.values[name])
+        if gradient is not None:
+            numbers += r"\quad{\color{red!70!black}$%s$}" % number_latex(gradient)
+        dashed = ", dashed" if gradient is None else ""
+        lines.append(r"\node[draw, rounded corners=4pt, inner sep=2pt, minimum width=%.1fcm%s, align=center, "
+                     r"fill=white] (%s) at %s {$%s$\\{\footnotesize %s}};"
+                     % (width, dashed, ids[name], at(col, row), operation_latex(g, name), numbers))
+    start, end = ("south", "north") if down else ("east", "west")
     for a, b in edges(g):
-        lines.append(r"\draw[->] (%s) -- (%s);" % (ids[a], ids[b]))
+        bends = "".join(" -- " + at(x, y) for x, y in route(place, a, b))
+        lines.append(r"\draw[->, rounded corners=2pt] (%s.%s)%s -- (%s.%s);" % (ids[a], start, bends, ids[b], end))
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines)
 
 
 def svg(g: Graph) -> str:
+    """The same layout as the TikZ drawing, in SVG."""
     place = layout(g)
-    dx, dy, r = 150, 110, 24
-    cols = max(c for c, _ in place.values()) + 1
-    rows = max(rw for _, rw in place.values()) + 1
-    pos = {n: (60 + c * dx, 50 + rw * dy) for n, (c, rw) in place.items()}
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{cols * dx + 20}" height="{rows * dy + 20}" '
+    down = _downward(place)
+    w, h = 150, 44
+    step, across = (80, 175) if down else (185, 80)
+
+    def at(layer: float, slot: float) -> tuple[float, float]:
+        return (90 + slot * across, 40 + layer * step) if down else (90 + layer * step, 40 + slot * across)
+
+    pos = {n: at(c, r) for n, (c, r) in place.items()}
+    labels = {n: operation_text(g, n) for n in place}
+    width = max(x for x, _ in pos.values()) + 90
+    height = max(y for _, y in pos.values()) + 40
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
            f'role="img" font-family="sans-serif" font-size="13">',
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>']
     for a, b in edges(g):
         (x1, y1), (x2, y2) = pos[a], pos[b]
-        length = max(((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5, 1)
-        ux, uy = (x2 - x1) / length, (y2 - y1) / length
-        out.append(f'<line x1="{x1 + ux * r:.1f}" y1="{y1 + uy * r:.1f}" x2="{x2 - ux * r:.1f}" y2="{y2 - uy * r:.1f}" '
-                   'stroke="black" marker-end="url(#arrow)"/>')
+        bends = [at(c, r) for c, r in route(place, a, b)]
+        first, last = ((x1, y1 + h / 2), (x2, y2 - h / 2)) if down else ((x1 + w / 2, y1), (x2 - w / 2, y2))
+        text = " ".join(f"{x:.1f},{y:.1f}" for x, y in [first, *bends, last])
+        out.append(f'<polyline points="{text}" fill="none" stroke="black" marker-end="url(#arrow)"/>')
+    e = escape
     for name, (x, y) in pos.items():
-        e = escape
-        out += [f'<circle cx="{x}" cy="{y}" r="{r}" fill="white" stroke="black"/>',
-                f'<text x="{x}" y="{y + 5}" text-anchor="middle" font-style="italic">{e(name)}</text>',
-                f'<text x="{x}" y="{y - r - 6}" text-anchor="middle" fill="#1f4fbf">'
-                f'{e(number_text(g.values[name]))}</text>',
-                f'<text x="{x}" y="{y + r + 16}" text-anchor="middle" fill="#a02020">'
-                f'{e(number_text(g.gradients[name]))}</text>']
+        gradient = _derivative(g, name)
+        dash = ' stroke-dasharray="4 3"' if gradient is None else ""
+        out += [f'<rect x="{x - w / 2:.1f}" y="{y - h / 2}" width="{w}" height="{h}" rx="8" '
+                f'fill="white" stroke="black"{dash}/>',
+                f'<text x="{x}" y="{y - 4}" text-anchor="middle" font-style="italic">{e(labels[name])}</text>',
+                f'<text x="{x}" y="{y + 14}" text-anchor="middle"><tspan fill="#1f4fbf">'
+                f'{e(number_text(g.values[name]))}</tspan>'
+                + (f'<tspan fill="#a02020" dx="10">{e(number_text(gradient))}</tspan>' if gradient is not None else "")
+                + "</text>"]
     out.append("</svg>")
     return "\n".join(out)
 
 
 def mermaid(g: Graph) -> str:
-    """A Mermaid flowchart for Markdown: each node with its value / derivative."""
+    """A Mermaid flowchart for Markdown: each node with its operation, value / derivative."""
     place = layout(g)
     ids = {name: f"n{k}" for k, name in enumerate(place)}
     out = ["```mermaid", "graph LR"]
-    out += [f'  {ids[n]}(["{n}<br/>{number_text(g.values[n])} / {number_text(g.gradients[n])}"])' for n in place]
+    for n in place:
+        gradient = _derivative(g, n)
+        numbers = number_text(g.values[n]) + ("" if gradient is None else f" / {number_text(gradient)}")
+        out.append(f'  {ids[n]}(["{operation_text(g, n)}<br/>{numbers}"])')
     out += [f"  {ids[a]} --> {ids[b]}" for a, b in edges(g)]
     out.append("```")
     return "\n".join(out)
