@@ -59,6 +59,9 @@ MARKS: dict[bool, str] = {True: r"\ding{51}", False: r"\ding{55}"}
 SETTABLE = "…–—‘’“”"
 """characters beyond Latin-1 that pdflatex's fonts set (besides the mathematics of document.words)"""
 
+BREAKABLE = "_*+-/(),[]|="
+"""a line may break after these characters of verbatim text (a long formula in a narrow table column)"""
+
 WIDE_TABLE = 4
 """a table of more columns than this wraps its cells (and breaks across pages)"""
 
@@ -138,17 +141,21 @@ class LatexPrinter(Printer):
         else:
             label = " \\tag{%s}" % escape(tag) if tag else ""
         relation = "&%s " % ("\\mathrel{:=}" if line.relation == ":=" else "=")
+        first, *more = self.pieces(line)
+        return [lhs + " " + relation + first + label, *("&\\quad " + r + " \\notag" for r in more)]
+
+    @staticmethod
+    def pieces(line: Line) -> list[str]:
+        """The right-hand side, broken at its top-level + and − when wider than ``WRAP`` shown symbols."""
         if width(line.rhs) <= WRAP or len(line.terms) == 1:
-            return [lhs + " " + relation + line.rhs + label]
+            return [line.rhs]
         rows, current = [], ""
         for term in line.terms:
             if current and width(current + term) > WRAP:
                 rows.append(current)
                 current = ""
             current += (" " if current else "") + term
-        rows.append(current)
-        first = lhs + " " + relation + rows[0] + label
-        return [first, *("&\\quad " + r + " \\notag" for r in rows[1:])]
+        return [*rows, current]
 
     def _print_Notes(self, notes: Notes) -> str:
         return "{\\small\n%s\n}\n" % "\n\n".join(self.runs(p) for p in notes.paragraphs)
@@ -186,6 +193,8 @@ class LatexPrinter(Printer):
         out = []
         for c in self.settable(run.text):
             out.append("$%s$" % MATH_CHARS[c].strip() if c in MATH_CHARS else escape(c))
+            if c in BREAKABLE:
+                out.append("\\allowbreak{}")
         return "\\texttt{%s}" % "".join(out)
 
     def _print_Math(self, run: Math) -> str:
