@@ -27,6 +27,7 @@ PREAMBLE = ("\\usepackage{amsmath,amssymb}\n"
             "\\usepackage{pifont}\n"
             "\\usepackage{tikz}\n"
             "\\usepackage{adjustbox}\n"
+            "\\usepackage{varwidth}\n"
             "\\setbeamertemplate{navigation symbols}{}\n"
             "\\usefonttheme[onlymath]{serif}\n"
             "\\setbeamercovered{invisible}\n")
@@ -44,8 +45,8 @@ ALGORITHM_LINES = 7
 """at most this many lines of the algorithm on a frame"""
 
 LABEL_WIDTH = "0.3\\linewidth"
-"""the rule in words beside a step wraps within this width (so that a long rule never shrinks the frame's
-mathematics, and the words stay \\small)"""
+"""the rule in words beside a step wraps within this width, a short one takes its own (varwidth): a long rule
+never shrinks the frame's mathematics, and the words stay \\small"""
 
 
 class BeamerPrinter(LatexPrinter):
@@ -131,7 +132,8 @@ class BeamerPrinter(LatexPrinter):
         for n, (lhs, line, tag) in enumerate(rows, start=1):
             relation = "\\mathrel{:=}" if line.relation == ":=" else "="
             words = self.runs(line.words)
-            label = ("\\parbox[c]{%s}{\\raggedright\\small\\itshape %s}" % (LABEL_WIDTH, words)) if words else ""
+            label = ("\\begin{varwidth}[c]{%s}\\raggedright\\small\\itshape %s\\end{varwidth}" % (LABEL_WIDTH, words)
+                     if words else "")
             if tag:
                 label += "\\quad(%s)" % escape(tag)
             label = "&&%s" % self.overlay(n, "\\text{\\small %s}" % label) if label else ""
@@ -174,7 +176,7 @@ class BeamerPrinter(LatexPrinter):
 
         def line(eq: Equation) -> str:
             relation = "\\mathrel{:=}" if eq.lines[-1].relation == ":=" else "="
-            return "$%s %s %s$" % (eq.lhs, relation, eq.lines[-1].rhs)
+            return "$\\displaystyle %s %s %s$" % (eq.lhs, relation, eq.lines[-1].rhs)
 
         def said(key: str) -> str:
             return escape(self.settable(words.word("beamer", key)))
@@ -184,22 +186,24 @@ class BeamerPrinter(LatexPrinter):
         forward = [eq for s in parts["forward"] for eq in s.equations]
         count = PROFILES[doc.data.get("network", {}).get("notation", "ng")].templates["m"][0]
         rows: list[tuple[int, str]] = []
-        rows += [(0, "%s$%s \\mathrel{:=} 0$%s" % (said("initialize"), eq.lhs, said("every_layer")))
-                 for eq in accumulated]
+        if accumulated:
+            rows.append((0, "%s%s%s" % (said("initialize"), ", ".join("$%s \\mathrel{:=} 0$" % eq.lhs
+                                                                      for eq in accumulated), said("every_layer"))))
         rows.append((0, "%s$i = 1, \\dots, %s$%s" % (said("loop"), count, said("loop_end"))))
         rows.append((1, "%s; %s%s" % (line(forward[0]), said("forward"),
                                       ", ".join("$%s$" % eq.lhs for eq in forward[1:]))))
         rows += [(1, line(eq)) for eq in results("output_delta") + results("hidden_delta")]
         rows += [(1, line(eq)) for eq in accumulated]
-        after = [eq for eq in regularized if eq not in accumulated] + results("update")
-        rows.append((0, said("after")))
-        rows += [(1, line(eq)) for eq in after]
+        after = [(0, said("after"))]
+        after += [(1, line(eq)) for eq in regularized if eq not in accumulated]
+        after += [(1, line(eq)) for eq in results("update")]
         title = said("algorithm")
-        frames = []
-        for start in range(0, len(rows), ALGORITHM_LINES):
-            body = "".join("\\hspace*{%.1fem}%s\\par\\smallskip\n" % (2.0 * depth, text)
-                           for depth, text in rows[start:start + ALGORITHM_LINES])
-            frames.append(self.frame(title if start == 0 else self.continued(title),
+        frames: list[str] = []
+        chunks = [part[start:start + ALGORITHM_LINES] for part in (rows, after)  # the loop, then what follows it
+                  for start in range(0, len(part), ALGORITHM_LINES)]
+        for chunk in chunks:
+            body = "".join("\\hspace*{%.1fem}%s\\par\\smallskip\n" % (2.0 * depth, text) for depth, text in chunk)
+            frames.append(self.frame(self.continued(title) if frames else title,
                                      "\\adjustbox{max width=\\linewidth, max totalheight=0.8\\textheight}{"
                                      "\\begin{minipage}{\\linewidth}\n%s\\end{minipage}}\n" % body))
         return frames
