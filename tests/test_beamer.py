@@ -21,7 +21,8 @@ from .conftest import need
 
 @cache
 def _deck(**spec: object) -> tuple[derive.Derivation, str]:
-    d = derive.backprop(derive.Network.from_dict({"layers": [2, 3, 2], **spec}))
+    d = derive.backprop(derive.Network.from_dict({"layers": [2, 3, 2], **{k: list(v) if isinstance(v, tuple) else v
+                                                                        for k, v in spec.items()}}))
     return d, render(d, "beamer")
 
 
@@ -86,3 +87,79 @@ def test_command_line_writes_a_deck(tmp_path):
     out = tmp_path / "deck.tex"
     assert main(["derivation", str(net), "--format", "beamer", "-o", str(out)]) == 0
     assert out.read_text(encoding="utf-8").startswith(r"\documentclass")
+
+
+def _frames(deck: str) -> list[tuple[str, str]]:
+    """(title, body) of every frame with a title."""
+    return re.findall(r"\\begin\{frame\}\{((?:[^{}]|\{[^{}]*\})*)\}\n(.*?)\\end\{frame\}", deck, re.S)
+
+
+@pytest.mark.parametrize("spec", [{}, {"language": "zh", "notation": "nielsen", "loss": "squared_error"},
+                                  {"layers": (2, 3, 3, 2), "activation": "tanh"}])
+def test_algorithm_frames_are_the_loop_over_the_examples_with_the_documents_results(spec):
+    from derive.document.derivation import build
+    from derive.render.beamer import ALGORITHM_LINES
+    from derive.text import catalogue
+
+    d, deck = _deck(**spec)
+    doc = build(d)
+    words = catalogue(doc.language)
+    title = words.word("beamer", "algorithm")
+    algorithm = [body for t, body in _frames(deck) if t in (title, words.word("beamer", "continued", title=title))]
+    assert algorithm, "no algorithm frame"
+    text = "".join(algorithm)
+    assert all(body.count("\\par\\smallskip") <= ALGORITHM_LINES for body in algorithm)
+    count = "n" if spec.get("notation") == "nielsen" else "m"
+    assert "i = 1, \\dots, %s" % count in algorithm[0]
+    summary = next(s for s in doc.sections if s.id == "summary")
+    for eq in summary.equations:  # every result, its right side as derived: the output and hidden errors, Δ, D
+        assert "%s %s %s" % (eq.lhs, "\\mathrel{:=}" if eq.lines[-1].relation == ":=" else "=", eq.lines[-1].rhs) \
+            in text or eq.lhs.startswith("\\frac{\\partial")
+    update = next(s for s in doc.sections if s.id == "update")
+    assert all(eq.lhs in text for eq in update.equations)
+    loop, after = text.index("i = 1"), text.index("$\\displaystyle %s \\mathrel{:=}" % update.equations[0].lhs)
+    deltas = [text.index(eq.lhs + " = ") for eq in summary.equations if eq.lhs.startswith("\\delta")]
+    assert loop < min(deltas) and max(deltas) < after       # the errors inside the loop, the update after it
+
+
+def test_continued_frames_say_so_and_recall_the_goal():
+    from derive.text import catalogue
+
+    d, deck = _deck()
+    words = catalogue("en")
+    frames = _frames(deck)
+    titles = [t for t, _ in frames]
+    heading = r"The output error $\delta^{(3)}$"
+    assert titles.count(heading) == 1 and titles.count(words.word("beamer", "continued", title=heading)) >= 2
+    for title, body in frames:
+        if title.startswith("The output error") and title != heading:
+            assert r"\framesubtitle{Goal: $\delta^{(3)} = \frac{\partial J}{\partial z^{(3)}}$}" in body
+    for _, body in frames:  # at most LINES_PER_FRAME rows of a derivation, and a rule's words \small
+        if "aligned" not in body:
+            continue
+        assert body.count("\\\\[0.8ex]") < 7
+        assert "\\footnotesize" not in body and "\\scriptsize" not in body
+
+
+@pytest.mark.pdflatex
+def test_no_frame_shrinks_its_mathematics(artifacts):
+    """The rules' words stay \\small: no equation block is scaled down to fit its frame (measured in TeX)."""
+    path = need("pdflatex")
+    _, deck = _deck(layers=(3, 5, 5, 4))
+    measure = ("\\newsavebox\\measured\\newcommand\\measure[1]{\\sbox\\measured{#1}\\typeout{MEASURED "
+               "\\the\\wd\\measured\\space\\the\\ht\\measured\\space\\the\\dp\\measured\\space\\the\\linewidth"
+               "\\space\\the\\textheight}\\usebox\\measured}\n\\begin{document}")
+    boxed = deck.replace("\\begin{document}", measure)
+    boxed = boxed.replace("\\adjustbox{max width=\\linewidth, max totalheight=0.72\\textheight}{", "\\measure{")
+    assert boxed.count("\\measure{") >= 10
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "deck.tex"), "w", encoding="utf-8") as f:
+            f.write(boxed)
+        run = subprocess.run([path, "-interaction=nonstopmode", "-halt-on-error", "deck.tex"], cwd=tmp,
+                             capture_output=True, text=True, timeout=180)
+        assert run.returncode == 0, run.stdout[-3000:]
+        with open(os.path.join(tmp, "deck.log"), encoding="utf-8", errors="replace") as f:
+            sizes = re.findall(r"MEASURED ([\d.]+)pt ([\d.]+)pt ([\d.]+)pt ([\d.]+)pt ([\d.]+)pt", f.read())
+    assert len(sizes) >= 10
+    for wide, high, deep, line, text in (tuple(map(float, s)) for s in sizes):
+        assert wide <= line and high + deep <= 0.72 * text, (wide, high, deep, line, text)

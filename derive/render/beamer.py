@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from ..document import Document, Equation, EquationGroup, Figure, Line, Notes, Section
+from ..document import Document, Equation, EquationGroup, Figure, Line, Notes, Paragraph, Section, Text
+from ..text import catalogue
 from .latex import LatexPrinter, engine, escape
 
 CLASSES: dict[str, str] = {
@@ -26,12 +27,26 @@ PREAMBLE = ("\\usepackage{amsmath,amssymb}\n"
             "\\usepackage{pifont}\n"
             "\\usepackage{tikz}\n"
             "\\usepackage{adjustbox}\n"
+            "\\usepackage{varwidth}\n"
             "\\setbeamertemplate{navigation symbols}{}\n"
             "\\usefonttheme[onlymath]{serif}\n"
             "\\setbeamercovered{invisible}\n")
 
 LINES_PER_FRAME = 5
-"""at most this many rows of mathematics on a frame"""
+"""at most this many rows of a derivation on a frame"""
+
+BREAKS_ANYWHERE = frozenset({"zh"})
+"""languages whose lines may break between any two characters"""
+
+KEPT = 4
+"""the characters a note's last line keeps together in such a language"""
+
+ALGORITHM_LINES = 7
+"""at most this many lines of the algorithm on a frame"""
+
+LABEL_WIDTH = "0.3\\linewidth"
+"""the rule in words beside a step wraps within this width, a short one takes its own (varwidth): a long rule
+never shrinks the frame's mathematics, and the words stay \\small"""
 
 
 class BeamerPrinter(LatexPrinter):
@@ -44,8 +59,11 @@ class BeamerPrinter(LatexPrinter):
             frames.append(self.frame(self.network_title(doc),
                                      "\\centering\n\\adjustbox{height=0.78\\textheight, max width=\\linewidth}{%%\n"
                                      "%s}\n" % self._print(doc.figure)))
+        self.language = doc.language
+        self.words = catalogue(doc.language)
         for section in doc.sections:
             frames.extend(self.section_frames(section))
+        frames.extend(self.algorithm_frames(doc))
         body = "\n".join(frames)
         if self.settings["body"]:
             return body
@@ -58,9 +76,10 @@ class BeamerPrinter(LatexPrinter):
 
     @staticmethod
     def network_title(doc: Document) -> str:
-        from ..text import catalogue
-
         return catalogue(doc.language).word("beamer", "network")
+
+    def continued(self, heading: str) -> str:
+        return self.words.word("beamer", "continued", title=heading)
 
     def frame(self, title: str, content: str) -> str:
         return "\\begin{frame}{%s}\n%s\\end{frame}\n" % (title, content)
@@ -79,25 +98,31 @@ class BeamerPrinter(LatexPrinter):
                              if equations else [])
         if all(len(eq.lines) == 1 for eq in equations):
             defined = [(eq.lhs, eq.lines[0], eq.tag) for eq in equations]
-            return [self.frame(heading, self.align(defined[start:start + LINES_PER_FRAME],
-                                                   section.notes if start == 0 else ()))
+            return [self.frame(heading if start == 0 else self.continued(heading),
+                               self.align(defined[start:start + LINES_PER_FRAME], section.notes if start == 0 else ()))
                     for start in range(0, len(defined), LINES_PER_FRAME)]
         frames = []
+        goal = equations[0]
+        reminder = "\\framesubtitle{%s$%s = %s$}\n" % (
+            escape(self.settable(self.words.word("beamer", "goal"))), goal.lhs, goal.lines[0].rhs)
         for eq in equations:
             for start in range(0, len(eq.lines), LINES_PER_FRAME):
                 chunk = eq.lines[start:start + LINES_PER_FRAME]
-                first = eq.lhs if start == 0 else self.continued(eq, start)
+                first = eq.lhs if start == 0 else self.continued_lhs(eq, start)
                 last = start + LINES_PER_FRAME >= len(eq.lines)
                 rows: list[tuple[str, Line, str | None]] = [(first, chunk[0], None)]
                 rows += [("", line, None) for line in chunk[1:]]
                 if last:
                     rows[-1] = (rows[-1][0], rows[-1][1], eq.tag)
                 notes = tuple(dict.fromkeys(line.note for line in chunk if line.note))
-                frames.append(self.frame(heading, self.align(rows, notes)))
+                if frames:  # the section's first frame states the goal; the others recall it
+                    frames.append(self.frame(self.continued(heading), reminder + self.align(rows, notes)))
+                else:
+                    frames.append(self.frame(heading, self.align(rows, notes)))
         return frames
 
     @staticmethod
-    def continued(eq: Equation, start: int) -> str:
+    def continued_lhs(eq: Equation, start: int) -> str:
         """The left side of a continued equation: lhs = (the last side shown before)."""
         return "%s = %s" % (eq.lhs, eq.lines[start - 1].rhs)
 
@@ -107,15 +132,81 @@ class BeamerPrinter(LatexPrinter):
         for n, (lhs, line, tag) in enumerate(rows, start=1):
             relation = "\\mathrel{:=}" if line.relation == ":=" else "="
             words = self.runs(line.words)
+            label = ("\\begin{varwidth}[c]{%s}\\raggedright\\small\\itshape %s\\end{varwidth}" % (LABEL_WIDTH, words)
+                     if words else "")
             if tag:
-                words += "\\quad(%s)" % escape(tag)
-            label = "&&%s" % self.overlay(n, "\\text{\\small\\itshape %s}" % words) if words else ""
-            out.append("%s &%s%s" % (self.overlay(n, lhs), self.overlay(n, "{}%s %s" % (relation, line.rhs)), label))
-        math = ("\\adjustbox{max width=\\linewidth}{$\\displaystyle\\begin{aligned}\n%s\n\\end{aligned}$}\n"
+                label += "\\quad(%s)" % escape(tag)
+            label = "&&%s" % self.overlay(n, "\\text{\\small %s}" % label) if label else ""
+            first, *more = self.pieces(line)
+            out.append("%s &%s%s" % (self.overlay(n, lhs), self.overlay(n, "{}%s %s" % (relation, first)), label))
+            out += ["&%s" % self.overlay(n, "\\quad %s" % piece) for piece in more]
+        math = ("\\adjustbox{max width=\\linewidth, max totalheight=0.72\\textheight}{$\\displaystyle"
+                "\\begin{aligned}\n%s\n\\end{aligned}$}\n"
                 % " \\\\[0.8ex]\n".join(out))
         if notes:
-            math += "\\vfill\n{\\small\n%s\n}\n" % "\n".join("%s\\par" % self.runs(p) for p in notes)
+            math += "\\vfill\n{\\small\n%s\n}\n" % "\n".join("%s\\par" % self.kept(p) for p in notes)
         return "\\centering\n" + math
+
+    def kept(self, p: Paragraph) -> str:
+        """A note whose last ``KEPT`` characters stay on one line in a language that breaks between any two
+        characters (Chinese): never a lone character wrapped onto a line of its own."""
+        runs = p.runs
+        if self.language not in BREAKS_ANYWHERE or not runs or not isinstance(runs[-1], Text):
+            return self.runs(p)
+        text = runs[-1].text
+        return (self.runs(Paragraph((*runs[:-1], Text(text[:-KEPT])))) if text[:-KEPT] or runs[:-1] else "") + \
+            "\\mbox{%s}" % self._print(Text(text[-KEPT:]))
+
+    def algorithm_frames(self, doc: Document) -> list[str]:
+        """The reference's loop over the examples, its lines the document's own results: Δ := 0; for each
+        example the forward pass, the output error, the hidden errors, the accumulation; then the gradient and
+        the update. None for a document without an output error and an update."""
+        from ..document.derivation import kind, summary
+        from ..notation import PROFILES
+
+        parts: dict[str, list[Section]] = {kind(s.id): [] for s in doc.sections}
+        for s in doc.sections:
+            parts[kind(s.id)].append(s)
+        if not parts.get("output_delta") or not parts.get("update") or not parts.get("forward"):
+            return []
+        words = self.words
+
+        def results(k: str) -> list[Equation]:
+            return [eq for s in parts.get(k, ()) for eq in summary([s], words).equations]
+
+        def line(eq: Equation) -> str:
+            relation = "\\mathrel{:=}" if eq.lines[-1].relation == ":=" else "="
+            return "$\\displaystyle %s %s %s$" % (eq.lhs, relation, eq.lines[-1].rhs)
+
+        def said(key: str) -> str:
+            return escape(self.settable(words.word("beamer", key)))
+
+        regularized = [eq for s in parts.get("regularized", ()) for eq in s.equations]
+        accumulated = [eq for eq in regularized if eq.lines[0].relation == ":="]
+        forward = [eq for s in parts["forward"] for eq in s.equations]
+        count = PROFILES[doc.data.get("network", {}).get("notation", "ng")].templates["m"][0]
+        rows: list[tuple[int, str]] = []
+        if accumulated:
+            rows.append((0, "%s%s%s" % (said("initialize"), ", ".join("$%s \\mathrel{:=} 0$" % eq.lhs
+                                                                      for eq in accumulated), said("every_layer"))))
+        rows.append((0, "%s$i = 1, \\dots, %s$%s" % (said("loop"), count, said("loop_end"))))
+        rows.append((1, "%s; %s%s" % (line(forward[0]), said("forward"),
+                                      ", ".join("$%s$" % eq.lhs for eq in forward[1:]))))
+        rows += [(1, line(eq)) for eq in results("output_delta") + results("hidden_delta")]
+        rows += [(1, line(eq)) for eq in accumulated]
+        after = [(0, said("after"))]
+        after += [(1, line(eq)) for eq in regularized if eq not in accumulated]
+        after += [(1, line(eq)) for eq in results("update")]
+        title = said("algorithm")
+        frames: list[str] = []
+        chunks = [part[start:start + ALGORITHM_LINES] for part in (rows, after)  # the loop, then what follows it
+                  for start in range(0, len(part), ALGORITHM_LINES)]
+        for chunk in chunks:
+            body = "".join("\\hspace*{%.1fem}%s\\par\\smallskip\n" % (2.0 * depth, text) for depth, text in chunk)
+            frames.append(self.frame(self.continued(title) if frames else title,
+                                     "\\adjustbox{max width=\\linewidth, max totalheight=0.8\\textheight}{"
+                                     "\\begin{minipage}{\\linewidth}\n%s\\end{minipage}}\n" % body))
+        return frames
 
     def overlay(self, n: int, content: str) -> str:
         return content if self.settings["handout"] else "\\uncover<%d->{%s}" % (n, content)

@@ -56,7 +56,7 @@ SPECIAL: dict[str, str] = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$
 MARKS: dict[bool, str] = {True: r"\ding{51}", False: r"\ding{55}"}
 """a check mark and a cross mark (pifont), never a times sign"""
 
-CODE_BREAKS = frozenset("+-*/^()[],_=")
+CODE_BREAKS = frozenset("+-*/^()[],_=|")
 """characters of code after which a line may break (code has no spaces to break at)"""
 
 SETTABLE = "…–—‘’“”"
@@ -141,17 +141,21 @@ class LatexPrinter(Printer):
         else:
             label = " \\tag{%s}" % escape(tag) if tag else ""
         relation = "&%s " % ("\\mathrel{:=}" if line.relation == ":=" else "=")
+        first, *more = self.pieces(line)
+        return [lhs + " " + relation + first + label, *("&\\quad " + r + " \\notag" for r in more)]
+
+    @staticmethod
+    def pieces(line: Line) -> list[str]:
+        """The right-hand side, broken at its top-level + and − when wider than ``WRAP`` shown symbols."""
         if width(line.rhs) <= WRAP or len(line.terms) == 1:
-            return [lhs + " " + relation + line.rhs + label]
+            return [line.rhs]
         rows, current = [], ""
         for term in line.terms:
             if current and width(current + term) > WRAP:
                 rows.append(current)
                 current = ""
             current += (" " if current else "") + term
-        rows.append(current)
-        first = lhs + " " + relation + rows[0] + label
-        return [first, *("&\\quad " + r + " \\notag" for r in rows[1:])]
+        return [*rows, current]
 
     def _print_Notes(self, notes: Notes) -> str:
         return "{\\small\n%s\n}\n" % "\n\n".join(self.runs(p) for p in notes.paragraphs)
