@@ -99,3 +99,9 @@ def test_the_page_css_is_inlined_unescaped():
     css = html[html.index("<style>") + 7:html.index("</style>")]
     assert css.strip() == style().strip()
     assert "&#34;" not in css and "&gt;" not in css
+
+
+def test_a_solidus_is_ordinary():
+    root = ET.fromstring(fragment(r"\partial J/\partial a"))
+    (slash,) = [e for e in root.iter(M + "mo") if e.text == "/"]
+    assert slash.get("lspace") == slash.get("rspace") == "0"

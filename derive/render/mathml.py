@@ -67,7 +67,7 @@ def _tag(element: ET.Element) -> str:
 def _spacing(root: ET.Element) -> None:
     """What latex2mathml leaves to the renderer, set as TeX sets it: a leading sign is a prefix operator (no
     space after it), an operator name applies to its argument (U+2061, a thin space on each side), and the
-    columns of cases are left-aligned (Chromium reads a style, not columnalign)."""
+    columns of cases are left-aligned (Chromium reads a style, not columnalign), a solidus takes no space."""
     for parent in list(root.iter()):
         if _tag(parent) in _ROWS:
             children = list(parent)
@@ -78,6 +78,9 @@ def _spacing(root: ET.Element) -> None:
                         child.set("form", "prefix")
                         child.set("lspace", "0")
                         child.set("rspace", "0")
+        if _tag(parent) == "mo" and (parent.text or "").strip() == "/":
+            parent.set("lspace", "0")   # a solidus is ordinary in TeX: ∂J/∂a, λ/m
+            parent.set("rspace", "0")
         for n, child in reversed(list(enumerate(parent))):
             if _tag(child) == "mi" and child.text in FUNCTIONS:
                 after = parent[n + 1] if n + 1 < len(parent) else None
