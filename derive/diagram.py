@@ -145,6 +145,10 @@ _GREEK = {r"\Theta": "Θ", r"\theta": "θ", r"\delta": "δ", r"\Delta": "Δ", r"
 _SYMBOL = re.compile(r"^(\\[A-Za-z]+ ?[A-Za-z]?|[A-Za-z+]+|\+1)(?:\^\{([^{}]*)\})?(?:_\{([^{}]*)\})?$")
 
 
+SCRIPT_WIDTH = 0.55
+"""an estimate of a character's advance, in font sizes (to centre a label with scripts)"""
+
+
 def svg_symbol(tex: str) -> tuple[str, str, str]:
     """(base, superscript, subscript) of a profile's symbol, in Unicode: '\\Theta^{(1)}' -> ('Θ', '(1)', '')."""
     m = _SYMBOL.match(tex.strip())
@@ -159,16 +163,25 @@ def svg_symbol(tex: str) -> tuple[str, str, str]:
 
 
 def _svg_text(tex: str, x: float, y: float, size: int, **attributes: str) -> str:
-    """A <text> with the symbol's scripts as raised and lowered <tspan>s."""
+    """A <text> with the symbol's scripts stacked: the base ends, and the superscript and the subscript both
+    begin, at one x (each script is a new text chunk anchored there), so that a^(2)_1 has its subscript under
+    its superscript. The whole is centred on ``x`` by an estimate of the widths (only the centring is estimated;
+    base and scripts meet exactly)."""
     base, sup, sub = svg_symbol(tex)
     extra = "".join(f" {k.replace('_', '-')}={quoteattr(v)}" for k, v in attributes.items())
     small = round(size * 0.68)
     italic = base.isascii() and base.isalpha()
-    parts = [f'<tspan font-style="italic">{escape(base)}</tspan>' if italic else escape(base)]
+    scripts = max(len(sup), len(sub)) * small * SCRIPT_WIDTH
+    join = x + (len(base) * size * SCRIPT_WIDTH - scripts) / 2 if sup or sub else x
+    anchor = f' x="{join:.1f}" text-anchor="end"' if sup or sub else ""
+    style = ' font-style="italic"' if italic else ""
+    parts = [f"<tspan{anchor}{style}>{escape(base)}</tspan>"]
     if sup:
-        parts.append(f'<tspan dy="{-0.45 * size:.1f}" font-size="{small}">{escape(sup)}</tspan>')
+        parts.append(f'<tspan x="{join:.1f}" text-anchor="start" dy="{-0.45 * size:.1f}" '
+                     f'font-size="{small}">{escape(sup)}</tspan>')
     if sub:
-        parts.append(f'<tspan dy="{(0.75 if sup else 0.3) * size:.1f}" font-size="{small}">{escape(sub)}</tspan>')
+        parts.append(f'<tspan x="{join:.1f}" text-anchor="start" dy="{(0.75 if sup else 0.3) * size:.1f}" '
+                     f'font-size="{small}">{escape(sub)}</tspan>')
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="middle" '
             f'dominant-baseline="central"{extra}>{"".join(parts)}</text>')
 

@@ -183,7 +183,7 @@ def test_exercise_follows_the_profile(tmp_path, capsys):
     code, md, err = _run(capsys, "exercise", "squared-error", net, "--format", "markdown")
     assert code == 0, err
     assert not THETA.search(md)
-    assert r"$\partial w^{4}_{jk}$" in md and r"\delta^{(" not in md and "right: the cross-entropy C" in md
+    assert r"$\partial C/\partial w^{4}_{jk} = " in md and r"\delta^{(" not in md and "right: the cross-entropy C" in md
 
 
 # --- derive check: claim names ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from . import Code, Link, Math, Paragraph, Run, Text, Verdict
 
 MATH_CHARS: dict[str, str] = {
     "δ": r"\delta ", "Θ": r"\Theta ", "Δ": r"\Delta ", "λ": r"\lambda ", "α": r"\alpha ", "σ": r"\sigma ",
-    "η": r"\eta ", "ε": r"\varepsilon ", "θ": r"\theta ", "Σ": r"\Sigma ", "∂": r"\partial ", "∇": r"\nabla ",
+    "η": r"\eta ", "ε": r"\varepsilon ", "θ": r"\theta ", "Σ": r"\sum ", "∂": r"\partial ", "∇": r"\nabla ",
     "≠": r"\neq ", "≥": r"\geq ", "≤": r"\leq ", "∘": r"\circ ", "·": r"\cdot ", "×": r"\times ", "−": "-",
     "′": "'", "₀": "_0", "ᵀ": "^{T}", "²": "^2", "→": r"\to ",
     "γ": r"\gamma ", "β": r"\beta ", "μ": r"\mu ", "√": r"\surd ",
@@ -20,9 +20,14 @@ MARKS: dict[str, bool] = {"✓": True, "✗": False}
 """verdict marks: each format draws a check mark or a cross mark (never a times sign)"""
 
 _SCRIPT = r"\^\([^)]*\)|\^\{[^}]*\}|\^[A-Za-z0-9+]+"
-_TOKEN = r"(?:[%s]|%s|[A-Za-z](?=[₀ᵀ²^]))" % ("".join(MATH_CHARS), _SCRIPT)
-_RUN = re.compile(r"%s(?:%s|_[A-Za-z0-9]+)*" % (_TOKEN, _TOKEN))
-"""a stretch of math: symbols, scripts and the letters carrying them (∂b^3 is one stretch, never $…$$…$)"""
+_GROUP = r"\((?:[^()\u2e80-\uffff]|\([^()\u2e80-\uffff]*\))*\)"
+"""a parenthesised group of mathematics, one level of nesting: (z), (Θ^(l)), (z^(l)); no CJK text"""
+_TOKEN = r"(?:∂[A-Za-z]|%s(?=[ᵀ²^])|[%s]|%s|[A-Za-z](?=[₀ᵀ²^′]))" % (_GROUP, "".join(MATH_CHARS), _SCRIPT)
+_RUN = re.compile(r"%s(?:%s|_[A-Za-z0-9]+|/(?=%s)|(?<=[′A-Za-z)])%s)*" % (_TOKEN, _TOKEN, _TOKEN, _GROUP))
+"""a stretch of math: symbols, scripts and the letters carrying them (∂b^3 is one stretch, never $…$$…$), a
+quotient ∂J/∂a, a group raised to a power (Θ^(l))ᵀ, and the argument of a function g′(z)"""
+_BETWEEN = re.compile(r" (?:[=·∘×+−] )?")
+"""what joins two stretches into one formula: a space, or a binary operator between spaces"""
 _PRODUCT = re.compile(r"\b([a-z])\(1 ?[−-] ?\1\)")
 """a(1 − a): the sigmoid's derivative written in a sentence, one formula"""
 
@@ -48,7 +53,17 @@ def _runs(words: str) -> list[Run]:
             continue
         if start > pos:
             out.append(Text(words[pos:start]))
-        out.append(Math(math(words[start:end])))
+        if out and isinstance(out[-1], Text) and len(out) > 1 and isinstance(out[-2], Math) \
+                and _BETWEEN.fullmatch(out[-1].text):
+            joined = out[-1].text
+            out.pop()
+            previous = out.pop()
+            assert isinstance(previous, Math)
+            out.append(Math(previous.tex + " " + math(joined.strip()) + " " + math(words[start:end])))
+        elif start == pos and out and isinstance(out[-1], Math):
+            out[-1] = Math(out[-1].tex + " " + math(words[start:end]))
+        else:
+            out.append(Math(math(words[start:end])))
         pos = end
     if pos < len(words):
         out.append(Text(words[pos:]))

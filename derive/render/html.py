@@ -35,7 +35,8 @@ def page(*, language: str, title: str, body: str, author: str = "", date: str = 
          figure: str = "", contents: tuple[tuple[str, str], ...] = ()) -> str:
     """Every HTML page derive writes: ``body`` (and ``intro``, ``figure``) are markup already escaped."""
     return environment().get_template("document.html.j2").render(
-        language=language, title=title, author=author, date=date, style=style(), intro=markupsafe.Markup(intro),
+        language=language, title=title, author=author, date=date, style=markupsafe.Markup(style()),
+        intro=markupsafe.Markup(intro),
         figure=markupsafe.Markup(figure), contents=[(i, markupsafe.Markup(h)) for i, h in contents],
         body=markupsafe.Markup(body))
 

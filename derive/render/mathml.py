@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from latex2mathml import commands
 from latex2mathml.converter import convert
 
 from ..document import (
@@ -34,6 +35,7 @@ from ..errors import DeriveError
 from .printer import Printer
 
 MATHML = "http://www.w3.org/1998/Math/MathML"
+ET.register_namespace("", MATHML)
 
 RELATIONS: dict[str, str] = {"=": "=", ":=": r"\mathrel{:=}"}
 
@@ -44,10 +46,52 @@ class MathMLError(DeriveError):
     """latex2mathml produced something that is not well-formed MathML, or left LaTeX in the text."""
 
 
-FIXES: tuple[tuple[str, str], ...] = (
-    ("<mi>log</mi>", '<mi>log</mi><mspace width="0.1667em"/>'),
-)
-"""what latex2mathml writes differently from LaTeX's spacing (a thin space after an operator name)"""
+FUNCTIONS: frozenset[str] = frozenset(name.lstrip("\\") for name in commands.FUNCTIONS)
+"""operator names (log, exp, tanh, ...): latex2mathml sets them as a bare <mi>, with no space around them"""
+
+THIN = "0.1667em"
+"""TeX's thin space, the space around an operator name"""
+
+_ROWS = frozenset({"math", "mrow", "mtd", "mstyle", "mpadded", "mphantom", "msqrt", "menclose"})
+"""elements whose children are a row of mathematics (a leading sign in one is a prefix operator)"""
+
+_SIGNS = frozenset({"\u2212", "-", "+", "\u00b1"})
+_CLOSING = frozenset({")", "]", "}", "|", "\u2016", "\u2032", "!", "\u27e9"})
+"""operators after which a sign is a binary operator (a closing fence, a prime, a factorial)"""
+
+
+def _tag(element: ET.Element) -> str:
+    return element.tag.rpartition("}")[2]
+
+
+def _spacing(root: ET.Element) -> None:
+    """What latex2mathml leaves to the renderer, set as TeX sets it: a leading sign is a prefix operator (no
+    space after it), an operator name applies to its argument (U+2061, a thin space on each side), and the
+    columns of cases are left-aligned (Chromium reads a style, not columnalign), a solidus takes no space."""
+    for parent in list(root.iter()):
+        if _tag(parent) in _ROWS:
+            children = list(parent)
+            for n, child in enumerate(children):
+                if _tag(child) == "mo" and (child.text or "").strip() in _SIGNS:
+                    before = children[n - 1] if n else None
+                    if before is None or (_tag(before) == "mo" and (before.text or "").strip() not in _CLOSING):
+                        child.set("form", "prefix")
+                        child.set("lspace", "0")
+                        child.set("rspace", "0")
+        if _tag(parent) == "mo" and (parent.text or "").strip() == "/":
+            parent.set("lspace", "0")   # a solidus is ordinary in TeX: ∂J/∂a, λ/m
+            parent.set("rspace", "0")
+        for n, child in reversed(list(enumerate(parent))):
+            if _tag(child) == "mi" and child.text in FUNCTIONS:
+                after = parent[n + 1] if n + 1 < len(parent) else None
+                fence = after is not None and _tag(after) == "mo" and (after.text or "").strip() in "([{"
+                apply = ET.Element(f"{{{MATHML}}}mo", {"lspace": "0", "rspace": "0" if fence else THIN})
+                apply.text = "\u2061"
+                parent.insert(n + 1, apply)
+                if n and (_tag(parent[n - 1]) != "mo" or (parent[n - 1].text or "").strip() in _CLOSING):
+                    parent.insert(n, ET.Element(f"{{{MATHML}}}mspace", {"width": THIN}))
+            if _tag(child) == "mtd" and child.get("columnalign") == "left":
+                child.set("style", "text-align: left")
 
 
 def escape(text: str) -> str:
@@ -58,8 +102,6 @@ def escape(text: str) -> str:
 def fragment(tex: str, *, display: str = "block") -> str:
     """One MathML <math> element for ``tex``, checked well-formed and free of leftover LaTeX."""
     out = convert(tex, display=display)
-    for old, new in FIXES:
-        out = out.replace(old, new)
     try:
         root = ET.fromstring(out)
     except ET.ParseError as e:
@@ -67,7 +109,8 @@ def fragment(tex: str, *, display: str = "block") -> str:
     for element in root.iter():
         if element.text and "\\" in element.text:
             raise MathMLError(f"latex2mathml left LaTeX in {tex!r}: {element.text!r}")
-    return out
+    _spacing(root)
+    return ET.tostring(root, encoding="unicode")
 
 
 @dataclass(frozen=True)
