@@ -37,8 +37,9 @@ def test_one_derivation_prints_in_every_language_and_notation_without_deriving_a
     assert re.search(r"[\u4e00-\u9fff]", zh) and r"\Theta" not in zh and "w^{" in zh
     assert d.network.language == "en" and d.network.notation == "ng"  # the mathematics is untouched
     en, other = json.loads(render(d, "json")), json.loads(render(d, "json", language="zh"))
+    # the same mathematics; only the words inside a cases block ("if") are the language's own
     assert [(s["id"], s["lhs"], s["rhs"], s["sympy"]) for s in en["steps"]] == \
-        [(s["id"], s["lhs"], s["rhs"], s["sympy"]) for s in other["steps"]]
+        [(s["id"], s["lhs"], s["rhs"].replace("\\text{若 }", "\\text{if }"), s["sympy"]) for s in other["steps"]]
     assert en["results"] == other["results"] and en["steps"][0]["text"] != other["steps"][0]["text"]
 
 
@@ -161,3 +162,15 @@ def test_a_wrong_claim_is_marked_with_a_cross_not_a_times_sign(tmp_path):
     html = render(d, "html", language="zh")
     assert '<span class="mark wrong">✗</span>' in html and '<span class="mark holds">✓</span>' in html
     compile_tex(tex, "pdflatex", tmp_path)
+
+
+def test_cases_words_follow_the_language():
+    """The conditions of a cases block (the regularized D) are words of the document's language."""
+    import derive
+    from derive.render import render
+
+    net = derive.Network.from_dict({"layers": [2, 2, 1], "lambda": 0.5})
+    d = derive.backprop(net)
+    zh, en = render(d, "latex", language="zh"), render(d, "latex", language="en")
+    assert "\\text{若 }" in zh and "\\text{if }" not in zh
+    assert "\\text{if }" in en

@@ -60,7 +60,7 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
     net = presentation(d.network, language=language, notation=notation)
     words = catalogue(net.language)
     profile = PROFILES[net.notation]
-    printer = MathPrinter(profile)
+    printer = MathPrinter(profile, cases=(words.word("math", "if"), words.word("math", "otherwise")))
     wanted = selected(sections)
     parts = []
     for section in d.sections:

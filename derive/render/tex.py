@@ -21,9 +21,12 @@ class MathPrinter(LatexPrinter):
 
     printmethod = "_latex"
 
-    def __init__(self, profile: Profile, settings: dict[str, Any] | None = None) -> None:
+    def __init__(self, profile: Profile, settings: dict[str, Any] | None = None, *,
+                 cases: tuple[str, str] = ("if", "otherwise")) -> None:
         super().__init__({"order": "none", "mul_symbol": None, **(settings or {})})
         self.profile = profile
+        self.cases = cases
+        """the words of a cases block in the document's language ("if", "otherwise")"""
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         function = _FUNCTION.fullmatch(expr.name)
@@ -124,8 +127,8 @@ class MathPrinter(LatexPrinter):
             if cond is sp.true:  # "otherwise" written as what it means: none of the conditions above
                 cond = sp.And(*(sp.Not(c) for c in before))
             before.append(cond)
-            when = r"\text{otherwise}" if cond is sp.true else self._print(cond)
-            rows.append(r"%s & \text{if } %s" % (self._print(value), when))
+            when = r"\text{%s}" % self.cases[1] if cond is sp.true else self._print(cond)
+            rows.append(r"%s & \text{%s } %s" % (self._print(value), self.cases[0], when))
         return r"\begin{cases} %s \end{cases}" % r" \\ ".join(rows)
 
 
