@@ -125,7 +125,7 @@ def output_delta(net: Network, g: Activation, ck: Checker) -> tuple[Section, tup
     # δ_i = Σ_k ∂J/∂a_k · ∂a_k/∂z_i
     swap = {I: K_, K_: I}
     delta = chain("chain", sp.Indexed(sp.IndexedBase("delta"), I), "i", [(u,) for u in units])
-    delta.then("definition_delta", Partial(J, Z[I]))
+    delta.then("definition_delta", Partial(J, Z[I]), note="one_example")
     delta.then("chain_rule_layer", sp.Sum(Product(Partial(J, A[K_]), Partial(A[K_], Z[I])), (K_, 1, SIZE)))
     summand = Product(dJda.last, jac.last.xreplace(swap))
     delta.then("substitute", sp.Sum(summand, (K_, 1, SIZE)))

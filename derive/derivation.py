@@ -210,7 +210,7 @@ def _output_delta_unit(net: Network, g: Activation) -> tuple[Section, tuple[sp.E
     ck.define(d, Partial(J, z))
 
     delta = Chain(ck, "output_delta.chain", d)
-    delta.then("definition_delta", Partial(J, z))
+    delta.then("definition_delta", Partial(J, z), note="one_example")
     delta.then("chain_rule", Product(Partial(J, a), Partial(a, z)))
 
     dJda = Chain(ck, "output_delta.loss", Partial(J, a))

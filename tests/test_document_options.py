@@ -174,3 +174,16 @@ def test_cases_words_follow_the_language():
     zh, en = render(d, "latex", language="zh"), render(d, "latex", language="en")
     assert "\\text{若 }" in zh and "\\text{if }" not in zh
     assert "\\text{if }" in en
+
+
+@pytest.mark.parametrize(("notation", "language", "says"), [("ng", "en", "Here J is the loss of one example"),
+                                                           ("nielsen", "en", "Here C is the cost of one example"),
+                                                           ("ng", "zh", "这里 J 是单个样本")])
+@pytest.mark.parametrize("output", ["sigmoid", "softmax"])
+def test_delta_is_said_to_be_per_example(notation, language, says, output):
+    """δ = ∂J/∂z is taken of one example's loss, while the cost J averages over m: the document says so."""
+    import derive
+    from derive.render import render
+
+    net = derive.Network.from_dict({"layers": [2, 2, 2], "output": output})
+    assert says in render(derive.backprop(net), "markdown", language=language, notation=notation)
