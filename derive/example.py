@@ -233,12 +233,6 @@ def _value(value: sp.Expr | int) -> sp.Number | None:
     return number if isinstance(number, sp.Float) and number.is_finite else None
 
 
-def _rational(value: sp.Expr | int) -> sp.Rational | None:
-    """value when SymPy's own arithmetic made it a rational number, else None."""
-    value = sp.Integer(0) + value
-    return value if isinstance(value, sp.Rational) else None
-
-
 def _zero(value: sp.Number | None) -> bool:
     """An exact zero (a rational 0, not a value that happens to be close to it)."""
     return isinstance(value, sp.Rational) and value == 0

@@ -11,7 +11,7 @@ import dataclasses
 import random
 import re
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -395,6 +395,3 @@ def definition(id: str, lhs: sp.Basic, rhs: sp.Basic, *, note: str | None = None
     """A step that defines a quantity (nothing to check)."""
     return Step(id, lhs, rhs, "definition", note, tuple(args.items()), form)
 
-
-def as_mapping(args: tuple[tuple[str, Any], ...]) -> Mapping[str, Any]:
-    return dict(args)
