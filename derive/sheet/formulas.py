@@ -9,6 +9,7 @@ question is only asked when its answer can be written (a ReLU's step function ca
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
@@ -114,7 +115,7 @@ def formula_question(net: Network, language: str, kind: str, index: tuple[int, .
     expected = answer_text(net, key.expected)
     words = catalogue(language)
     mistakes: list[Mistake] = []
-    kept: list[object] = []
+    kept: list[np.ndarray] = []
     for mistake in MISTAKES.values():
         named = [values for mistake_id, values in key.mistakes if mistake_id == mistake.id]
         for variant in mistake.variants:
@@ -136,7 +137,8 @@ def formula_question(net: Network, language: str, kind: str, index: tuple[int, .
             except NotWritable:
                 continue
             kept.append(values)
-            feedback = word(net.notation, words, "mistakes", mistake.id)
+            explanation = word(net.notation, words, "mistakes", mistake.id)
+            feedback = words.word("grading", "mistake", explanation=explanation, mistake=mistake.id)
             mistakes.append(Mistake(mistake.id, text, feedback))
     return Formula(name, _prompt(net, language, kind, index, name), expected, tuple(mistakes))
 
