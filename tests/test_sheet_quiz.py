@@ -4,11 +4,14 @@ own values at the grader's consistent random draws."""
 
 from __future__ import annotations
 
+import html
+import io
 import itertools
 import re
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +20,14 @@ import sympy as sp
 
 import derive
 from derive.activations import ACTIVATIONS
+from derive.errors import NotSupportedError
 from derive.grading.grader import grader_of
 from derive.grading.language import parse
 from derive.grading.names import Vocabulary
 from derive.grading.targets import DERIVED, parse_target
 from derive.network import Network
 from derive.notation import q
+from derive.sheet.canvas import canvas_zip, escape
 from derive.sheet.formulas import answer_text, formula_questions
 from derive.sheet.moodle import definitions, maxima_name, maxima_text, quiz_xml, stack_parts
 from derive.text import catalogue
@@ -239,3 +244,57 @@ def test_definitions_name_every_error_and_activation():
     assert "a[3][1]" not in soft and "a[2][1]" in soft
     relu = [d.split(" = ")[0] for d in definitions(network("relu-nielsen"))]
     assert "delta[2][1]" not in relu and "a[2][1]" not in relu and "delta[3][1]" in relu
+
+
+# --- Canvas (text2qti) ------------------------------------------------------------------------------------
+QTI = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+
+
+def _qti_items(package: bytes) -> list[ET.Element]:
+    with zipfile.ZipFile(io.BytesIO(package)) as z:
+        assert "imsmanifest.xml" in z.namelist()
+        ET.fromstring(z.read("imsmanifest.xml"))
+        (name,) = [n for n in z.namelist() if n.endswith(".xml") and "/" in n and not n.endswith("_meta.xml")]
+        return list(ET.fromstring(z.read(name)).iter(f"{QTI}item"))
+
+
+@pytest.mark.parametrize(("name", "language"), list(itertools.product(NETWORKS, LANGUAGES)))
+def test_canvas_package(name, language):
+    """Every numerical question is in the QTI with its text, and Canvas's accepted range holds the value and the
+    value rounded to the digits asked, and is the question's tolerance (to text2qti's 4 decimals)."""
+    sheet = small_sheet(name, language)
+    package = canvas_zip(sheet)
+    assert package == canvas_zip(small_sheet(name, language)), "not byte-identical"
+    items = _qti_items(package)
+    asked = [(v.number, q) for v in sheet.variants for q in v.questions]
+    assert len(items) == len(asked)
+    words = catalogue(language)
+    for item, (number, question) in zip(items, asked):
+        label = words.word("quiz", "variant", number=number)
+        assert item.get("title") == f"{label}: {question.name}"
+        text = html.unescape(re.sub(r"<[^>]+>", "", item.findtext(f".//{QTI}mattext", "")))
+        assert text == f"{label}: {question.prompt}"
+        assert item.findtext(f".//{QTI}fieldentry") == "numerical_question"
+        low = float(item.findtext(f".//{QTI}vargte", "nan"))
+        high = float(item.findtext(f".//{QTI}varlte", "nan"))
+        rounded = round(question.value, question.decimals)
+        assert low <= question.value <= high and low <= rounded <= high, (question, low, high)
+        near_zero = min(abs(question.value - question.tolerance), abs(question.value + question.tolerance)) < 1e-4
+        slack = 0.5e-4 + (1e-4 if near_zero else 0)
+        assert abs(low - (question.value - question.tolerance)) <= slack
+        assert abs(high - (question.value + question.tolerance)) <= slack
+
+
+def test_canvas_zip_is_dated_once():
+    with zipfile.ZipFile(io.BytesIO(canvas_zip(small_sheet()))) as z:
+        assert {info.date_time for info in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_canvas_refuses_more_digits_than_it_carries():
+    sheet = small_sheet(decimals=5)
+    with pytest.raises(NotSupportedError, match="at most 4"):
+        canvas_zip(sheet)
+
+
+def test_canvas_escapes_what_markdown_reads():
+    assert escape("a[2][1] = *x* $y$ <b> & 1.") == r"a\[2\]\[1\] = \*x\* \$y\$ &lt;b&gt; &amp; 1\."
