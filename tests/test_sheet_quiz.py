@@ -29,7 +29,16 @@ from derive.network import Network
 from derive.notation import q
 from derive.sheet.canvas import canvas_zip, escape
 from derive.sheet.formulas import answer_text, formula_questions
-from derive.sheet.moodle import definitions, maxima_name, maxima_text, quiz_xml, stack_parts
+from derive.sheet.moodle import (
+    circular_names,
+    definitions,
+    feedback_variables,
+    maxima_name,
+    maxima_text,
+    quiz_xml,
+    stack_nodes,
+    stack_parts,
+)
 from derive.text import catalogue
 
 from .conftest import need
@@ -109,22 +118,28 @@ def test_moodle_xml(name, language):
     assert [q.findtext("name/text") for q in stack] == [f.target for f in sheet.formulas]
     for element, formula in zip(stack, sheet.formulas):
         nodes = element.findall("prt/node")
-        assert len(nodes) == 1 + len(formula.mistakes)
+        circular = circular_names(sheet.net, formula)
+        assert len(nodes) == (1 if circular else 0) + 1 + len(formula.mistakes)
         assert {n.findtext("answertest") for n in nodes} == {"AlgEquiv"}
         assert [n.findtext("name") for n in nodes] == [str(k) for k in range(len(nodes))]
-        # node 0 is the right answer (score 1); node k the k-th mistake (score 0, its feedback); the false
+        # [circular,] the right answer (score 1), then the k-th mistake (score 0, its feedback); the false
         # branches chain 0 → 1 → … → -1
+        if circular:
+            first = nodes.pop(0)
+            assert (first.findtext("sans"), first.findtext("tans"), first.findtext("truescore")) == ("circ", "1", "0")
+            assert "circular" in first.findtext("trueanswernote", "")
         assert nodes[0].findtext("tans") == "sta" and nodes[0].findtext("truescore") == "1"
         for k, (node, mistake) in enumerate(zip(nodes[1:], formula.mistakes), start=1):
             assert node.findtext("tans") == f"wrong{k}" and node.findtext("truescore") == "0"
             assert mistake.feedback in node.findtext("truefeedback/text", "")
             assert mistake.id in node.findtext("trueanswernote", "")
-        assert [n.findtext("falsenextnode") for n in nodes] == [str(k) for k in range(1, len(nodes))] + ["-1"]
+        chain = [n.findtext("falsenextnode") for n in element.findall("prt/node")]
+        assert chain == [str(k) for k in range(1, len(chain))] + ["-1"]
         variables = element.findtext("questionvariables/text", "")
         assert f"ta: {maxima_text(sheet.net, formula.expected)};" in variables
         assert element.findtext("input/tans") == "ta" and element.findtext("input/name") == "ans1"
         assert "[[input:ans1]]" in element.findtext("questiontext/text", "")
-        assert len(element.findall("qtest")) == 1 + len(formula.mistakes)
+        assert len(element.findall("qtest")) == len(element.findall("prt/node"))
 
 
 # --- Maxima -----------------------------------------------------------------------------------------------
@@ -298,3 +313,27 @@ def test_canvas_refuses_more_digits_than_it_carries():
 
 def test_canvas_escapes_what_markdown_reads():
     assert escape("a[2][1] = *x* $y$ <b> & 1.") == r"a\[2\]\[1\] = \*x\* \$y\$ &lt;b&gt; &amp; 1\."
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_the_tree_in_maxima(name):
+    """STACK's question tests run in Maxima: for each test answer (the teacher's, each mistake's, a circular one)
+    the question and feedback variables are evaluated and each node's AlgEquiv is decided by ratsimp; walking
+    the tree from node 0 reaches the node the test expects, with its score."""
+    net = network(name)
+    script = ["display2d: false$"]
+    runs = []
+    for f in formula_questions(net, "en"):
+        nodes = stack_nodes(net, "en", f)
+        for expected, case in enumerate(nodes):
+            script += [stack_parts(net, f).variables, f"ans1: {case.example}$", feedback_variables(net, f)]
+            script += [f'print("VALUE", if ratsimp({n.sans} - ({n.tans})) = 0 then 1 else 0)$' for n in nodes]
+            runs.append((f.target, expected, nodes))
+    got = _maxima("\n".join(script))
+    assert len(got) == sum(len(nodes) for _, _, nodes in runs)
+    at = 0
+    for target, expected, nodes in runs:
+        verdicts = got[at:at + len(nodes)]
+        at += len(nodes)
+        reached = next((k for k, v in enumerate(verdicts) if v == 1), None)
+        assert reached == expected, (target, nodes[expected].mistake, verdicts)

@@ -23,9 +23,9 @@ from ..activations import ACTIVATIONS
 from ..grading.grader import grader_of
 from ..grading.language import Binary, Call, Name, Node, Num, Unary, parse
 from ..grading.names import Vocabulary
-from ..grading.targets import DERIVED, error
+from ..grading.targets import DERIVED, error, parse_target
 from ..network import Network
-from ..notation import PROFILES, parse_name, q
+from ..notation import PROFILES, parse_name, q, word
 from ..text import catalogue
 from .formulas import NotWritable, answer_text, written
 from .model import Formula, Numerical, Sheet
@@ -149,14 +149,15 @@ def numerical_question(quiz: ET.Element, name: str, question: Numerical) -> None
     _value(element, "unitsleft", "0")
 
 
-def _node(prt: ET.Element, number: int, tans: str, *, true: tuple[str, str, str], false: tuple[str, str]) -> None:
-    """A PRT node: AlgEquiv of the student's answer (in the network's definitions) with ``tans``;
-    ``true`` = (score, answer note, feedback), ``false`` = (next node, answer note)."""
+def _node(prt: ET.Element, number: int, sans: str, tans: str, *, true: tuple[str, str, str],
+          false: tuple[str, str]) -> None:
+    """A PRT node: AlgEquiv of ``sans`` with ``tans``; ``true`` = (score, answer note, feedback), ``false`` =
+    (next node, answer note)."""
     node = ET.SubElement(prt, "node")
     _value(node, "name", str(number))
     _value(node, "description", "")
     _value(node, "answertest", "AlgEquiv")
-    _value(node, "sans", "sa")
+    _value(node, "sans", sans)
     _value(node, "tans", tans)
     _value(node, "testoptions", "")
     _value(node, "quiet", "0")
@@ -209,6 +210,57 @@ def stack_parts(net: Network, formula: Formula) -> StackParts:
                       tuple(maxima_text(net, m.expression) for m in formula.mistakes))
 
 
+@dataclass(frozen=True)
+class StackNode:
+    """One node of the potential response tree: AlgEquiv(sans, tans) true gives ``score`` and ``feedback``."""
+
+    sans: str
+    tans: str
+    score: str
+    mistake: str | None
+    feedback: str
+    example: str
+    """an answer that reaches this node's true branch (STACK's question test)"""
+
+
+def circular_names(net: Network, formula: Formula) -> tuple[str, ...]:
+    """The errors δ an answer to ``formula`` may not use (§8's circular mistake), as the student writes them:
+    those of the target's layer and every earlier one (none for a target not made of errors)."""
+    target = parse_target(net, formula.target)
+    if target.kind.errors_above is None:
+        return ()
+    above = target.kind.errors_above(target.index)
+    return tuple(maxima_name(net, f"delta[{layer}][{unit}]") for layer in range(2, above + 1)
+                 for unit in range(1, net.layers[layer - 1] + 1))
+
+
+def stack_nodes(net: Network, language: str, formula: Formula) -> tuple[StackNode, ...]:
+    """The tree, node by node: an answer written with the errors it is asked for is circular (``circ`` is 1,
+    before anything is substituted); then the right answer; then each mistake of the formula question."""
+    parts = stack_parts(net, formula)
+    nodes = []
+    circular = circular_names(net, formula)
+    if circular:
+        words = catalogue(language)
+        feedback = words.word("grading", "mistake", mistake="circular",
+                              explanation=word(net.notation, words, "mistakes", "circular"))
+        own = maxima_name(net, parse_target(net, formula.target).name)
+        nodes.append(StackNode("circ", "1", "0", "circular", feedback, own if own in circular else circular[0]))
+    nodes.append(StackNode("sa", "sta", "1", None, "", "ta"))
+    nodes += [StackNode("sa", f"wrong{k}", "0", m.id, m.feedback, w)
+              for k, (w, m) in enumerate(zip(parts.wrong, formula.mistakes), start=1)]
+    return tuple(nodes)
+
+
+def feedback_variables(net: Network, formula: Formula) -> str:
+    """The student's answer in the network's definitions (``sa``), and whether it uses an error it may not."""
+    circular = circular_names(net, formula)
+    lines = ["sa: subst(defs, ans1);"]
+    if circular:
+        lines.append(f"circ: if freeof({', '.join(circular)}, ans1) then 0 else 1;")
+    return "\n".join(lines)
+
+
 def stack_question(quiz: ET.Element, net: Network, language: str, formula: Formula) -> None:
     """A STACK question: one algebraic input; node 0 tests the teacher's answer, node k the k-th mistake."""
     words = catalogue(language)
@@ -252,15 +304,13 @@ def stack_question(quiz: ET.Element, net: Network, language: str, formula: Formu
     _value(prt, "value", "1.0000000")
     _value(prt, "autosimplify", "1")
     _value(prt, "feedbackstyle", "1")
-    _text(prt, "feedbackvariables", "sa: subst(defs, ans1);")
-    count = len(formula.mistakes)
-    _node(prt, 0, "sta", true=("1", _note(0, "T"), ""), false=("1" if count else "-1", _note(0, "F")))
-    for k, mistake in enumerate(formula.mistakes, start=1):
-        _node(prt, k, f"wrong{k}", true=("0", _note(k, "T", mistake.id), mistake.feedback),
-              false=(str(k + 1) if k < count else "-1", _note(k, "F")))
-    # STACK's own question tests: the teacher's answer scores 1, each mistake 0 with its note
-    cases = [("ta", "1.0000000", _note(0, "T"))]
-    cases += [(w, "0.0000000", _note(k, "T", m.id)) for k, (w, m) in enumerate(zip(parts.wrong, formula.mistakes), 1)]
+    _text(prt, "feedbackvariables", feedback_variables(net, formula))
+    nodes = stack_nodes(net, language, formula)
+    for k, node in enumerate(nodes):
+        _node(prt, k, node.sans, node.tans, true=(node.score, _note(k, "T", node.mistake), node.feedback),
+              false=(str(k + 1) if k + 1 < len(nodes) else "-1", _note(k, "F")))
+    # STACK's own question tests: the teacher's answer scores 1, each mistake 0 with its node's note
+    cases = [(node.example, f"{node.score}.0000000", _note(k, "T", node.mistake)) for k, node in enumerate(nodes)]
     for number, (value, score, note) in enumerate(cases, start=1):
         test = ET.SubElement(element, "qtest")
         _value(test, "testcase", str(number))
