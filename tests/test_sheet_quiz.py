@@ -337,3 +337,17 @@ def test_the_tree_in_maxima(name):
         at += len(nodes)
         reached = next((k for k, v in enumerate(verdicts) if v == 1), None)
         assert reached == expected, (target, nodes[expected].mistake, verdicts)
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_stack_allows_every_word_of_the_answers(name):
+    """STACK refuses a student's word of more than two letters that is not allowed: every name and function the
+    teacher's answer and the mistakes use is, so that each can be typed in."""
+    net = network(name)
+    xml = quiz_xml(small_sheet(name))
+    for element in _questions(xml, "stack"):
+        allowed = set(element.findtext("input/allowwords", "").split(", "))
+        formula = next(f for f in formula_questions(net, "en") if f.target == element.findtext("name/text"))
+        for text in (formula.expected, *(m.expression for m in formula.mistakes)):
+            words = {w for w in re.findall(r"[A-Za-z_]+", maxima_text(net, text)) if len(w) > 2}
+            assert words - {"exp", "log", "tanh", "sqrt"} <= allowed, text

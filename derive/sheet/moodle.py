@@ -12,17 +12,19 @@ The Maxima text is printed from the §8 answer tree (language.py), the formulas 
 from __future__ import annotations
 
 import html
+import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 
 import sympy as sp
 
 from ..activations import ACTIVATIONS
 from ..grading.grader import grader_of
-from ..grading.language import Binary, Call, Name, Node, Num, Unary, parse
-from ..grading.names import Vocabulary
+from ..grading.language import FUNCTION_NAMES, Binary, Call, Name, Node, Num, Unary, parse
+from ..grading.names import Vocabulary, profile_kinds
 from ..grading.targets import DERIVED, error, parse_target
 from ..network import Network
 from ..notation import PROFILES, parse_name, q, word
@@ -36,11 +38,24 @@ STACK_VERSION = "2025030700"
 MAXIMA_NAMES = {"lambda": "lam"}
 """answer-language names that Maxima (and STACK's input) reserve, and the name written instead"""
 
-MAXIMA_FUNCTIONS: dict[str, Callable[[str], str]] = {
-    "exp": lambda u: f"exp({u})", "log": lambda u: f"log({u})", "tanh": lambda u: f"tanh({u})",
-    "sqrt": lambda u: f"sqrt({u})", "sigmoid": lambda u: f"1/(1+exp(-({u})))",
-}
-"""the answer language's functions in Maxima; sigmoid written out, so that no expression depends on a definition"""
+STACK_FUNCTIONS = frozenset({"exp", "log", "tanh", "sqrt"})
+"""the answer language's functions that Maxima (and STACK) know by the same name; the others (sigmoid) are
+written out as the activation registry defines them"""
+
+
+@cache
+def function_definition(function: str) -> str:
+    """An answer-language function Maxima does not know, as a Maxima expression in ``t`` (from the registry)."""
+    t = sp.Symbol("t")
+    unit = ACTIVATIONS[function].unit
+    assert unit is not None, function
+    return sp.sstr(unit(t)).replace("**", "^")
+
+
+def maxima_call(function: str, arg: str) -> str:
+    if function in STACK_FUNCTIONS:
+        return f"{function}({arg})"
+    return "(" + re.sub(r"\bt\b", f"({arg})", function_definition(function)) + ")"
 
 
 # --- Maxima -----------------------------------------------------------------------------------------------
@@ -64,7 +79,7 @@ def maxima(node: Node, net: Network) -> str:
         case Binary(op, left, right):
             return f"({maxima(left, net)}{'^' if op == '**' else op}{maxima(right, net)})"
         case Call(function, arg):
-            return MAXIMA_FUNCTIONS[function](maxima(arg, net))
+            return maxima_call(function, maxima(arg, net))
     raise TypeError(f"not an answer node: {node!r}")
 
 
@@ -76,6 +91,14 @@ def _number(value: Fraction) -> str:
 def maxima_text(net: Network, formula: str) -> str:
     """A formula of the §8 answer language (as written in the network's notation) in Maxima syntax."""
     return maxima(parse(formula, Vocabulary(net)).root, net)
+
+
+def allowed_words(net: Network) -> str:
+    """STACK's ``allowwords``: the answer language's names (as written in Maxima) and its functions that STACK does
+    not know (STACK refuses a student's word of more than two letters unless it is allowed)."""
+    names = {MAXIMA_NAMES.get(name, name) for name in profile_kinds(net)}
+    functions = {f for f in FUNCTION_NAMES if f not in STACK_FUNCTIONS}
+    return ", ".join(sorted(w for w in names | functions if len(w) > 2))
 
 
 def definitions(net: Network) -> tuple[str, ...]:
@@ -197,7 +220,7 @@ class StackParts:
         """The question variables: sigmoid, the teacher's answer, the definitions, and the answer and each
         mistake written in them (``sta``, ``wrong1`` …), which the tree's nodes compare with."""
         return "\n".join([
-            "sigmoid(t) := 1/(1+exp(-t));",
+            *(f"{f}(t) := {function_definition(f)};" for f in FUNCTION_NAMES if f not in STACK_FUNCTIONS),
             f"ta: {self.ta};",
             f"defs: [{', '.join(self.defs)}];",
             "sta: subst(defs, ta);",
@@ -295,7 +318,7 @@ def stack_question(quiz: ET.Element, net: Network, language: str, formula: Formu
     answer = ET.SubElement(element, "input")
     for tag, value in (("name", "ans1"), ("type", "algebraic"), ("tans", "ta"), ("boxsize", "60"),
                        ("strictsyntax", "1"), ("insertstars", "0"), ("syntaxhint", ""), ("syntaxattribute", "0"),
-                       ("forbidwords", ""), ("allowwords", "sigmoid"), ("forbidfloat", "0"),
+                       ("forbidwords", ""), ("allowwords", allowed_words(net)), ("forbidfloat", "0"),
                        ("requirelowestterms", "0"), ("checkanswertype", "0"), ("mustverify", "1"),
                        ("showvalidation", "1"), ("options", "")):
         _value(answer, tag, value)
