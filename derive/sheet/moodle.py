@@ -306,7 +306,8 @@ def stack_question(quiz: ET.Element, net: Network, language: str, formula: Formu
     _value(element, "questionsimplify", "1")
     _value(element, "assumepositive", "0")
     _value(element, "assumereal", "0")
-    for tag in ("prtcorrect", "prtpartiallycorrect", "prtincorrect"):
+    _text(element, "prtcorrect", _paragraph(words.word("grading", "correct", target=formula.target)), format="html")
+    for tag in ("prtpartiallycorrect", "prtincorrect"):  # a mistake's node says what is wrong
         _text(element, tag, "", format="html")
     _value(element, "decimals", ".")
     _value(element, "multiplicationsign", "dot")
