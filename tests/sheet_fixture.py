@@ -14,6 +14,8 @@ NETWORKS = {
     "sigmoid-squared": dict(layers=[2, 2, 2], activation="sigmoid", output="sigmoid", loss="squared_error",
                             reduction="mean", **{"lambda": 0.1}),
     "tanh-softmax": dict(layers=[2, 2, 2], activation="tanh", output="softmax", loss="cross_entropy"),
+    "linear-tanh": dict(layers=[2, 2, 2], activation="linear", output="tanh", loss="squared_error",
+                        reduction="sum"),
     "relu-nielsen": dict(layers=[2, 2, 1], activation="relu", output="sigmoid", loss="cross_entropy",
                          notation="nielsen", **{"lambda": 0.5}),
 }

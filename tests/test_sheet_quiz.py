@@ -224,7 +224,7 @@ def _in_z(net: Network, expr: sp.Expr) -> sp.Expr:
     return expr.xreplace(out)
 
 
-@pytest.mark.parametrize("name", ["sigmoid-squared", "tanh-softmax"])
+@pytest.mark.parametrize("name", ["sigmoid-squared", "tanh-softmax", "linear-tanh"])
 def test_stack_accepts_the_answer_written_otherwise(name):
     """A student who writes a as g(z), or the deeper errors out, gets node 0: after the PRT's substitution
     Maxima's ratsimp proves the answer equal to the teacher's (as AlgEquiv would), and to no mistake's."""

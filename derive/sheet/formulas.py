@@ -27,16 +27,15 @@ from .model import Formula, Mistake
 
 def question_targets(net: Network) -> tuple[tuple[str, tuple[int, ...]], ...]:
     """The §8 targets asked, as (kind, index): the output error, a hidden error (when there is a hidden layer
-    between two others), a weight's gradient, and the regularized gradient of a weight (and of a bias, which the
-    penalty leaves out, when there is a penalty)."""
+    between two others), a weight's gradient, and (with a penalty) the regularized gradient of a weight and of a bias,
+    which the penalty leaves out."""
     L = net.L
     targets: list[tuple[str, tuple[int, ...]]] = [("delta", (L, 1))]
     if L >= 3:
         targets.append(("delta", (L - 1, 1)))
     targets.append(("dTheta", (L - 1, 1, 1)))
-    targets.append(("D", (1, 1, 1)))
     if net.lam != 0:
-        targets.append(("D", (1, 1, 0)))
+        targets += [("D", (1, 1, 1)), ("D", (1, 1, 0))]
     return tuple(targets)
 
 
