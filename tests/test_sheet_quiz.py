@@ -7,8 +7,10 @@ from __future__ import annotations
 import html
 import io
 import itertools
+import os
 import re
 import subprocess
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
@@ -352,3 +354,16 @@ def test_stack_allows_every_word_of_the_answers(name):
         for text in (formula.expected, *(m.expression for m in formula.mistakes)):
             words = {w for w in re.findall(r"[A-Za-z_]+", maxima_text(net, text)) if len(w) > 2}
             assert words - {"exp", "log", "tanh", "sqrt"} <= allowed, text
+
+
+def test_quiz_files_do_not_depend_on_the_process():
+    """The same sheet gives the same Moodle XML and Canvas bytes in another process (another string hash seed)."""
+    code = ("import hashlib, sys; from tests.sheet_fixture import small_sheet; "
+            "from derive.sheet.moodle import quiz_xml; from derive.sheet.canvas import canvas_zip; "
+            "s = small_sheet('sigmoid-squared', 'zh'); "
+            "print(hashlib.sha256(quiz_xml(s).encode() + canvas_zip(s)).hexdigest())")
+    root = Path(__file__).resolve().parent.parent
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+                              env={**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2")}
+    assert len(digests) == 1
