@@ -121,7 +121,7 @@ def definitions(net: Network) -> tuple[str, ...]:
             equation(q("delta", layer, unit), error(model, DERIVED, layer, unit, expand=False))
     z = sp.Symbol("z")
     for layer in range(2, L + 1):
-        g = ACTIVATIONS[net.activation(layer) if layer < L else net.output]
+        g = ACTIVATIONS[net.activation(layer)]
         if g.unit is None or not g.elementwise:
             continue
         for unit in range(1, net.layers[layer - 1] + 1):
