@@ -15,7 +15,7 @@ import re
 import sys
 import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -271,6 +271,7 @@ class ProvenBefore:
 
     def __init__(self) -> None:
         self._digests: dict[Path, set[str]] = {}
+        self._full = False
 
     def _file(self) -> Path | None:
         setting = os.environ.get("DERIVE_CACHE", "")
@@ -286,11 +287,8 @@ class ProvenBefore:
                 lines = path.read_text(encoding="ascii").split()
             except (OSError, UnicodeDecodeError):
                 lines = []
-            if len(lines) > MAX_STORED:
-                lines = []
-                with suppress(OSError):
-                    path.unlink()
             self._digests[path] = set(lines)
+            self._full = len(lines) >= MAX_STORED
         return self._digests[path]
 
     def holds(self, key: tuple[Any, ...]) -> bool:
@@ -303,18 +301,16 @@ class ProvenBefore:
         return bool(known) and (digest := _digest(key)) is not None and digest in known
 
     def add(self, key: tuple[Any, ...]) -> None:
+        from .output import append_to_cache
+
         path = self._file()
         digest = None if path is None else _digest(key)
         if path is None or digest is None or digest in self._known(path):
             return
+        if self._full:
+            self._digests[path], self._full = set(), False
         self._known(path).add(digest)
-        with suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.exists():  # a new fingerprint: the files of older code go
-                for old in path.parent.glob("checks-*.txt"):
-                    old.unlink()
-            with path.open("a", encoding="ascii") as f:
-                f.write(digest + "\n")
+        append_to_cache(path, digest, stale="checks-*.txt", start_afresh=len(self._known(path)) == 1 and path.exists())
 
 
 PROVEN_BEFORE = ProvenBefore()
