@@ -42,6 +42,9 @@ class Command:
     """a file or folder the command must leave (relative to the run's folder)"""
     root: Path = ROOT
     """the checkout whose derive runs (``--compare`` adds another's)"""
+    env: tuple[tuple[str, str], ...] = ()
+    """environment beyond the run's own (every command keeps its proven checks in the run's folder, see
+    derive.steps.ProvenBefore: the first round proves them, the later ones read them)"""
 
 
 @dataclass
@@ -72,6 +75,9 @@ def commands(lecture: bool, compare: Path | None = None) -> list[Command]:
            Command("derive derivation --preset ng-4-layer --format latex",
                    [*cli, "derivation", "--preset", "ng-4-layer", "--format", "latex", "-o", "slides.tex"], 0, 1.0,
                    "slides.tex"),
+           Command("… --format latex, no checks kept (DERIVE_CACHE=off)",
+                   [*cli, "derivation", "--preset", "ng-4-layer", "--format", "latex", "-o", "cold.tex"], 0, None,
+                   "cold.tex", env=(("DERIVE_CACHE", "off"),)),
            Command("… --format json", [*cli, "derivation", "--preset", "ng-4-layer", "-f", "json", "-o", "s.json"],
                    0, None, "s.json"),
            Command("… --format html", [*cli, "derivation", "--preset", "ng-4-layer", "-f", "html", "-o", "s.html"],
@@ -98,7 +104,8 @@ def run_once(cmd: Command, folder: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     done = subprocess.run([sys.executable, *cmd.argv], cwd=folder, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(cmd.root)}, timeout=600)
+                          env={**os.environ, "PYTHONPATH": str(cmd.root), "DERIVE_CACHE": str(folder / "checks"),
+                               **dict(cmd.env)}, timeout=600)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != cmd.exit:

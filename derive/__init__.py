@@ -1,4 +1,10 @@
-"""derive: backpropagation derivations, derived by SymPy, checked, and exported."""
+"""derive: backpropagation derivations, derived by SymPy, checked, and exported.
+
+The pipeline, one folder a stage: ``model`` (a Network, validated; the activation and loss registries) ->
+``engine`` (``backprop``: a Derivation whose every step is checked; ``lambdify``: its numbers) -> ``document``
+(each product builds one Document) -> ``render`` (one printer per format); ``io`` writes files, ``cli`` connects
+the stages. README, "Architecture", lists every module.
+"""
 
 from __future__ import annotations
 

@@ -125,6 +125,11 @@ class Network:
         return Network.from_dict({**self.to_dict(), **changes})
 
 
+def is_layered(spec: Any) -> bool:
+    """Whether a parsed description is a §9 layered network (it has ``input`` or ``[[layer]]``)."""
+    return isinstance(spec, dict) and ("input" in spec or "layer" in spec)
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML file, turning every way it can fail into one InputError line."""
     text = read_text(path)

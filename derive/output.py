@@ -274,3 +274,20 @@ def rename_new(a: Path, b: Path) -> None:
         if os.path.lexists(b):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(b))
         os.rename(a, b)
+
+
+def append_to_cache(path: Path, line: str, *, stale: str, start_afresh: bool = False) -> None:
+    """Append one line to a cache file of derive's own (derive.steps.ProvenBefore), creating its folder; a new
+    file removes the files of the same folder that match the pattern ``stale`` (kept for older code), and
+    ``start_afresh`` empties it first. A folder that cannot be written is not used: nothing is raised."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if start_afresh:
+            path.unlink(missing_ok=True)
+        if not path.exists():
+            for old in path.parent.glob(stale):
+                old.unlink()
+        with path.open("a", encoding="ascii") as f:
+            f.write(line + "\n")
+    except OSError:
+        pass

@@ -8,13 +8,18 @@ fails raises ``CheckError`` naming the step; nothing unchecked is ever emitted.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 import random
 import re
+import sys
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -157,10 +162,12 @@ class Checker:
         numbers (``_renaming``): the same identity on layer 3 as on layer 2, or in another network with the
         same activation and loss. The key is the whole check — both sides, every definition, the sampling
         domain and the assumptions, renamed by one bijection — so a step that differs in anything but the
-        layer numbering is checked afresh; a failed check is never remembered.
+        layer numbering is checked afresh; a failed check is never remembered. The same keys, as digests, are
+        kept on disk (``PROVEN_BEFORE``), so that a fresh process does not prove again what an earlier one proved.
         """
         key = self._key(step, left, right)
-        if key is not None and key in _PROVEN:
+        if key is not None and (key in _PROVEN or PROVEN_BEFORE.holds(key)):
+            _PROVEN[key] = None
             return
         if not self._for_any(step, left, right):
             self._full(step, left, right)
@@ -168,6 +175,7 @@ class Checker:
             if len(_PROVEN) >= MAX_PROVEN:
                 _PROVEN.clear()
             _PROVEN[key] = None
+            PROVEN_BEFORE.add(key)
 
     def _for_any(self, step: str, left: sp.Basic, right: sp.Basic) -> bool:
         """Whether left = right holds whatever values the quantities defined through an arbitrary function (the
@@ -245,6 +253,114 @@ MAX_PROVEN = 4096
 """checks remembered as passed (``Checker.equal``); the memory is emptied when it is full"""
 _PROVEN: dict[tuple[Any, ...], None] = {}
 _CACHING: ContextVar[bool] = ContextVar("caching", default=True)
+
+
+MAX_STORED = 100_000
+"""digests of passed checks kept on disk (``ProvenBefore``); the file starts afresh beyond this many"""
+
+
+class ProvenBefore:
+    """Checks passed in earlier processes, kept on disk as digests of their keys (``Checker._key``: both sides,
+    every definition, the domain and the assumptions, renamed by one bijection) — the same check, proven before.
+
+    The file's name carries a fingerprint of SymPy's version and of the code that gives a check its meaning
+    (this module, the expression nodes, the activation and loss registries), so that changed code starts a new
+    file. A check mentioning a function class from outside SymPy and derive is never taken from disk. The folder
+    is ``$DERIVE_CACHE``, or ``$XDG_CACHE_HOME/derive`` (``~/.cache/derive``); ``DERIVE_CACHE=off`` turns the
+    disk off. Nothing but digests is written there, and a folder that cannot be written is silently not used."""
+
+    def __init__(self) -> None:
+        self._digests: dict[Path, set[str]] = {}
+        self._full = False
+
+    def _file(self) -> Path | None:
+        setting = os.environ.get("DERIVE_CACHE", "")
+        if setting == "off":
+            return None
+        home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        folder = Path(setting) if setting else home / "derive"
+        return folder / f"checks-{_fingerprint()}.txt"
+
+    def _known(self, path: Path) -> set[str]:
+        if path not in self._digests:
+            try:
+                lines = path.read_text(encoding="ascii").split()
+            except (OSError, UnicodeDecodeError):
+                lines = []
+            self._digests[path] = set(lines)
+            self._full = len(lines) >= MAX_STORED
+        return self._digests[path]
+
+    def holds(self, key: tuple[Any, ...]) -> bool:
+        if not _CACHING.get():
+            return False
+        path = self._file()
+        if path is None:
+            return False
+        known = self._known(path)
+        return bool(known) and (digest := _digest(key)) is not None and digest in known
+
+    def add(self, key: tuple[Any, ...]) -> None:
+        from .output import append_to_cache
+
+        path = self._file()
+        digest = None if path is None else _digest(key)
+        if path is None or digest is None or digest in self._known(path):
+            return
+        if self._full:
+            self._digests[path], self._full = set(), False
+        self._known(path).add(digest)
+        append_to_cache(path, digest, stale="checks-*.txt", start_afresh=len(self._known(path)) == 1 and path.exists())
+
+
+PROVEN_BEFORE = ProvenBefore()
+
+
+@cache
+def _fingerprint() -> str:
+    from . import activations, expressions, losses
+
+    h = hashlib.sha256(sp.__version__.encode())
+    for module in (sys.modules[__name__], expressions, activations, losses):
+        h.update(Path(module.__file__ or "").read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _digest(key: tuple[Any, ...]) -> str | None:
+    """The key as a digest, the same in every process; None when it names a function class from outside SymPy
+    and derive (whose meaning the fingerprint does not cover)."""
+    def text(part: Any) -> str:
+        if isinstance(part, frozenset):
+            return "{" + ",".join(sorted(text(p) for p in part)) + "}"
+        if isinstance(part, tuple):
+            return "(" + ",".join(text(p) for p in part) + ")"
+        if isinstance(part, type):
+            return f"{part.__module__}.{part.__qualname__}"
+        if isinstance(part, sp.Basic):
+            written = _srepr(part)
+            if written is None:
+                raise _Foreign
+            return written
+        return repr(part)
+
+    try:
+        return hashlib.sha256(text(key).encode()).hexdigest()[:40]
+    except _Foreign:
+        return None
+
+
+class _Foreign(Exception):
+    pass
+
+
+@lru_cache(maxsize=4096)
+def _srepr(expr: sp.Basic) -> str | None:
+    """``srepr(expr)``, or None when expr applies a function class from outside SymPy and derive (remembered:
+    a checker's definitions come in every one of its checks)."""
+    for f in expr.atoms(sp.Function):
+        if not isinstance(f, AppliedUndef) and not type(f).__module__.startswith(("sympy.", "derive.")):
+            return None
+    return sp.srepr(expr)
 
 
 @contextmanager

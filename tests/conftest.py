@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from functools import cache
 from typing import NoReturn
 
@@ -18,6 +19,9 @@ settings.register_profile("derive", derandomize=True, deadline=None, print_blob=
 settings.load_profile("derive")
 
 REQUIRE_TOOLS = os.environ.get("DERIVE_REQUIRE_TOOLS") == "1"
+
+# checks proven in earlier processes (derive.steps.ProvenBefore) are kept in a folder of this run, not the user's
+os.environ.setdefault("DERIVE_CACHE", tempfile.mkdtemp(prefix="derive-checks-"))
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 TEX_ENGINES = ("pdflatex", "xelatex", "lualatex")

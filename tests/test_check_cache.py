@@ -148,3 +148,66 @@ def test_a_step_is_proven_for_any_loss_derivative_first_and_through_its_definiti
         assert full == ["chain"]
         with pytest.raises(CheckError):
             ck.equal("wrong", sums * prime, sum(q("delta", 3, k) * q("Theta", 2, 1, k) for k in (1, 2)) * a * (1 - a))
+
+
+# --- checks proven in an earlier process (steps.ProvenBefore) ---------------------------------------------------
+_RUN = """
+import sys
+import derive
+from derive import steps
+from derive.derivation import backprop
+net = derive.Network.from_dict({"layers": [3, 5, 5, 4]})
+if sys.argv[1] == "nothing again":
+    def refuse(expr, **kw):
+        raise AssertionError("proven again")
+    steps.is_zero = refuse
+from derive.render import render
+print(render(backprop(net), "latex"))
+"""
+
+
+def _run(folder, mode: str, seed: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DERIVE_CACHE": str(folder), "PYTHONHASHSEED": seed}
+    done = subprocess.run([sys.executable, "-c", _RUN, mode], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_fresh_process_does_not_prove_again_what_an_earlier_one_proved(tmp_path):
+    first = _run(tmp_path, "prove", "1")
+    (stored,) = tmp_path.glob("checks-*.txt")
+    assert len(stored.read_text().split()) > 10
+    assert _run(tmp_path, "nothing again", "2") == first  # another hash seed: the digests do not depend on it
+
+
+def test_a_wrong_step_is_caught_with_the_checks_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("DERIVE_CACHE", str(tmp_path))
+    monkeypatch.setattr(steps, "_PROVEN", {})
+    net = derive.Network.from_dict({"layers": [2, 2]})
+    bp.backprop(net)
+    assert list(tmp_path.glob("checks-*.txt"))
+    monkeypatch.setattr(steps, "_PROVEN", {})  # only the disk remembers now
+    monkeypatch.setattr(bp, "tidy", lambda e: sp.Integer(2) * sp.sympify(e).doit())
+    with pytest.raises(CheckError, match="output_delta"):
+        bp.backprop(net)
+
+
+def test_the_disk_can_be_turned_off_and_damaged(tmp_path, monkeypatch):
+    monkeypatch.setattr(steps, "_PROVEN", {})
+    monkeypatch.setenv("DERIVE_CACHE", "off")
+    net = derive.Network.from_dict({"layers": [2, 2]})
+    right = bp.backprop(net)
+    monkeypatch.setattr(steps, "_PROVEN", {})
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    monkeypatch.setenv("DERIVE_CACHE", str(folder))
+    (folder / f"checks-{steps._fingerprint()}.txt").write_bytes(b"\xff\xfe not digests\n")
+    assert bp.backprop(net) == right
+    monkeypatch.setattr(steps, "_PROVEN", {})
+    monkeypatch.setenv("DERIVE_CACHE", str(tmp_path / "a file"))
+    (tmp_path / "a file").write_text("")  # not a folder: nothing can be kept, nothing fails
+    assert bp.backprop(net) == right

@@ -4,8 +4,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from . import add_document_options, add_format_option, document_settings, positive_int
+
+if TYPE_CHECKING:
+    from ..layers import LayeredNetwork
+    from ..network import Network
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..document.sections import selected
     from ..errors import InputError, NotSupportedError
-    from ..network import Network
+    from ..network import Network, is_layered, read_toml
     from ..output import emit
     from ..presets import preset
     from ..render import FORMATS, render, takes
@@ -44,9 +49,17 @@ def run(args: argparse.Namespace) -> int:
         settings["sections"] = [s.strip() for s in args.sections.split(",")]
         selected(settings["sections"])  # refused before any work
     settings.update({flag: True for flag in ("body", "handout") if getattr(args, flag)})
-    from ..layers.commands import read
+    net: Network | LayeredNetwork
+    if args.preset:
+        net = preset(args.preset)
+    else:
+        spec = read_toml(args.network)
+        if is_layered(spec):  # the layered networks' modules only for a layered network
+            from ..layers import LayeredNetwork
 
-    net = preset(args.preset) if args.preset else read(args.network) or Network.from_toml(args.network)
+            net = LayeredNetwork.from_dict(spec, source=str(args.network))
+        else:
+            net = Network.from_dict(spec, source=str(args.network))
     from ..derivation import backprop  # SymPy's import only once the input is known to be good
 
     bounds = {} if args.max_units is None else {"max_units": args.max_units}

@@ -41,6 +41,7 @@ class Unreadable(InputError):
     def message(self, language: str) -> str:
         """One line in ``language``: what is wrong and what is allowed."""
         from ..text import catalogue
+        from .language import function_names
 
         args = {k: v.message(language) if isinstance(v, Words) else v for k, v in self.args_.items()}
-        return catalogue(language).word("grading", self.key, **args)
+        return catalogue(language).word("grading", self.key, functions=" ".join(function_names()), **args)

@@ -24,12 +24,13 @@ from fractions import Fraction
 from functools import cache, partial
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
-from ..activations import ACTIVATIONS
+from ..activations import ACTIVATIONS, Activation
 from ..losses import LOSSES
 from ..notation import parse_name
-from .language import Binary, Call, Name, Node, Num, Unary
+from .language import ELEMENTARY, Binary, Call, Name, Node, Num, Unary, function
 from .targets import DERIVED, Model, error
 
 POINTS = 8
@@ -211,10 +212,14 @@ def substitute(expr: sp.Expr, values: Any, overrides: Mapping[str, sp.Expr] | No
 
 # --- an answer, exactly ---------------------------------------------------------------------------------------
 @cache
-def _functions() -> Mapping[str, Callable[[sp.Expr], sp.Expr]]:
-    """The answer language's functions in exact arithmetic (activations in exp, so that log u evaluates)."""
-    return {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt,
-            "sigmoid": exp_form(ACTIVATIONS["sigmoid"].unit), "tanh": exp_form(sp.tanh)}  # type: ignore[arg-type]
+def _exact_activation(activation: Activation) -> Callable[[sp.Expr], sp.Expr]:
+    return exp_form(activation.unit)  # type: ignore[arg-type]
+
+
+def exact_function(name: str) -> Callable[[sp.Expr], sp.Expr]:
+    """One of the answer language's functions in exact arithmetic (an activation in exp, so that log u
+    evaluates)."""
+    return ELEMENTARY[name][1] if name in ELEMENTARY else _exact_activation(ACTIVATIONS[name])
 
 
 def _bits(v: sp.Expr) -> int:
@@ -277,13 +282,13 @@ def evaluate(node: Node, values: Any, clock: Clock) -> sp.Expr:
                 raise Undecided("depth")
             out = {"+": lambda: u + v, "-": lambda: u - v, "*": lambda: u * v, "/": lambda: u / v,
                    "**": lambda: u**v}[op]()
-        case Call(function, arg):
+        case Call(name, arg):
             inner = evaluate(arg, values, clock)
             if inner.is_Rational and _bits(inner) > MAX_BITS:
                 raise Undecided("size")
             if not _simple(inner):
                 raise Undecided("depth")
-            out = _functions()[function](inner)
+            out = exact_function(name)(inner)
         case _:
             raise TypeError(f"not an answer node: {node!r}")
     if _bits(out) > MAX_BITS:
@@ -291,10 +296,37 @@ def evaluate(node: Node, values: Any, clock: Clock) -> sp.Expr:
     return out
 
 
-_APPROX: Mapping[str, Callable[[complex], complex]] = {
-    "exp": cmath.exp, "log": cmath.log, "sqrt": cmath.sqrt, "sigmoid": lambda x: 1 / (1 + cmath.exp(-x)),
-    "tanh": lambda x: (cmath.exp(x) - cmath.exp(-x)) / (cmath.exp(x) + cmath.exp(-x))}
-"""the answer language's functions in complex floating point, written as their exact forms are (in exp)"""
+_APPROX_ELEMENTARY: Mapping[str, Callable[[complex], complex]] = {
+    "exp": cmath.exp, "log": cmath.log, "sqrt": cmath.sqrt}
+
+
+@cache
+def _approximate_activation(activation: Activation) -> Callable[[complex], complex]:
+    """The activation in complex floating point, written as its exact form is (in exp); an activation that
+    has no complex form (relu's max) is applied to real arguments only, by its NumPy function."""
+    z = sp.Symbol("z")
+    form = sp.lambdify([z], exp_form(activation.unit)(z), "cmath")  # type: ignore[arg-type]
+    try:
+        complex(form(complex(0.5, 0.5)))
+        return form  # type: ignore[no-any-return]
+    except (NameError, TypeError):
+        pass
+    real = function(activation.name)[0]
+
+    def on_reals(x: complex) -> complex:
+        if x.imag != 0:
+            raise ValueError("a complex argument")
+        with np.errstate(all="ignore"):
+            return complex(float(real(x.real)))
+
+    return on_reals
+
+
+def approximate_function(name: str) -> Callable[[complex], complex]:
+    """One of the answer language's functions in complex floating point."""
+    return _APPROX_ELEMENTARY[name] if name in _APPROX_ELEMENTARY else _approximate_activation(ACTIVATIONS[name])
+
+
 _APPROX_BINARY: Mapping[str, Callable[[complex, complex], complex]] = {
     "+": lambda u, v: u + v, "-": lambda u, v: u - v, "*": lambda u, v: u * v, "/": lambda u, v: u / v,
     "**": lambda u, v: u**v}
@@ -316,8 +348,8 @@ def approximate(node: Node, values: Any) -> complex:
                 out = -approximate(arg, values) if op == "-" else approximate(arg, values)
             case Binary(op, left, right):
                 out = _APPROX_BINARY[op](approximate(left, values), approximate(right, values))
-            case Call(function, arg):
-                out = _APPROX[function](approximate(arg, values))
+            case Call(name, arg):
+                out = approximate_function(name)(approximate(arg, values))
             case _:
                 raise TypeError(f"not an answer node: {node!r}")
     except (OverflowError, ZeroDivisionError, ValueError):

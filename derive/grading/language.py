@@ -1,9 +1,10 @@
 """The answer language of SPEC §8: parsed with Python's ``ast`` and a whitelist, never evaluated as code.
 
-An answer becomes a small immutable tree (numbers, names, + - * / and powers, unary minus, and the
-functions exp log sigmoid tanh sqrt). The tree is evaluated numerically with NumPy over many points
-at once, and turned into SymPy only when a symbolic comparison needs it. The work is bounded: long
-texts, deep nesting and large exponents are refused before anything is built.
+An answer becomes a small immutable tree (numbers, names, + - * / and powers, unary minus, and calls of
+the elementary functions exp log sqrt and of every elementwise activation of the registry,
+derive.activations). The tree is evaluated numerically with NumPy over many points at once, and turned
+into SymPy only when a symbolic comparison needs it. The work is bounded: long texts, deep nesting and
+large exponents are refused before anything is built.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..activations import ACTIVATIONS
+from ..activations import ACTIVATIONS, Activation
 from .errors import Unreadable, Words
 from .names import Vocabulary
 
@@ -73,22 +74,30 @@ class Call:
 Node = Num | Name | Unary | Binary | Call
 
 
-def _activation(name: str) -> tuple[Callable[[Any], Any], Callable[[sp.Expr], sp.Expr]]:
+ELEMENTARY: Mapping[str, tuple[Callable[[Any], Any], Callable[[sp.Expr], sp.Expr]]] = {
+    "exp": (np.exp, sp.exp), "log": (np.log, sp.log), "sqrt": (np.sqrt, sp.sqrt)}
+"""the functions an answer may call besides the activations: name -> (NumPy function, SymPy function)"""
+
+
+def function_names() -> tuple[str, ...]:
+    """The functions an answer may call: the elementary ones and every elementwise activation of the registry
+    as it stands now, so that registering an activation makes it an answer's function too."""
+    return (*ELEMENTARY, *(name for name, a in ACTIVATIONS.items() if a.elementwise))
+
+
+@cache
+def _activation(activation: Activation) -> tuple[Callable[[Any], Any], Callable[[sp.Expr], sp.Expr]]:
     """An activation of the registry as (NumPy function, SymPy function), lambdified from its definition."""
-    unit = ACTIVATIONS[name].unit
+    unit = activation.unit
     assert unit is not None
     z = sp.Symbol("z")
     return sp.lambdify([z], unit(z), "numpy"), unit
 
 
-@cache
-def functions() -> Mapping[str, tuple[Callable[[Any], Any], Callable[[sp.Expr], sp.Expr]]]:
-    """name -> (NumPy function, SymPy function) for the functions an answer may call."""
-    return {"exp": (np.exp, sp.exp), "log": (np.log, sp.log), "sigmoid": _activation("sigmoid"),
-            "tanh": _activation("tanh"), "sqrt": (np.sqrt, sp.sqrt)}
+def function(name: str) -> tuple[Callable[[Any], Any], Callable[[sp.Expr], sp.Expr]]:
+    """(NumPy function, SymPy function) of one of function_names()."""
+    return ELEMENTARY[name] if name in ELEMENTARY else _activation(ACTIVATIONS[name])
 
-
-FUNCTION_NAMES = ("exp", "log", "sigmoid", "tanh", "sqrt")
 
 BINARY: Mapping[type, str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 UNARY: Mapping[type, str] = {ast.USub: "-", ast.UAdd: "+"}
@@ -138,8 +147,8 @@ def _numeric(node: Node, values: Mapping[str, np.ndarray]) -> Any:
             return UNARY_SIGN[op] * _numeric(arg, values)
         case Binary(op, left, right):
             return NUMPY_BINARY[op](_numeric(left, values), _numeric(right, values))
-        case Call(function, arg):
-            return functions()[function][0](_numeric(arg, values))
+        case Call(name, arg):
+            return function(name)[0](_numeric(arg, values))
     raise TypeError(f"not an answer node: {node!r}")
 
 
@@ -153,8 +162,8 @@ def _symbolic(node: Node) -> sp.Expr:
             return UNARY_SIGN[op] * _symbolic(arg)
         case Binary(op, left, right):
             return SYMPY_BINARY[op](_symbolic(left), _symbolic(right))
-        case Call(function, arg):
-            return functions()[function][1](_symbolic(arg))
+        case Call(name, arg):
+            return function(name)[1](_symbolic(arg))
     raise TypeError(f"not an answer node: {node!r}")
 
 
@@ -277,8 +286,8 @@ class _Builder:
         if not isinstance(node.func, ast.Name):
             raise Unreadable("not_allowed", what=_describe(node.func), allowed=self.vocabulary.allowed)
         name = node.func.id
-        if name not in FUNCTION_NAMES:
-            raise Unreadable("unknown_function", name=name, allowed=" ".join(FUNCTION_NAMES))
+        if name not in function_names():
+            raise Unreadable("unknown_function", name=name, allowed=" ".join(function_names()))
         if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
             raise Unreadable("arity", name=name)
         return _Built(Call(name, self.node(node.args[0])))
@@ -301,7 +310,7 @@ class _Builder:
 
     def _quantity(self, written: str, index: tuple[int, ...]) -> _Built:
         kind = "lambda" if written == _LAMBDA_NAME else written
-        if kind in FUNCTION_NAMES:
+        if kind in function_names():
             raise Unreadable("function_as_name", name=kind)
         name = self.vocabulary.check(kind, index)
         self.names.add(name)

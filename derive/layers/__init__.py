@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .description import LayeredNetwork, is_layered
+from ..network import is_layered
+from .description import LayeredNetwork
 
 __all__ = ["LayeredNetwork", "is_layered", "load_network"]
 

@@ -8,8 +8,8 @@ import math
 from typing import Any
 
 from ..errors import InputError, NotSupportedError
-from ..network import read_toml, show
-from .description import LayeredNetwork, is_layered
+from ..network import is_layered, read_toml, show
+from .description import LayeredNetwork
 
 MAX_VALUES = 20_000_000
 """the most values (examples × the values of every layer's output for one example) one numeric run computes"""

@@ -31,11 +31,6 @@ DEFAULTS: dict[str, Any] = {"loss": "cross_entropy", "reduction": "mean", "lambd
 KEYS = ("input", "layer", *DEFAULTS)
 
 
-def is_layered(spec: Any) -> bool:
-    """Whether a parsed description is a §9 layered network (it has ``input`` or ``[[layer]]``)."""
-    return isinstance(spec, dict) and ("input" in spec or "layer" in spec)
-
-
 @dataclass(frozen=True)
 class Layer:
     """One [[layer]] table, validated: its kind, its keys (defaults filled in) and the shapes it maps."""

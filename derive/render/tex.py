@@ -7,6 +7,7 @@ from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import precedence_traditional
 
 from ..notation import PROFILES, Profile, parse_name
 
@@ -41,6 +42,15 @@ class MathPrinter(LatexPrinter):
 
     def doprint(self, expr: sp.Basic) -> str:
         return flatten_parens(super().doprint(expr))
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        """SymPy's, without its question whether a minus sign can be taken out when the first factor is no number
+        (``Mul.could_extract_minus_sign`` is then False, but asking negates and rebuilds the whole product)."""
+        if expr.args[0].is_Number:
+            return str(super()._print_MatMul(expr))
+        parens = precedence_traditional(expr)
+        return " ".join(self._print(x) if isinstance(x, sp.Mul) and not isinstance(x, sp.MatMul)
+                        else self.parenthesize(x, parens, False) for x in expr.args)
 
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         """Terms in the order built; a term printed with a leading minus joins with − instead of + −."""
