@@ -15,7 +15,7 @@ from sympy.printing.str import StrPrinter
 
 from ..grading.errors import Unreadable
 from ..grading.grader import Grader, _agree, grader_of
-from ..grading.language import FUNCTION_NAMES, parse
+from ..grading.language import function_names, parse
 from ..grading.mistakes import MISTAKES
 from ..grading.names import Vocabulary
 from ..grading.targets import DERIVED, NotApplicable, parse_target, target_names
@@ -102,7 +102,7 @@ def _prompt(net: Network, language: str, kind: str, index: tuple[int, ...], name
         weight = written(net, "Theta", index)
         meaning = words.word("quiz", f"meaning_{kind}", weight=weight)
     return words.word("quiz", "formula_prompt", target=name, meaning=meaning, allowed=Vocabulary(net).allowed,
-                      functions=" ".join(FUNCTION_NAMES))
+                      functions=" ".join(function_names()))
 
 
 def formula_question(net: Network, language: str, kind: str, index: tuple[int, ...]) -> Formula:

@@ -20,10 +20,11 @@ from fractions import Fraction
 from functools import cache
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
 from ..activations import ACTIVATIONS
 from ..grading.grader import grader_of
-from ..grading.language import FUNCTION_NAMES, Binary, Call, Name, Node, Num, Unary, parse
+from ..grading.language import Binary, Call, Name, Node, Num, Unary, function_names, parse
 from ..grading.names import Vocabulary, profile_kinds
 from ..grading.targets import DERIVED, error, parse_target
 from ..network import Network
@@ -43,13 +44,26 @@ STACK_FUNCTIONS = frozenset({"exp", "log", "tanh", "sqrt"})
 written out as the activation registry defines them"""
 
 
+class _MaximaPrinter(StrPrinter):
+    """SymPy's plain text with Maxima's spelling of what the two spell differently."""
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        return super()._print_Pow(expr, rational).replace("**", "^")
+
+    def _print_Max(self, expr: sp.Max) -> str:
+        return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Min(self, expr: sp.Min) -> str:
+        return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+
 @cache
 def function_definition(function: str) -> str:
     """An answer-language function Maxima does not know, as a Maxima expression in ``t`` (from the registry)."""
     t = sp.Symbol("t")
     unit = ACTIVATIONS[function].unit
     assert unit is not None, function
-    return sp.sstr(unit(t)).replace("**", "^")
+    return _MaximaPrinter().doprint(unit(t).rewrite(sp.Max))  # a function SymPy defines piecewise, in max/min
 
 
 def maxima_call(function: str, arg: str) -> str:
@@ -97,7 +111,7 @@ def allowed_words(net: Network) -> str:
     """STACK's ``allowwords``: the answer language's names (as written in Maxima) and its functions that STACK does
     not know (STACK refuses a student's word of more than two letters unless it is allowed)."""
     names = {MAXIMA_NAMES.get(name, name) for name in profile_kinds(net)}
-    functions = {f for f in FUNCTION_NAMES if f not in STACK_FUNCTIONS}
+    functions = {f for f in function_names() if f not in STACK_FUNCTIONS}
     return ", ".join(sorted(w for w in names | functions if len(w) > 2))
 
 
@@ -220,7 +234,7 @@ class StackParts:
         """The question variables: sigmoid, the teacher's answer, the definitions, and the answer and each
         mistake written in them (``sta``, ``wrong1`` …), which the tree's nodes compare with."""
         return "\n".join([
-            *(f"{f}(t) := {function_definition(f)};" for f in FUNCTION_NAMES if f not in STACK_FUNCTIONS),
+            *(f"{f}(t) := {function_definition(f)};" for f in function_names() if f not in STACK_FUNCTIONS),
             f"ta: {self.ta};",
             f"defs: [{', '.join(self.defs)}];",
             "sta: subst(defs, ta);",
