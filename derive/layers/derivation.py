@@ -13,7 +13,6 @@ loss. The last layer's output error comes from the fully connected engine (softm
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any
 
 import numpy as np
@@ -117,10 +116,16 @@ def _cost(net: LayeredNetwork) -> Section:
     out = ACTIVATIONS[net.output]
     term = LOSSES[net.loss].term(q("a", last, k), q("y", k), out)
     scale = REDUCTIONS[net.reduction](q("m"))
-    data = scale * sp.Sum(sp.Sum(term, (k, 1, math.prod(net.output_shape))), (i, 1, q("m")))
+    per = sp.Sum(term, (k, 1, net.output_width))
+    if net.sequence_output:  # a loss term per time step, summed over the T steps (a, y at step t)
+        t = sp.Symbol("t")
+        per = sp.Sum(per.xreplace({q("a", last, k): q("a", last, t, k), q("y", k): q("y", t, k)}),
+                     (t, 1, net.output_shape[0]))
+    data = scale * sp.Sum(per, (i, 1, q("m")))
     weights = [TensorName(w, layer.index) for layer in net.stack for w in KINDS[layer.kind].weights]
     reg = q("lambda") * scale / 2 * sp.Add(*(Operation("sumsq", w) for w in weights)) if weights else 0
-    return section("cost", definition("cost.J", J, sp.Add(data, reg, evaluate=False), note="layered_cost",
+    note = "layered_cost_sequence" if net.sequence_output else "layered_cost"
+    return section("cost", definition("cost.J", J, sp.Add(data, reg, evaluate=False), note=note,
                                       loss=net.loss, reduction=net.reduction))
 
 
@@ -129,8 +134,7 @@ def _output_delta(net: LayeredNetwork, max_units: int) -> tuple[Section, sp.Expr
     from ..derivation import _output_delta as fully_connected
     from ..derivation import _within_bounds
 
-    last = net.stack[-1]
-    width = math.prod(last.output)
+    width = net.output_width
     flat = Network(layers=(1,) * len(net.stack) + (width,), activations=("linear",) * (len(net.stack) - 1),
                    output=net.output, loss=net.loss, reduction=net.reduction)
     _within_bounds(flat, max_units)
