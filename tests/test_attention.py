@@ -132,3 +132,130 @@ def test_a_sequence_derivation_sums_the_loss_over_time() -> None:
     assert any(limits[0] == sp.Symbol("t") and limits[2] == 3 for s in sums for limits in s.limits)
     a, y = sp.symbols("a y")
     assert sp.simplify(d.results.output_delta - (a - y)) == 0
+
+
+# ---- attention
+ATTENTION = {
+    "attention, dense softmax per step": (
+        {"input": [4, 3], "layer": [{"kind": "attention", "dk": 2, "dv": 3},
+                                    {"kind": "dense", "units": 2, "activation": "softmax"}]}, 3),
+    "causal attention, sigmoid, lambda": (
+        {"input": [3, 2], "lambda": 0.1,
+         "layer": [{"kind": "attention", "dk": 3, "dv": 2, "causal": True},
+                   {"kind": "dense", "units": 2, "activation": "sigmoid"}]}, 2),
+    "T = 1, dk = 1, squared error at the attention's output": (
+        {"input": [1, 2], "loss": "squared_error", "reduction": "sum",
+         "layer": [{"kind": "attention", "dk": 1, "dv": 2}]}, 3),
+    "dk = 1, causal, attention twice": (
+        {"input": [3, 2], "loss": "squared_error",
+         "layer": [{"kind": "attention", "dk": 1, "dv": 2, "causal": True},
+                   {"kind": "dense", "units": 2, "activation": "tanh"},
+                   {"kind": "attention", "dk": 2, "dv": 1}]}, 2),
+}
+
+
+@pytest.mark.parametrize("name", list(ATTENTION))
+def test_attention_numbers_match_finite_differences(name: str) -> None:
+    spec, m = ATTENTION[name]
+    net = LayeredNetwork.from_dict(spec)
+    params, X, Y = draw(net, m, seed=1)
+    out = lambdify(net).backward(params, X, Y)
+    assert out["cost"] == pytest.approx(reference_cost(spec, params, X, Y), rel=1e-10)
+    for got, want, layer in zip(out["gradients"], finite_differences(spec, params, X, Y), net.stack):
+        assert sorted(got) == sorted(n for n, _ in layer.parameters)
+        for key in want:
+            assert got[key].shape == want[key].shape
+            np.testing.assert_allclose(got[key], want[key], atol=2e-6, rtol=1e-5)
+
+
+def _torch():  # noqa: ANN202
+    from .conftest import REQUIRE_TOOLS
+
+    if REQUIRE_TOOLS:
+        import torch
+
+        return torch
+    return pytest.importorskip("torch")
+
+
+def torch_attention(torch, X, Wq, Wk, Wv, causal: bool):  # noqa: ANN001, ANN201
+    """Self-attention written out by hand in PyTorch (its autograd gives the reference gradients)."""
+    Q, K, V = X @ Wq, X @ Wk, X @ Wv
+    S = Q @ K.transpose(-1, -2) / Wq.shape[1] ** 0.5
+    if causal:
+        T = X.shape[-2]
+        S = S.masked_fill(~torch.tril(torch.ones(T, T, dtype=torch.bool)), float("-inf"))
+    return torch.softmax(S, dim=-1) @ V
+
+
+def torch_cost(torch, spec: dict, params: list[dict], X: np.ndarray, Y: np.ndarray):  # noqa: ANN001, ANN202
+    A = torch.tensor(X)
+    tp = [{k: torch.tensor(v, requires_grad=True) for k, v in p.items()} for p in params]
+    acts = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "linear": lambda z: z}
+    for n, (layer, p) in enumerate(zip(spec["layer"], tp)):
+        if layer["kind"] == "attention":
+            Z = torch_attention(torch, A, p["Wq"], p["Wk"], p["Wv"], layer.get("causal", False))
+        else:
+            Z = A @ p["W"].T + p["b"]
+        g = layer.get("activation", "linear")
+        if n < len(spec["layer"]) - 1:
+            A = acts[g](Z)
+    Yt = torch.tensor(Y)
+    if spec.get("loss", "cross_entropy") == "squared_error":
+        per = 0.5 * ((acts[g](Z) - Yt) ** 2).sum()
+    elif g == "softmax":
+        per = -(Yt * torch.log_softmax(Z, -1)).sum()
+    else:
+        per = torch.nn.functional.binary_cross_entropy_with_logits(Z, Yt, reduction="sum")
+    weights = sum((p[w] ** 2).sum() for p in tp for w in ("W", "Wq", "Wk", "Wv") if w in p)
+    J = per + spec.get("lambda", 0.0) / 2 * weights
+    J = J / len(X) if spec.get("reduction", "mean") == "mean" else J
+    J.backward()
+    return float(J.detach()), [{k: v.grad.numpy() for k, v in p.items()} for p in tp]
+
+
+@pytest.mark.parametrize("name", list(ATTENTION))
+def test_attention_numbers_match_pytorch(name: str) -> None:
+    torch = _torch()
+    spec, m = ATTENTION[name]
+    net = LayeredNetwork.from_dict(spec)
+    params, X, Y = draw(net, m + 4, seed=5)
+    out = lambdify(net).backward(params, X, Y)
+    J, grads = torch_cost(torch, spec, params, X, Y)
+    assert out["cost"] == pytest.approx(J, rel=1e-10)
+    for got, want in zip(out["gradients"], grads):
+        assert sorted(got) == sorted(want)
+        for key in want:
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-8, atol=1e-11)
+
+
+def test_large_scores_do_not_overflow() -> None:
+    """The row softmax subtracts each row's maximum (over the positions it sees): scores of 1000 give numbers."""
+    torch = _torch()
+    spec = {"input": [5, 2], "loss": "squared_error", "layer": [{"kind": "attention", "dk": 2, "dv": 2,
+                                                                  "causal": True}]}
+    net = LayeredNetwork.from_dict(spec)
+    params, X, Y = draw(net, 2)
+    params[0]["Wq"] *= 40
+    params[0]["Wk"] *= 40
+    out = lambdify(net).backward(params, X, Y)
+    J, grads = torch_cost(torch, spec, params, X, Y)
+    assert np.isfinite(out["cost"]) and out["cost"] == pytest.approx(J, rel=1e-9)
+    for key in grads[0]:
+        np.testing.assert_allclose(out["gradients"][0][key], grads[0][key], rtol=1e-6, atol=1e-9)
+
+
+def test_causal_attention_ignores_the_future() -> None:
+    """Changing the last time step's input changes no earlier output of a causal layer, and does change them
+    without the mask."""
+    from derive.layers.registry import KINDS
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2, 4, 3))
+    P = {"Wq": rng.normal(size=(3, 2)), "Wk": rng.normal(size=(3, 2)), "Wv": rng.normal(size=(3, 2))}
+    later = X.copy()
+    later[:, -1] += 1.0
+    for causal, same in ((True, True), (False, False)):
+        cfg = {"dk": 2, "dv": 2, "causal": causal}
+        before, after = KINDS["attention"].forward(X, P, cfg)[0], KINDS["attention"].forward(later, P, cfg)[0]
+        assert np.allclose(before[:, :-1], after[:, :-1]) == same

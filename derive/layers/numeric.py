@@ -118,7 +118,8 @@ class LayeredFunctions:
                 if layer.index in self._hidden and layer.index < len(net.stack):
                     D = D * self._hidden[layer.index][1](Zl)
                 kind = KINDS[layer.kind]
-                first = layer.index == 1 and layer.kind == "conv2d"  # nothing to pass back from the first layer
+                # nothing to pass back from the first layer
+                first = layer.index == 1 and layer.kind in ("conv2d", "attention")
                 D_in, g = kind.backward(D, cache_, p, layer.config, **({"inputs": False} if first else {}))
                 for w in kind.weights:
                     g[w] = g[w] + net.lam * scale * p[w]
