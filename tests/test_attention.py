@@ -259,3 +259,95 @@ def test_causal_attention_ignores_the_future() -> None:
         cfg = {"dk": 2, "dv": 2, "causal": causal}
         before, after = KINDS["attention"].forward(X, P, cfg)[0], KINDS["attention"].forward(later, P, cfg)[0]
         assert np.allclose(before[:, :-1], after[:, :-1]) == same
+
+
+# ---- the derivation: every landmark reached and proven, a wrong one caught
+CAUSAL = {"input": [4, 3], "loss": "squared_error", "layer": [{"kind": "attention", "dk": 2, "dv": 2, "causal": True}]}
+
+
+@pytest.fixture(scope="module")
+def causal_derivation():  # noqa: ANN201
+    from derive.layers.derivation import backprop
+
+    return backprop(LayeredNetwork.from_dict(CAUSAL))
+
+
+def test_every_attention_landmark_is_derived_and_proven(causal_derivation) -> None:  # noqa: ANN001
+    steps = causal_derivation.section("layer1").steps
+    rules = {step.note: step for step in steps if step.rule == "layer_rule"}
+    assert set(rules) == {f"attention_{name}" for name in ("V", "P", "S", "Q", "K", "Wq", "Wk", "Wv", "a")}
+    shapes = {note: dict(step.args)["shape"] for note, step in rules.items()}
+    assert shapes == {"attention_V": "4 × 2", "attention_P": "4 × 4", "attention_S": "4 × 4", "attention_Q": "4 × 2",
+                      "attention_K": "4 × 2", "attention_Wq": "3 × 2", "attention_Wk": "3 × 2",
+                      "attention_Wv": "3 × 2", "attention_a": "4 × 3"}
+    order = [step.note for step in steps if step.rule == "layer_rule"]
+    assert order[:5] == ["attention_V", "attention_P", "attention_S", "attention_Q", "attention_K"]
+    # ∂J/∂S is reached through the softmax's partials and the row-sum form, each step checked
+    on_s = [step.rule for step in steps if step.id.startswith("layer1.S.tensor")]
+    assert on_s == ["softmax_jacobian", "rowsum_form", "layer_rule"]
+    forward = {dict(step.args).get("name"): dict(step.args)["shape"]
+               for step in causal_derivation.section("forward").steps
+               if step.note in ("attention_forward", "attention_output")}
+    assert forward == {"Q": "4 × 2", "K": "4 × 2", "V": "4 × 2", "S": "4 × 4", "P": "4 × 4", "O": "4 × 2"}
+
+
+def _no_rowsum(got, delta, given):  # noqa: ANN001, ANN202
+    """P ∘ ∂J/∂P: the row-sum term left out."""
+    from derive.layers.kinds.attention import softmax
+
+    S, V = given
+    return softmax(S, True) * (delta @ V.swapaxes(-1, -2))
+
+
+WRONG_LANDMARKS = {
+    "S without the row sum": ("S", _no_rowsum),
+    "Q without 1/√dk": ("Q", lambda got, delta, given: got * sp_sqrt2()),
+    "K not transposed": ("K", lambda got, delta, given: got[:, ::-1, :].copy()),
+}
+
+
+@pytest.mark.parametrize("name", list(WRONG_LANDMARKS))
+def test_a_wrong_landmark_is_refused(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from derive.errors import CheckError
+    from derive.layers import registry
+    from derive.layers.derivation import backprop
+
+    target, wrong = WRONG_LANDMARKS[name]
+    entry = registry.KINDS["attention"]
+    form = entry.extra["landmark_form"]
+
+    def patched(which, delta, given, cfg):  # noqa: ANN001, ANN202
+        got = form(which, delta, given, cfg)
+        return wrong(got, delta, given) if which == target else got
+
+    monkeypatch.setitem(registry.KINDS, "attention",
+                        dataclasses.replace(entry, extra={**entry.extra, "landmark_form": patched}))
+    with pytest.raises(CheckError):
+        backprop(LayeredNetwork.from_dict(CAUSAL))
+
+
+def test_a_wrong_backward_code_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The weight gradients come from the backward code the numbers run: a forgotten 1/√dk there is caught."""
+    import dataclasses
+
+    from derive.errors import CheckError
+    from derive.layers import registry
+    from derive.layers.derivation import backprop
+
+    entry = registry.KINDS["attention"]
+
+    def wrong(dO, cache, P, cfg):  # noqa: ANN001, ANN202
+        dX, g = entry.backward(dO, cache, P, cfg)
+        return dX, {**g, "Wq": g["Wq"] * sp_sqrt2()}
+
+    monkeypatch.setitem(registry.KINDS, "attention", dataclasses.replace(entry, backward=wrong))
+    with pytest.raises(CheckError):
+        backprop(LayeredNetwork.from_dict(CAUSAL))
+
+
+def sp_sqrt2():  # noqa: ANN201
+    import sympy as sp
+
+    return sp.sqrt(2)

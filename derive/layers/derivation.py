@@ -20,7 +20,7 @@ import sympy as sp
 
 from ..activations import ACTIVATIONS
 from ..errors import NotSupportedError
-from ..expressions import Applied, Hadamard, Partial, Product
+from ..expressions import Applied, Frac, Hadamard, Partial, Product
 from ..network import Network
 from ..notation import q
 from ..steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
@@ -99,6 +99,8 @@ def _forward(net: LayeredNetwork) -> Section:
         steps.append(definition(f"forward.{out}{n + 1}", TensorName(out, n + 1), rhs, note="layer_forward",
                                 kind=layer.kind, layer=n, shape=_shape(layer.output),
                                 parameters=", ".join(f"{p} ({_shape(s)})" for p, s in layer.parameters) or "—"))
+        if "forward" in KINDS[layer.kind].extra:  # the quantities inside the layer (attention's Q, K, V, S, P)
+            steps.extend(KINDS[layer.kind].extra["forward"](layer))
         if layer.activation:
             steps.append(definition(f"forward.a{n + 1}", TensorName("a", n + 1), Applied(G, TensorName("z", n + 1),
                                                                                      TensorName("z", n + 1)),
@@ -187,7 +189,15 @@ def _layer_rule(net: LayeredNetwork, layer: Layer) -> Section:
                  instances=list(z_def.ravel()))
     same.then("forward_code", TensorName(letter := _names(layer)[0], n + 1), instances=list(z.ravel()))
     chains: list[Chain] = [same]
+    extra = kind.extra
+    for name, T, z_alt, given in extra["landmarks"](x, params, cfg, n) if "landmarks" in extra else ():
+        # an inner quantity (attention's V, P, S, Q, K): the output as a function of it, differentiated the same way
+        alt = _checker(layer, x, z_alt, outputs, deltas)
+        chains.extend(_target_chain(alt, None, layer, name, T, extra["landmark_form"](name, deltas, given, cfg),
+                                    z_alt, outputs, deltas, letter, (x, params, cfg), given))
     targets = [("a", x, dx), *((name, params[name], grads[name]) for name in params)]
+    if "landmarks" in extra:  # the input's error last, from the landmarks' errors
+        targets = targets[1:] + targets[:1]
     for name, T, lecturer in targets:
         chains.extend(_target_chain(ck, cases, layer, name, T, lecturer, z_def, outputs, deltas, letter,
                                     (x, params, cfg)))
@@ -243,14 +253,16 @@ def _orderings(layer: Layer, x: Any) -> list[dict[sp.Symbol, sp.Expr]]:
 
 
 def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: Any, lecturer: Any, z_def: Any,
-                  outputs: list[sp.Symbol], deltas: Any, letter: str, instance: tuple[Any, Any, Any]) -> list[Chain]:
+                  outputs: list[sp.Symbol], deltas: Any, letter: str, instance: tuple[Any, Any, Any],
+                  given: Any = None) -> list[Chain]:
     """Two chains for ∂J/∂T: the chain rule itself, checked literally (J = F(outputs), differentiated by SymPy)
     on a few elements; then, for every element, the partials of the definition against the lecturer's form."""
     n = layer.index
-    elements = list(np.ndindex(*T.shape))
+    elements = [e for e in np.ndindex(*T.shape) if isinstance(T[e], sp.Symbol)]  # not the masked (0) ones
     sample = list(dict.fromkeys([elements[0], elements[len(elements) // 2], elements[-1]]))
     base = indexed(name, n)
-    idx = sp.symbols("e c i j")[: T.ndim] if name == "a" else sp.symbols("o c u v")[: T.ndim]
+    names = KINDS[layer.kind].extra.get("indices", {}).get(name)
+    idx = sp.symbols(names or ("e c i j" if name == "a" else "o c u v"))[: T.ndim]
     k = sp.Symbol("k")
     z_k, d_k = indexed(letter, n + 1)[k], indexed("delta", n + 1)[k]
     element = base[idx] if len(idx) > 1 else base[idx[0]]
@@ -269,9 +281,19 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     if "pattern" in extra:  # the index pattern a lecturer writes, checked against every derived element
         form.then("index_pattern", extra["pattern_display"](name, n, layer.config), instances=[
             extra["pattern"](name, *instance[:2], deltas, instance[2], e) for e in elements])
+    for step_rule, display, values in extra["steps"](name, layer, deltas, given) if "steps" in extra else ():
+        form.then(step_rule, display, instances=[values[e] for e in elements])  # a lecturer's step on the way
     form.then("layer_rule", _lecturer_display(layer, name), note=f"{layer.kind}_{name}",
-              instances=[lecturer[e] for e in elements], layer=n, next=n + 1)
+              instances=[lecturer[e] for e in elements], layer=n, next=n + 1, shape=_target_shape(layer, name))
     return [rule, form]
+
+
+def _target_shape(layer: Layer, name: str) -> str:
+    """The shape of one example's ∂J/∂(name) in the layer as described (not the small instance)."""
+    shapes = {"a": layer.input, **dict(layer.parameters)}
+    if "shapes" in KINDS[layer.kind].extra:
+        shapes.update(KINDS[layer.kind].extra["shapes"](layer.input, layer.config))
+    return _shape(shapes[name])
 
 
 def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
@@ -297,7 +319,28 @@ def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
         ("layernorm", "a"): Operation("layernorm_back", delta, TensorName("gamma", n)),
         ("layernorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("u", n))),
         ("layernorm", "beta"): Operation("sum", delta),
+        **_attention_forms(n, delta),
     }
     if (layer.kind, name) not in forms:
         raise NotSupportedError(f"layer {n} ({layer.kind}): no lecturer's form for ∂J/∂{name}")
     return forms[(layer.kind, name)]
+
+
+def _attention_forms(n: int, delta: sp.Expr) -> dict[tuple[str, str], sp.Expr]:
+    """Attention's landmarks as a lecturer writes them, δ = ∂J/∂O the error of the layer's output O."""
+    Q, K, V, P, S, a = (TensorName(letter, n) for letter in ("Q", "K", "V", "P", "S", "a"))
+    root = sp.sqrt(sp.Symbol("d_k", positive=True))
+    dS = Partial(J, S)
+    return {
+        ("attention", "V"): Operation("transpose", P) * delta,
+        ("attention", "P"): delta * Operation("transpose", V),
+        ("attention", "S"): Hadamard(P, Partial(J, P) - Operation("rowsum", Hadamard(delta, TensorName("a", n + 1)))),
+        ("attention", "Q"): Product(Frac(sp.Integer(1), root), dS * K),
+        ("attention", "K"): Product(Frac(sp.Integer(1), root), Operation("transpose", dS) * Q),
+        ("attention", "Wq"): Operation("transpose", a) * Partial(J, Q),
+        ("attention", "Wk"): Operation("transpose", a) * Partial(J, K),
+        ("attention", "Wv"): Operation("transpose", a) * Partial(J, V),
+        ("attention", "a"): Partial(J, Q) * Operation("transpose", TensorName("Wq", n))
+        + Partial(J, K) * Operation("transpose", TensorName("Wk", n))
+        + Partial(J, V) * Operation("transpose", TensorName("Wv", n)),
+    }

@@ -142,7 +142,7 @@ def landmarks(dO: Any, Q: Any, K: Any, V: Any, A: Any, O: Any, cfg: Config) -> d
 
 def _instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], int]:
     """Two time steps, two input features, dk at most 2 (so that 1/√dk shows), dv at most 2."""
-    return (min(shape[0], 2), min(shape[1], 2)), {**cfg, "dk": min(cfg["dk"], 2), "dv": min(cfg["dv"], 2)}, 1
+    return (min(shape[0], 2), 1), {**cfg, "dk": min(cfg["dk"], 2), "dv": 1}, 1
 
 
 def definitions(x: Any, params: dict[str, Any], cfg: Config, n: int) -> list[tuple[str, Any, Any, Any]]:
@@ -178,7 +178,67 @@ def landmark_form(name: str, delta: Any, given: tuple[Any, ...], cfg: Config) ->
     return landmarks(delta, Q, K, V, A, A @ V, cfg)[name]
 
 
+def steps(name: str, layer: Any, delta: Any, given: Any) -> list[tuple[str, Any, Any]]:
+    """The lecturer's way to ∂J/∂S, through P = softmax(S) (each step checked against every derived element):
+    Σ_r ∂J/∂P_tr P_tr (1[s = r] − P_ts), then P ∘ (∂J/∂P − rowsum(∂J/∂P ∘ P)); the backward code's
+    rowsum(δ ∘ O) follows as the layer rule."""
+    if name != "S":
+        return []
+    from ...expressions import Hadamard, Indicator, Partial
+    from ...notation import q
+    from ..display import Operation, TensorName, indexed
+
+    S, V = given
+    cfg = layer.config
+    A = softmax(S, cfg["causal"])
+    dP = delta @ _t(V)
+    m, T, _ = S.shape
+    jacobian = np.empty(S.shape, dtype=object)
+    for e, t, s in np.ndindex(*S.shape):
+        jacobian[e, t, s] = sp.Add(*(dP[e, t, r] * A[e, t, r] * ((1 if r == s else 0) - A[e, t, s])
+                                     for r in range(T)))
+    n = layer.index
+    e, t, u, r = sp.symbols("e t u r")
+    Pi, J = indexed("P", n), q("J")
+    by_element = sp.Sum(Partial(J, Pi[e, t, r]) * Pi[e, t, r] * (Indicator(u, r) - Pi[e, t, u]),
+                        (r, 1, sp.Symbol("T")))
+    P = TensorName("P", n)
+    whole = Hadamard(P, Partial(J, P) - Operation("rowsum", Hadamard(Partial(J, P), P)))
+    return [("softmax_jacobian", by_element, jacobian),
+            ("rowsum_form", whole, A * (dP - (dP * A).sum(axis=-1, keepdims=True)))]
+
+
+def forward_steps(layer: Any) -> list[Any]:
+    """The definitions inside the layer, each with one example's shape: Q, K, V, S, P and the output O = P V."""
+    from ...expressions import Frac, Product
+    from ...steps import definition as define
+    from ..display import Operation, TensorName
+
+    n, cfg = layer.index, layer.config
+    a, Q, K, V, S, P = (TensorName(letter, n) for letter in ("a", "Q", "K", "V", "S", "P"))
+    size = {**shapes(layer.input, cfg), "O": layer.output}
+    root = sp.sqrt(sp.Symbol("d_k", positive=True))
+    forms = [("Q", Q, a * TensorName("Wq", n)), ("K", K, a * TensorName("Wk", n)), ("V", V, a * TensorName("Wv", n)),
+             ("S", S, Product(Frac(sp.Integer(1), root), Q * Operation("transpose", K))),
+             ("P", P, Operation("causal_softmax" if cfg["causal"] else "softmax_rows", S)),
+             ("O", TensorName("a", n + 1), P * V)]
+    return [define(f"forward.attention{n}.{name}", lhs, rhs, note="attention_output" if name == "O" else
+                   "attention_forward", name=name, shape=" × ".join(map(str, size[name])), layer=n)
+            for name, lhs, rhs in forms]
+
+
+def shapes(shape: Shape, cfg: Config) -> dict[str, Shape]:
+    """One example's inner quantities: Q, K (T × dk), V (T × dv), S and P (T × T)."""
+    T = shape[0]
+    return {"Q": (T, cfg["dk"]), "K": (T, cfg["dk"]), "V": (T, cfg["dv"]), "S": (T, T), "P": (T, T)}
+
+
+INDICES = {"a": "e t i", "Q": "e t j", "K": "e u j", "V": "e u v", "S": "e t u", "P": "e t u", "Wq": "i j",
+           "Wk": "i j", "Wv": "i v"}
+"""the index letters of each quantity's elements (e the example, t and u time steps)"""
+
 register(LayerKind("attention", {"dk": Key("int", None, 1, 1024), "dv": Key("int", None, 1, 1024),
                                  "causal": Key("bool", False)},
                    _output, _parameters, definition, forward, backward, _instance, weights=("Wq", "Wk", "Wv"),
-                   extra={"landmarks": definitions, "landmark_form": landmark_form}))
+                   extra={"landmarks": definitions, "landmark_form": landmark_form, "shapes": shapes,
+                          "indices": INDICES, "steps": steps, "forward": forward_steps}))
