@@ -351,3 +351,75 @@ def sp_sqrt2():  # noqa: ANN201
     import sympy as sp
 
     return sp.sqrt(2)
+
+
+# ---- bad input: one line naming the layer, the key and what is allowed
+BAD = [
+    ({"input": [4, 3], "layer": [{"kind": "attention", "dk": 0, "dv": 2}]},
+     "layer 1 (attention): 'dk' is 0; allowed: a whole number from 1 to 1024"),
+    ({"input": [4, 3], "layer": [{"kind": "attention", "dk": 2, "dv": -1}]}, "layer 1 (attention): 'dv' is -1"),
+    ({"input": [4, 3], "layer": [{"kind": "attention", "dk": 2}]}, "layer 1 (attention): 'dv' is required"),
+    ({"input": [4, 3], "layer": [{"kind": "attention", "dk": 2, "dv": 2, "causal": "yes"}]},
+     "layer 1 (attention): 'causal' is 'yes'; allowed: true or false"),
+    ({"input": [4, 3], "layer": [{"kind": "attention", "dk": 2, "dv": 2, "heads": 2}]},
+     "layer 1 (attention): unknown key 'heads'; allowed keys: dk, dv, causal"),
+    ({"input": [4], "layer": [{"kind": "attention", "dk": 2, "dv": 2}]},
+     "layer 1 (attention): its input has shape 4; attention needs a sequence [T, n]"),
+    ({"input": [1, 4, 4], "layer": [{"kind": "attention", "dk": 2, "dv": 2}]},
+     "layer 1 (attention): its input has shape 1×4×4; attention needs a sequence [T, n]"),
+    ({"input": [4, 3], "layer": [{"kind": "flatten"}, {"kind": "attention", "dk": 2, "dv": 2}]},
+     "layer 2 (attention): its input has shape 12; attention needs a sequence [T, n]"),
+    ({"input": [2000, 3], "layer": [{"kind": "attention", "dk": 2, "dv": 2}]},
+     "layer 1 (attention): the sequence has T = 2000 steps; attention allows T from 1 to 1024"),
+    ({"input": [4, 3, 2, 1], "layer": [{"kind": "attention", "dk": 2, "dv": 2}]},
+     "'input' must be [n] (a vector), [T, n] (a sequence) or [C, H, W] (an image)"),
+]
+
+
+@pytest.mark.parametrize("spec, message", BAD, ids=[m for _, m in BAD])
+def test_bad_attention_descriptions_are_refused(spec: dict, message: str) -> None:
+    from derive.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        LayeredNetwork.from_dict({"loss": "squared_error", **spec})
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_bad_attention_through_the_command(tmp_path) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    (tmp_path / "net.toml").write_text('input = [4]\nloss = "squared_error"\n[[layer]]\nkind = "attention"\ndk = 2\n'
+                                       'dv = 2\n')
+    r = subprocess.run([sys.executable, "-c", "import sys; from derive.cli import main; sys.exit(main())",
+                        "derivation", "net.toml", "-o", "out.tex"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "layer 1 (attention): its input has shape 4; attention needs a sequence [T, n]" in r.stderr
+    assert not (tmp_path / "out.tex").exists()
+
+
+def test_numeric_command_on_attention(tmp_path) -> None:  # noqa: ANN001
+    import json
+    import subprocess
+    import sys
+
+    spec, m = ATTENTION["causal attention, sigmoid, lambda"]
+    net = LayeredNetwork.from_dict(spec)
+    params, X, Y = draw(net, m)
+    (tmp_path / "net.toml").write_text('input = [3, 2]\nlambda = 0.1\n[[layer]]\nkind = "attention"\ndk = 3\ndv = 2\n'
+                                       'causal = true\n[[layer]]\nkind = "dense"\nunits = 2\nactivation = "sigmoid"\n')
+    (tmp_path / "p.json").write_text(json.dumps({"layers": [{k: v.tolist() for k, v in p.items()} for p in params]}))
+    (tmp_path / "d.json").write_text(json.dumps({"X": X.tolist(), "Y": Y.tolist()}))
+    cli = [sys.executable, "-c", "import sys; from derive.cli import main; sys.exit(main())"]
+    r = subprocess.run(cli + ["numeric", "net.toml", "--params", "p.json", "--data", "d.json"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["cost"] == pytest.approx(reference_cost(spec, params, X, Y), rel=1e-10)
+    assert np.array(doc["gradients"][0]["Wq"]).shape == (2, 3)
+    (tmp_path / "d.json").write_text(json.dumps({"X": X[:, :, :1].tolist(), "Y": Y.tolist()}))
+    r = subprocess.run(cli + ["numeric", "net.toml", "--params", "p.json", "--data", "d.json"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "X: shape 2×3×1 does not fit the network; expected m × 3×2" in r.stderr
