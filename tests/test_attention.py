@@ -423,3 +423,33 @@ def test_numeric_command_on_attention(tmp_path) -> None:  # noqa: ANN001
     r = subprocess.run(cli + ["numeric", "net.toml", "--params", "p.json", "--data", "d.json"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "X: shape 2×3×1 does not fit the network; expected m × 3×2" in r.stderr
+
+
+# ---- every format, both languages
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_attention_derivation_prints_in_every_format(causal_derivation, language: str, tmp_path) -> None:  # noqa: ANN001
+    import json
+    import xml.etree.ElementTree as ET
+    from html.parser import HTMLParser
+
+    from derive.render import FORMATS, render
+
+    texts = {fmt: render(causal_derivation, fmt, language=language) for fmt in FORMATS}
+    doc = json.loads(texts["json"])
+    assert {step["rule"] for step in doc["steps"]} >= {"softmax_jacobian", "rowsum_form", "layer_rule"}
+    on_s = [step for step in doc["steps"] if step["id"].startswith("layer1.S.tensor")]
+    assert [step["rule"] for step in on_s] == ["softmax_jacobian", "rowsum_form", "layer_rule"]
+    assert "rowsum" in on_s[-1]["rhs"] and "4 × 4" in on_s[-1]["text"]
+    for fmt in ("html", "mathml"):
+        HTMLParser().feed(texts[fmt])
+        for block in texts[fmt].split("<math")[1:]:  # every formula is well-formed MathML
+            ET.fromstring("<math" + block.split("</math>")[0] + "</math>")
+    assert "rowsum" in texts["markdown"] and "rowsum" in texts["latex"]
+    if language == "zh":
+        assert any("\u4e00" <= c <= "\u9fff" for c in texts["markdown"])
+        from .conftest import need
+        from .test_documents import compile_tex
+
+        need("xelatex")
+        pdf, _ = compile_tex(texts["latex"], "xelatex", tmp_path, "attention-zh")
+        assert pdf.stat().st_size > 10_000
