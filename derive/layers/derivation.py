@@ -63,6 +63,11 @@ def backprop(net: LayeredNetwork, *, max_units: int = 10) -> Derivation:
     return Derivation(net, tuple(sections), results)  # type: ignore[arg-type]
 
 
+def symbol(kind: str, name: str) -> str:
+    """The letter a parameter is written with (attention's Wq as W_q); its name in the JSON stays as it is."""
+    return str(KINDS[kind].extra.get("symbols", {}).get(name, name))
+
+
 def _one_weight(layer: Layer) -> sp.Expr:
     """∂J/∂(the first element of the last layer's first parameter), from its definition by sympy.diff, in the
     symbols ``delta`` (the layer's error) and the layer's input ``a`` (1 for a bias)."""
@@ -94,7 +99,7 @@ def _forward(net: LayeredNetwork) -> Section:
     for layer in net.stack:
         n = layer.index
         out, _ = _names(layer)
-        params = [TensorName(name, n) for name, _ in layer.parameters]
+        params = [TensorName(symbol(layer.kind, name), n) for name, _ in layer.parameters]
         rhs = Operation(layer.kind, TensorName("a", n), *params)
         steps.append(definition(f"forward.{out}{n + 1}", TensorName(out, n + 1), rhs, note="layer_forward",
                                 kind=layer.kind, layer=n, shape=_shape(layer.output),
@@ -124,7 +129,7 @@ def _cost(net: LayeredNetwork) -> Section:
         per = sp.Sum(per.xreplace({q("a", last, k): q("a", last, t, k), q("y", k): q("y", t, k)}),
                      (t, 1, net.output_shape[0]))
     data = scale * sp.Sum(per, (i, 1, q("m")))
-    weights = [TensorName(w, layer.index) for layer in net.stack for w in KINDS[layer.kind].weights]
+    weights = [TensorName(symbol(layer.kind, w), layer.index) for layer in net.stack for w in KINDS[layer.kind].weights]
     reg = q("lambda") * scale / 2 * sp.Add(*(Operation("sumsq", w) for w in weights)) if weights else 0
     note = "layered_cost_sequence" if net.sequence_output else "layered_cost"
     return section("cost", definition("cost.J", J, sp.Add(data, reg, evaluate=False), note=note,
@@ -260,7 +265,7 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     n = layer.index
     elements = [e for e in np.ndindex(*T.shape) if isinstance(T[e], sp.Symbol)]  # not the masked (0) ones
     sample = list(dict.fromkeys([elements[0], elements[len(elements) // 2], elements[-1]]))
-    base = indexed(name, n)
+    base = indexed(symbol(layer.kind, name), n)
     names = KINDS[layer.kind].extra.get("indices", {}).get(name)
     idx = sp.symbols(names or ("e c i j" if name == "a" else "o c u v"))[: T.ndim]
     k = sp.Symbol("k")
@@ -275,7 +280,7 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     rule.checker = _plain(ck)
     rule.then("substitute_partials", sp.Sum(d_k * sp.Derivative(z_k, element), over),
               instances=[derived[e] for e in sample])
-    form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", Partial(J, TensorName(name, n)),
+    form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", Partial(J, TensorName(symbol(layer.kind, name), n)),
                  instances=[derived[e] for e in elements])
     extra = KINDS[layer.kind].extra
     if "pattern" in extra:  # the index pattern a lecturer writes, checked against every derived element
@@ -337,10 +342,10 @@ def _attention_forms(n: int, delta: sp.Expr) -> dict[tuple[str, str], sp.Expr]:
         ("attention", "S"): Hadamard(P, Partial(J, P) - Operation("rowsum", Hadamard(delta, TensorName("a", n + 1)))),
         ("attention", "Q"): Product(Frac(sp.Integer(1), root), dS * K),
         ("attention", "K"): Product(Frac(sp.Integer(1), root), Operation("transpose", dS) * Q),
-        ("attention", "Wq"): Operation("transpose", a) * Partial(J, Q),
+        ("attention", "Wq"): Operation("transpose", a) * Partial(J, Q),  # W_q^(n), ∂J/∂W_q^(n) (symbol())
         ("attention", "Wk"): Operation("transpose", a) * Partial(J, K),
         ("attention", "Wv"): Operation("transpose", a) * Partial(J, V),
-        ("attention", "a"): Partial(J, Q) * Operation("transpose", TensorName("Wq", n))
-        + Partial(J, K) * Operation("transpose", TensorName("Wk", n))
-        + Partial(J, V) * Operation("transpose", TensorName("Wv", n)),
+        ("attention", "a"): Partial(J, Q) * Operation("transpose", TensorName("W_q", n))
+        + Partial(J, K) * Operation("transpose", TensorName("W_k", n))
+        + Partial(J, V) * Operation("transpose", TensorName("W_v", n)),
     }

@@ -218,7 +218,8 @@ def forward_steps(layer: Any) -> list[Any]:
     a, Q, K, V, S, P = (TensorName(letter, n) for letter in ("a", "Q", "K", "V", "S", "P"))
     size = {**shapes(layer.input, cfg), "O": layer.output}
     root = sp.sqrt(sp.Symbol("d_k", positive=True))
-    forms = [("Q", Q, a * TensorName("Wq", n)), ("K", K, a * TensorName("Wk", n)), ("V", V, a * TensorName("Wv", n)),
+    forms = [("Q", Q, a * TensorName("W_q", n)), ("K", K, a * TensorName("W_k", n)),
+             ("V", V, a * TensorName("W_v", n)),
              ("S", S, Product(Frac(sp.Integer(1), root), Q * Operation("transpose", K))),
              ("P", P, Operation("causal_softmax" if cfg["causal"] else "softmax_rows", S)),
              ("O", TensorName("a", n + 1), P * V)]
@@ -241,4 +242,5 @@ register(LayerKind("attention", {"dk": Key("int", None, 1, 1024), "dv": Key("int
                                  "causal": Key("bool", False)},
                    _output, _parameters, definition, forward, backward, _instance, weights=("Wq", "Wk", "Wv"),
                    extra={"landmarks": definitions, "landmark_form": landmark_form, "shapes": shapes,
-                          "indices": INDICES, "steps": steps, "forward": forward_steps}))
+                          "indices": INDICES, "steps": steps, "forward": forward_steps,
+                          "symbols": {"Wq": "W_q", "Wk": "W_k", "Wv": "W_v"}}))
