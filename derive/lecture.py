@@ -146,6 +146,37 @@ def beamer_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
     return Entry(name, title, files, ENGINES[language], "derive derivation --format beamer")
 
 
+def layered_entries(name: str, title: str, spec: Mapping[str, Any], *, decks: Mapping[str, str]) -> tuple[Entry, ...]:
+    """A layered network (SPEC §9): its derivation in every format, and a Beamer deck per language in ``decks``
+    (language → title); every document prints the one derivation."""
+    from .layers import LayeredNetwork
+    from .render.latex import ENGINES
+
+    def net() -> Any:
+        return LayeredNetwork.from_dict(dict(spec))
+
+    def files() -> dict[str, str]:
+        from .render import render
+
+        return {suffix: render(derived(net()), fmt) for fmt, suffix in FORMATS}
+
+    def deck(language: str) -> dict[str, str]:
+        from .render import render
+
+        return {".tex": render(derived(net()), "beamer", language=language, notation="ng")}
+
+    kinds = ", ".join(f"{layer.kind} {'×'.join(map(str, layer.output))}" for layer in net().stack)
+    description = f"input {'×'.join(map(str, net().input))}; {kinds}; {net().loss.replace('_', '-')} loss"
+    return (Entry(name, title, files, description=description),
+            *(Entry(f"slides-{name}" + ("" if lang == "en" else f"-{lang}"), deck_title, partial(deck, lang),
+                    ENGINES[lang], "derive derivation --format beamer") for lang, deck_title in decks.items()))
+
+
+ATTENTION = {"input": [4, 3], "loss": "cross_entropy",
+             "layer": [{"kind": "attention", "dk": 2, "dv": 3, "causal": True},
+                       {"kind": "dense", "units": 2, "activation": "softmax"}]}
+"""the attention lecture's network: causal self-attention over 4 steps, then a softmax classifier at every step"""
+
 WORKED = {"Theta": [[[0.5, 0.05, 0.1], [0.2, -0.3, 0.4]], [[0.1, 0.6, -0.7]]]}, {"X": [[0.02, 0.04]], "Y": [[1]]}
 """the worked example's parameters and data (a_1^(2) = g(0.5 + 0.05·0.02 + 0.1·0.04) = g(0.505))"""
 LINEAR_GRAPH = "c = w * x\na = c + b\nd = a - y\nJ = d**2 / 2\n"
@@ -187,6 +218,9 @@ ENTRIES: tuple[Entry, ...] = (
                 {"x": "1.5", "w1": "0.8", "b1": "-0.2", "w2": "-0.5", "b2": "0.4", "v1": "1.2", "v2": "-0.7",
                  "c": "0.1", "y": "1"}, ("x", "y")),
     grading_entry("grading-class", "Grading a class: the squared-error exercise's answers, each mistake named"),
+    *layered_entries("attention", "Attention: causal self-attention, a softmax at every step (∂J/∂S = P ∘ (∂J/∂P − "
+                     "rowsum(δ ∘ O)))", ATTENTION,
+                     decks={"en": "Slides (Beamer): self-attention", "zh": "幻灯片（Beamer）：自注意力"}),
 )
 
 

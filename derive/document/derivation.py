@@ -62,6 +62,7 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
     profile = PROFILES[net.notation]
     printer = MathPrinter(profile, cases=(words.word("math", "if"), words.word("math", "otherwise")))
     wanted = selected(sections)
+    layered = None if isinstance(d.network, Network) else d.network
     parts = []
     for section in d.sections:
         equations: list[Equation] = []
@@ -78,7 +79,7 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
         equations = _tagged(section.id, equations, net.notation)
         notes = tuple(dict.fromkeys(line.note for eq in equations for line in eq.lines if line.note))
         blocks: tuple[Any, ...] = (EquationGroup(tuple(equations)),) + ((Notes(notes),) if notes else ())
-        if section.id == "forward":
+        if section.id == "forward" and layered is None:  # a layered network's forward notes give its shapes
             blocks += (shapes(net, printer, words),)
         parts.append(Section(section.id, paragraph(section_title(net.notation, words, section)), blocks))
     gathered = summary(parts, words)  # of every result, whichever sections are printed
@@ -89,10 +90,17 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
     spec = net.to_dict()
     listed = spec.get("activation", net.activations)  # a layered network (SPEC §9) lists no single activation
     hidden = listed if isinstance(listed, str) else ", ".join(listed)
-    intro = words.word("document", "network", layers=", ".join(map(str, net.layers)), activation=hidden,
-                       output=net.output, loss=net.loss, reduction=net.reduction, lam=f"{net.lam:g}")
-    subtitle = words.word("beamer", "subtitle", layers="–".join(map(str, net.layers)), output=net.output,
-                          loss=net.loss)
+    if layered is not None:  # its layers by kind and output shape, not as units per layer
+        kinds = ", ".join(f"{layer.kind} {'×'.join(map(str, layer.output))}" for layer in layered.stack)
+        intro = words.word("document", "layered_network", input="×".join(map(str, layered.input)), layers=kinds,
+                           loss=net.loss, reduction=net.reduction, lam=f"{net.lam:g}")
+        subtitle = words.word("beamer", "layered_subtitle", layers=", ".join(layer.kind for layer in layered.stack),
+                              loss=net.loss)
+    else:
+        intro = words.word("document", "network", layers=", ".join(map(str, net.layers)), activation=hidden,
+                           output=net.output, loss=net.loss, reduction=net.reduction, lam=f"{net.lam:g}")
+        subtitle = words.word("beamer", "subtitle", layers="–".join(map(str, net.layers)), output=net.output,
+                              loss=net.loss)
     own = _title_key(d)
     meta = Meta(title if title is not None else words.word("document", own), net.language, author, date, subtitle,
                 title if title is not None else words.word("beamer", "title") if own == "title" else "")
@@ -101,7 +109,9 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
         "output_delta": sp.sstr(r.output_delta),
         "hidden_derivative": None if r.hidden_derivative is None else sp.sstr(r.hidden_derivative),
         "gradient": sp.sstr(r.gradient)}}
-    return Document(meta, paragraph(intro), tuple(parts), Figure("network", net), data)
+    # the fully connected diagram draws a §2 network only: a layered one (SPEC §9) has its layers in the text
+    figure = Figure("network", net) if layered is None else None
+    return Document(meta, paragraph(intro), tuple(parts), figure, data)
 
 
 _KINDS = frozenset(k for kinds in SECTIONS.values() for k in kinds)

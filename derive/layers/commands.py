@@ -50,9 +50,10 @@ def numeric(net: LayeredNetwork, args: argparse.Namespace) -> int:
     numbers(data["X"], f"{args.data}: X")
     numbers(data["Y"], f"{args.data}: Y")
     m = len(data["X"]) if isinstance(data["X"], list) else 0
-    values = m * sum(net.layers)
+    each = sum(net.layers) + _inner(net)
+    values = m * each
     if values > MAX_VALUES:
-        raise InputError(f"{args.data}: {m} examples × {sum(net.layers):,} values per example is {values:,} values "
+        raise InputError(f"{args.data}: {m} examples × {each:,} values per example is {values:,} values "
                          f"to compute; at most {MAX_VALUES:,} (use fewer examples)")
     try:
         fn = lambdify(net, max_units=getattr(args, "max_units", None))
@@ -70,6 +71,14 @@ def numeric(net: LayeredNetwork, args: argparse.Namespace) -> int:
     doc = {"cost": out["cost"], "gradients": [{k: v.tolist() for k, v in g.items()} for g in grads]}
     emit(json.dumps(doc, indent=2) + "\n", args.output, inputs=[args.network, args.params, args.data])
     return 0
+
+
+def _inner(net: LayeredNetwork) -> int:
+    """Values per example of the tensors inside the layers (attention's Q, K, V and its T × T scores S and P)."""
+    from .registry import KINDS
+
+    return sum(math.prod(shape) for layer in net.stack if "shapes" in KINDS[layer.kind].extra
+               for shape in KINDS[layer.kind].extra["shapes"](layer.input, layer.config).values())
 
 
 def refuse(command: str, path: str) -> None:

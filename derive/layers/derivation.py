@@ -13,7 +13,6 @@ loss. The last layer's output error comes from the fully connected engine (softm
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ import sympy as sp
 
 from ..activations import ACTIVATIONS
 from ..errors import NotSupportedError
-from ..expressions import Applied, Hadamard, Partial, Product
+from ..expressions import Applied, Frac, Hadamard, Partial, Product
 from ..network import Network
 from ..notation import q
 from ..steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
@@ -64,6 +63,11 @@ def backprop(net: LayeredNetwork, *, max_units: int = 10) -> Derivation:
     return Derivation(net, tuple(sections), results)  # type: ignore[arg-type]
 
 
+def symbol(kind: str, name: str) -> str:
+    """The letter a parameter is written with (attention's Wq as W_q); its name in the JSON stays as it is."""
+    return str(KINDS[kind].extra.get("symbols", {}).get(name, name))
+
+
 def _one_weight(layer: Layer) -> sp.Expr:
     """∂J/∂(the first element of the last layer's first parameter), from its definition by sympy.diff, in the
     symbols ``delta`` (the layer's error) and the layer's input ``a`` (1 for a bias)."""
@@ -95,11 +99,13 @@ def _forward(net: LayeredNetwork) -> Section:
     for layer in net.stack:
         n = layer.index
         out, _ = _names(layer)
-        params = [TensorName(name, n) for name, _ in layer.parameters]
+        params = [TensorName(symbol(layer.kind, name), n) for name, _ in layer.parameters]
         rhs = Operation(layer.kind, TensorName("a", n), *params)
         steps.append(definition(f"forward.{out}{n + 1}", TensorName(out, n + 1), rhs, note="layer_forward",
                                 kind=layer.kind, layer=n, shape=_shape(layer.output),
                                 parameters=", ".join(f"{p} ({_shape(s)})" for p, s in layer.parameters) or "—"))
+        if "forward" in KINDS[layer.kind].extra:  # the quantities inside the layer (attention's Q, K, V, S, P)
+            steps.extend(KINDS[layer.kind].extra["forward"](layer))
         if layer.activation:
             steps.append(definition(f"forward.a{n + 1}", TensorName("a", n + 1), Applied(G, TensorName("z", n + 1),
                                                                                      TensorName("z", n + 1)),
@@ -117,10 +123,16 @@ def _cost(net: LayeredNetwork) -> Section:
     out = ACTIVATIONS[net.output]
     term = LOSSES[net.loss].term(q("a", last, k), q("y", k), out)
     scale = REDUCTIONS[net.reduction](q("m"))
-    data = scale * sp.Sum(sp.Sum(term, (k, 1, math.prod(net.output_shape))), (i, 1, q("m")))
-    weights = [TensorName(w, layer.index) for layer in net.stack for w in KINDS[layer.kind].weights]
+    per = sp.Sum(term, (k, 1, net.output_width))
+    if net.sequence_output:  # a loss term per time step, summed over the T steps (a, y at step t)
+        t = sp.Symbol("t")
+        per = sp.Sum(per.xreplace({q("a", last, k): q("a", last, t, k), q("y", k): q("y", t, k)}),
+                     (t, 1, net.output_shape[0]))
+    data = scale * sp.Sum(per, (i, 1, q("m")))
+    weights = [TensorName(symbol(layer.kind, w), layer.index) for layer in net.stack for w in KINDS[layer.kind].weights]
     reg = q("lambda") * scale / 2 * sp.Add(*(Operation("sumsq", w) for w in weights)) if weights else 0
-    return section("cost", definition("cost.J", J, sp.Add(data, reg, evaluate=False), note="layered_cost",
+    note = "layered_cost_sequence" if net.sequence_output else "layered_cost"
+    return section("cost", definition("cost.J", J, sp.Add(data, reg, evaluate=False), note=note,
                                       loss=net.loss, reduction=net.reduction))
 
 
@@ -129,8 +141,7 @@ def _output_delta(net: LayeredNetwork, max_units: int) -> tuple[Section, sp.Expr
     from ..derivation import _output_delta as fully_connected
     from ..derivation import _within_bounds
 
-    last = net.stack[-1]
-    width = math.prod(last.output)
+    width = net.output_width
     flat = Network(layers=(1,) * len(net.stack) + (width,), activations=("linear",) * (len(net.stack) - 1),
                    output=net.output, loss=net.loss, reduction=net.reduction)
     _within_bounds(flat, max_units)
@@ -183,7 +194,15 @@ def _layer_rule(net: LayeredNetwork, layer: Layer) -> Section:
                  instances=list(z_def.ravel()))
     same.then("forward_code", TensorName(letter := _names(layer)[0], n + 1), instances=list(z.ravel()))
     chains: list[Chain] = [same]
+    extra = kind.extra
+    for name, T, z_alt, given in extra["landmarks"](x, params, cfg, n) if "landmarks" in extra else ():
+        # an inner quantity (attention's V, P, S, Q, K): the output as a function of it, differentiated the same way
+        alt = _checker(layer, x, z_alt, outputs, deltas)
+        chains.extend(_target_chain(alt, None, layer, name, T, extra["landmark_form"](name, deltas, given, cfg),
+                                    z_alt, outputs, deltas, letter, (x, params, cfg), given))
     targets = [("a", x, dx), *((name, params[name], grads[name]) for name in params)]
+    if "landmarks" in extra:  # the input's error last, from the landmarks' errors
+        targets = targets[1:] + targets[:1]
     for name, T, lecturer in targets:
         chains.extend(_target_chain(ck, cases, layer, name, T, lecturer, z_def, outputs, deltas, letter,
                                     (x, params, cfg)))
@@ -239,14 +258,16 @@ def _orderings(layer: Layer, x: Any) -> list[dict[sp.Symbol, sp.Expr]]:
 
 
 def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: Any, lecturer: Any, z_def: Any,
-                  outputs: list[sp.Symbol], deltas: Any, letter: str, instance: tuple[Any, Any, Any]) -> list[Chain]:
+                  outputs: list[sp.Symbol], deltas: Any, letter: str, instance: tuple[Any, Any, Any],
+                  given: Any = None) -> list[Chain]:
     """Two chains for ∂J/∂T: the chain rule itself, checked literally (J = F(outputs), differentiated by SymPy)
     on a few elements; then, for every element, the partials of the definition against the lecturer's form."""
     n = layer.index
-    elements = list(np.ndindex(*T.shape))
+    elements = [e for e in np.ndindex(*T.shape) if isinstance(T[e], sp.Symbol)]  # not the masked (0) ones
     sample = list(dict.fromkeys([elements[0], elements[len(elements) // 2], elements[-1]]))
-    base = indexed(name, n)
-    idx = sp.symbols("e c i j")[: T.ndim] if name == "a" else sp.symbols("o c u v")[: T.ndim]
+    base = indexed(symbol(layer.kind, name), n)
+    names = KINDS[layer.kind].extra.get("indices", {}).get(name)
+    idx = sp.symbols(names or ("e c i j" if name == "a" else "o c u v"))[: T.ndim]
     k = sp.Symbol("k")
     z_k, d_k = indexed(letter, n + 1)[k], indexed("delta", n + 1)[k]
     element = base[idx] if len(idx) > 1 else base[idx[0]]
@@ -259,15 +280,25 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     rule.checker = _plain(ck)
     rule.then("substitute_partials", sp.Sum(d_k * sp.Derivative(z_k, element), over),
               instances=[derived[e] for e in sample])
-    form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", Partial(J, TensorName(name, n)),
+    form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", Partial(J, TensorName(symbol(layer.kind, name), n)),
                  instances=[derived[e] for e in elements])
     extra = KINDS[layer.kind].extra
     if "pattern" in extra:  # the index pattern a lecturer writes, checked against every derived element
         form.then("index_pattern", extra["pattern_display"](name, n, layer.config), instances=[
             extra["pattern"](name, *instance[:2], deltas, instance[2], e) for e in elements])
+    for step_rule, display, values in extra["steps"](name, layer, deltas, given) if "steps" in extra else ():
+        form.then(step_rule, display, instances=[values[e] for e in elements])  # a lecturer's step on the way
     form.then("layer_rule", _lecturer_display(layer, name), note=f"{layer.kind}_{name}",
-              instances=[lecturer[e] for e in elements], layer=n, next=n + 1)
+              instances=[lecturer[e] for e in elements], layer=n, next=n + 1, shape=_target_shape(layer, name))
     return [rule, form]
+
+
+def _target_shape(layer: Layer, name: str) -> str:
+    """The shape of one example's ∂J/∂(name) in the layer as described (not the small instance)."""
+    shapes = {"a": layer.input, **dict(layer.parameters)}
+    if "shapes" in KINDS[layer.kind].extra:
+        shapes.update(KINDS[layer.kind].extra["shapes"](layer.input, layer.config))
+    return _shape(shapes[name])
 
 
 def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
@@ -293,7 +324,28 @@ def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
         ("layernorm", "a"): Operation("layernorm_back", delta, TensorName("gamma", n)),
         ("layernorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("u", n))),
         ("layernorm", "beta"): Operation("sum", delta),
+        **_attention_forms(n, delta),
     }
     if (layer.kind, name) not in forms:
         raise NotSupportedError(f"layer {n} ({layer.kind}): no lecturer's form for ∂J/∂{name}")
     return forms[(layer.kind, name)]
+
+
+def _attention_forms(n: int, delta: sp.Expr) -> dict[tuple[str, str], sp.Expr]:
+    """Attention's landmarks as a lecturer writes them, δ = ∂J/∂O the error of the layer's output O."""
+    Q, K, V, P, S, a = (TensorName(letter, n) for letter in ("Q", "K", "V", "P", "S", "a"))
+    root = sp.sqrt(sp.Symbol("d_k", positive=True))
+    dS = Partial(J, S)
+    return {
+        ("attention", "V"): Operation("transpose", P) * delta,
+        ("attention", "P"): delta * Operation("transpose", V),
+        ("attention", "S"): Hadamard(P, Partial(J, P) - Operation("rowsum", Hadamard(delta, TensorName("a", n + 1)))),
+        ("attention", "Q"): Product(Frac(sp.Integer(1), root), dS * K),
+        ("attention", "K"): Product(Frac(sp.Integer(1), root), Operation("transpose", dS) * Q),
+        ("attention", "Wq"): Operation("transpose", a) * Partial(J, Q),  # W_q^(n), ∂J/∂W_q^(n) (symbol())
+        ("attention", "Wk"): Operation("transpose", a) * Partial(J, K),
+        ("attention", "Wv"): Operation("transpose", a) * Partial(J, V),
+        ("attention", "a"): Partial(J, Q) * Operation("transpose", TensorName("W_q", n))
+        + Partial(J, K) * Operation("transpose", TensorName("W_k", n))
+        + Partial(J, V) * Operation("transpose", TensorName("W_v", n)),
+    }

@@ -86,6 +86,16 @@ class LayeredNetwork:
         return self.stack[-1].output
 
     @property
+    def sequence_output(self) -> bool:
+        """Whether the last layer returns a sequence [T, units]: the loss then sums over the time steps."""
+        return len(self.output_shape) == 2
+
+    @property
+    def output_width(self) -> int:
+        """The values one loss term covers: one time step's output for a sequence, the whole output otherwise."""
+        return self.output_shape[-1] if self.sequence_output else math.prod(self.output_shape)
+
+    @property
     def layers(self) -> tuple[int, ...]:
         """Values per example of every tensor, input first (for the printers' summaries and diagrams)."""
         return (math.prod(self.input), *(math.prod(layer.output) for layer in self.stack))
@@ -166,12 +176,11 @@ def shape_of(value: list[int]) -> Shape:
 
 def _input(value: Any, source: str) -> Shape:
     if not isinstance(value, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
-        raise InputError(f"{source}: 'input' must be a list of whole numbers, [n] or [C, H, W], got {show(value)}")
-    if len(value) == 2:
-        raise InputError(f"{source}: 'input' = {show(value)} is a sequence [T, n]; sequence layers are not yet "
-                         "supported; use [n] (a vector) or [C, H, W] (an image)")
-    if len(value) not in (1, 3):
-        raise InputError(f"{source}: 'input' must be [n] (a vector) or [C, H, W] (an image), got {show(value)}")
+        raise InputError(f"{source}: 'input' must be a list of whole numbers, [n], [T, n] or [C, H, W], "
+                         f"got {show(value)}")
+    if len(value) not in (1, 2, 3):
+        raise InputError(f"{source}: 'input' must be [n] (a vector), [T, n] (a sequence) or [C, H, W] (an image), "
+                         f"got {show(value)}")
     _sizes(value, f"{source}: 'input'")
     return tuple(value)
 

@@ -30,10 +30,11 @@ class ShapeError(ValueError):
 
 @dataclass(frozen=True)
 class Key:
-    """One key of a [[layer]] table: a whole number in [low, high], a positive number, or an activation."""
+    """One key of a [[layer]] table: a whole number in [low, high], a positive number, true or false, or an
+    activation."""
 
     type: str
-    """'int', 'float' or 'activation'"""
+    """'int', 'float', 'bool' or 'activation'"""
     default: Any = None
     """None: the key is required"""
     low: float = 1
@@ -42,6 +43,8 @@ class Key:
     def describe(self) -> str:
         if self.type == "activation":
             return "an activation: " + " | ".join(ACTIVATIONS)
+        if self.type == "bool":
+            return "true or false"
         if self.type == "float":
             return f"a number greater than 0 and at most {self.high:g}"
         return f"a whole number from {self.low:g} to {self.high:g}"
@@ -50,6 +53,8 @@ class Key:
         """None when ``value`` is allowed, otherwise what is allowed."""
         if self.type == "activation":
             ok = isinstance(value, str) and value in ACTIVATIONS
+        elif self.type == "bool":
+            ok = isinstance(value, bool)
         elif self.type == "float":
             ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= self.high
         else:
@@ -83,7 +88,7 @@ class LayerKind:
 
 KINDS: dict[str, LayerKind] = {}
 
-LATER = ("rnn", "lstm", "attention")
+LATER = ("rnn", "lstm")
 """kinds of SPEC §9 not in this version: a description naming one is refused as not yet supported"""
 
 
@@ -100,6 +105,7 @@ def _load() -> None:
     from .kinds import pooling  # noqa: F401
     from .kinds import flatten  # noqa: F401
     from .kinds import normalization  # noqa: F401
+    from .kinds import attention  # noqa: F401
 
 
 _load()

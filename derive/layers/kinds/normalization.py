@@ -69,6 +69,9 @@ def _make(kind: str) -> tuple[Any, Any, Any]:
 
 
 def _batch_output(shape: Shape, cfg: Config) -> Shape:
+    if len(shape) == 2:
+        raise ShapeError(f"its input is a sequence {'×'.join(map(str, shape))}; batchnorm normalizes a vector [n] "
+                         "or an image [C, H, W]")
     return shape
 
 
