@@ -26,10 +26,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..example import read_problem, with_claims, worked_example
+    from ..layers.commands import example, read
     from ..output import emit
     from ..render import render
     from .numeric import load
 
+    layered = read(args.network)
+    if layered is not None:
+        return example(layered, args)
     net, fn, thetas, X, Y = load(args)  # validates the three files against the network, with their messages
     d = worked_example(net, read_problem(args.params, args.data), rate=args.rate, digits=args.digits)
     if args.claims:

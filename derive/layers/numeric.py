@@ -103,29 +103,40 @@ class LayeredFunctions:
         """One dict per layer: ∂J/∂(each parameter), the shape of the parameter."""
         return self.backward(params, X, Y)["gradients"]
 
-    def backward(self, params: Sequence[Any], X: Any, Y: Any) -> dict[str, Any]:
-        """What ``derive numeric`` prints: the cost and the gradients."""
+    def backward(self, params: Sequence[Any], X: Any, Y: Any, *, trace: bool = False) -> dict[str, Any]:
+        """What ``derive numeric`` prints: the cost and the gradients. With ``trace``, also every layer's
+        values over the batch, as the worked example and the claims name them: ``a`` (the input, then every
+        layer's output after its activation), ``z`` (every layer's output before it) and ``deltas`` (∂J/∂z of
+        every layer's output, with J the sum of the examples' losses: each example's own error when nothing
+        couples the examples)."""
         net = self.network
         P = self._params(params)
         outs, caches = self.forward(P, X)
         Yv = self._targets(Y, len(outs[0]))
         m, scale = len(Yv), self._scale(len(Yv))
         Z = caches[-1][1]
+        deltas: list[Array] = [np.empty(0)] * len(net.stack)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             flat = self._delta(outs[-1].reshape(m, -1), Yv.reshape(m, -1), Z.reshape(m, -1))
-            D = np.broadcast_to(flat, (m, Z[0].size)).reshape(Z.shape) * scale
+            D = np.broadcast_to(flat, (m, Z[0].size)).reshape(Z.shape)  # δ per example; the scale goes on at the end
             grads: list[dict[str, Array]] = [{} for _ in net.stack]
             for layer, p, (cache_, Zl) in reversed(list(zip(net.stack, P, caches))):
                 if layer.index in self._hidden and layer.index < len(net.stack):
                     D = D * self._hidden[layer.index][1](Zl)
+                if trace:
+                    deltas[layer.index - 1] = np.asarray(D, dtype=float)
                 kind = KINDS[layer.kind]
                 first = layer.index == 1 and layer.kind == "conv2d"  # nothing to pass back from the first layer
                 D_in, g = kind.backward(D, cache_, p, layer.config, **({"inputs": False} if first else {}))
                 for w in kind.weights:
-                    g[w] = g[w] + net.lam * scale * p[w]
-                grads[layer.index - 1] = {name: np.asarray(g[name], dtype=float) for name, _ in layer.parameters}
+                    g[w] = g[w] + net.lam * p[w]
+                grads[layer.index - 1] = {name: np.asarray(g[name], dtype=float) * scale
+                                          for name, _ in layer.parameters}
                 D = D_in
-        return {"cost": self._cost(P, Z, Yv), "gradients": grads}
+        out = {"cost": self._cost(P, Z, Yv), "gradients": grads}
+        if trace:
+            out.update(a=outs, z=[Zl for _, Zl in caches], deltas=deltas)
+        return out
 
     # --- input checks
     def _scale(self, m: int) -> float:
