@@ -87,7 +87,7 @@ def _tie(arg: sp.Expr, point: dict[sp.Symbol, sp.Expr]) -> int:
     defined there, and SPEC §9's rule decides: 1 when x_r is the first of the tied maxima in row-major order."""
     coefficients = arg.as_coefficients_dict()
     r = next(s for s, c in coefficients.items() if isinstance(s, sp.Symbol) and c > 0)
-    others = [s for M in arg.atoms(sp.Max) for s in M.args]
+    others = [s for M in arg.atoms(sp.Max) for s in M.args if isinstance(s, sp.Symbol)]
     others += [s for s, c in coefficients.items() if isinstance(s, sp.Symbol) and c < 0]
     tied = [s for s in others if point[s] == point[r]]
     return int(all(_order(r) < _order(s) for s in tied))
