@@ -226,3 +226,54 @@ def test_a_claim_beyond_double_precision_is_judged_exactly(tmp_path: Path) -> No
     (tmp_path / "c.json").write_text(json.dumps({"claims": {"z[2][1]": "0.60000000000000000000"}}))
     r = _run(tmp_path, "check", "net.toml", "--params", "p.json", "--data", "d.json", "--claims", "c.json")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _torch_deltas(spec: dict, params: list, X: np.ndarray, Y: np.ndarray) -> list:
+    """∂(Σ_e loss_e)/∂z of every layer's output by PyTorch autograd (retain_grad on each z)."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    A = torch.tensor(X, requires_grad=True)
+    zs = []
+    layers = spec["layer"]
+    for n, (layer, p) in enumerate(zip(layers, params)):
+        P = {k: torch.tensor(v) for k, v in p.items()}
+        kind = layer["kind"]
+        if kind == "conv2d":
+            Z = F.conv2d(A, P["K"], P["b"], stride=layer.get("stride", 1), padding=layer.get("padding", 0))
+        elif kind == "maxpool":
+            Z = F.max_pool2d(A, layer["size"])
+        elif kind == "meanpool":
+            Z = F.avg_pool2d(A, layer["size"])
+        elif kind == "flatten":
+            Z = A.reshape(len(A), -1)
+        elif kind == "dense":
+            Z = A @ P["W"].T + P["b"]
+        elif kind == "batchnorm":
+            Z = F.batch_norm(A, None, None, P["gamma"], P["beta"], training=True, eps=layer.get("eps", 1e-5))
+        else:
+            Z = F.layer_norm(A, A.shape[1:], P["gamma"], P["beta"], eps=layer.get("eps", 1e-5))
+        Z.retain_grad()
+        zs.append(Z)
+        act = layer.get("activation", "linear")
+        if n < len(layers) - 1:
+            A = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "linear": lambda t: t}[act](Z)
+    Zf, T = Z.reshape(len(X), -1), torch.tensor(Y).reshape(len(X), -1)
+    if spec.get("loss", "cross_entropy") == "squared_error":
+        out = {"sigmoid": torch.sigmoid, "linear": lambda t: t, "softmax": lambda t: torch.softmax(t, 1)}[act](Zf)
+        J = 0.5 * ((out - T) ** 2).sum()
+    elif act == "softmax":
+        J = -(T * torch.log_softmax(Zf, 1)).sum()
+    else:
+        J = F.binary_cross_entropy_with_logits(Zf, T, reduction="sum")
+    J.backward()
+    return [z.grad.numpy() for z in zs]
+
+
+@pytest.mark.parametrize("name", list(NETWORKS))
+def test_every_delta_matches_pytorch(name: str) -> None:
+    spec, m = NETWORKS[name]
+    net = LayeredNetwork.from_dict(spec)
+    params, X, Y = draw(net, m, seed=7)
+    out = lambdify(net).backward(params, X, Y, trace=True)
+    for mine, theirs in zip(out["deltas"], _torch_deltas(spec, params, X, Y)):
+        np.testing.assert_allclose(mine, theirs.reshape(mine.shape), rtol=1e-9, atol=1e-12)
