@@ -49,6 +49,8 @@ def _activation(name: str) -> tuple[Callable[[Array], Array], Callable[[Array], 
     if name == "linear":
         return (lambda Z: Z), np.ones_like
     f, fp = _lambdify([z], g.unit(z)), _lambdify([z], prime)
+    if prime == Positive(z):  # g′ is the step 1[z > 0] (ReLU): a boolean mask, which δ times it reads as 0 or 1
+        return (lambda Z: np.broadcast_to(f(Z), Z.shape)), (lambda Z: np.greater(Z, 0))
     return (lambda Z: np.broadcast_to(f(Z), Z.shape)), (lambda Z: np.broadcast_to(fp(Z), Z.shape))
 
 

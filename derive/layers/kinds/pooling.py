@@ -74,7 +74,7 @@ def max_backward(dZ: Any, first: Any, P: dict[str, Any], cfg: Config) -> tuple[A
     """Each window's δ goes to the element that was its maximum; the others get 0."""
     s = cfg["size"]
     m, c, ho, wo = dZ.shape
-    dX = zeros((m, c, ho, s, wo, s), dZ)
+    dX = zeros((m, c, ho, s, wo, s), dZ) if dZ.dtype == object else np.empty((m, c, ho, s, wo, s))  # all written
     for r, u, v in _offsets(s):
         if dZ.dtype == object:  # 1[x_r is the window's maximum] = Π_{j ≠ r} 1[x_r > x_j]
             B = first
