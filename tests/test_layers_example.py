@@ -277,3 +277,25 @@ def test_every_delta_matches_pytorch(name: str) -> None:
     out = lambdify(net).backward(params, X, Y, trace=True)
     for mine, theirs in zip(out["deltas"], _torch_deltas(spec, params, X, Y)):
         np.testing.assert_allclose(mine, theirs.reshape(mine.shape), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("fmt", ["latex", "beamer", "html", "mathml", "markdown", "json"])
+def test_the_example_prints_in_every_format(tmp_path: Path, fmt: str) -> None:
+    net, params, X, Y = _files(tmp_path, CNN_SPEC, 2)
+    cost = lambdify(net).cost(params, X, Y)
+    ext = {"latex": "tex", "beamer": "tex", "markdown": "md", "mathml": "html"}.get(fmt, fmt)
+    r = _run(tmp_path, "example", "net.toml", "--params", "p.json", "--data", "d.json", "--rate", "0.01",
+             "-f", fmt, "-o", f"out.{ext}", "--language", "zh" if fmt == "html" else "en")
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / f"out.{ext}").read_text()
+    assert f"{cost:.7g}" in text  # the cost, as the engine computes it, to 7 significant digits
+    if fmt == "json":
+        doc = json.loads(text)
+        assert doc["network"]["input"] == [1, 6, 6]
+    if fmt in ("latex", "beamer"):
+        from .conftest import need
+
+        engine = need("xelatex" if fmt == "beamer" else "pdflatex")
+        run = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error", f"out.{ext}"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stdout[-2000:]
