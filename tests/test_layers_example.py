@@ -145,7 +145,8 @@ def test_example_and_check_on_every_kind(tmp_path: Path, name: str) -> None:
     doc = json.loads((tmp_path / "ex.json").read_text())
     text = json.dumps(doc)
     for layer in net.stack:
-        assert f"example_layer{layer.index}" in text and f"example_layer_backward{layer.index}" in text
+        backward = "example_layer_backward" if layer.parameters else "example_layer_error"
+        assert f"example_layer{layer.index}" in text and f"{backward}{layer.index}" in text
     assert "example_update" in text and "claim_wrong" not in text
     r = _run(tmp_path, "check", "net.toml", "--params", "p.json", "--data", "d.json", "--claims", "c.json",
              "-f", "json")

@@ -14,7 +14,9 @@ EXACTNESS = ("Every JSON number is read as the exact decimal it spells. Weighted
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = EXACTNESS
     p.add_argument("network", metavar="NET.toml")
-    p.add_argument("--params", required=True, metavar="P.json", help='{"Theta": [Θ^(1), …]}, column 0 the bias')
+    p.add_argument("--params", required=True, metavar="P.json",
+                   help='{"Theta": [Θ^(1), …]}, column 0 the bias; for a layered network '
+                        '{"layers": [{"K": …, "b": …}, {}, …]}, one object per [[layer]]')
     p.add_argument("--data", required=True, metavar="D.json", help='{"X": [[…], …], "Y": [[…], …]}')
     p.add_argument("--rate", type=float, default=0.5, help="learning rate of the descent step (default 0.5)")
     p.add_argument("--digits", type=int, default=7, help="significant digits of inexact numbers (default 7)")

@@ -151,7 +151,8 @@ def _backward(net: LayeredNetwork, layer: Any, out: dict, tr: dict | None, shown
             num = shown(float(G[idx]), known, f"d{name}[{n}]{list(idx)}")
             steps.append(_value_step(f"example.gradient{n}.{name}_{'_'.join(map(str, idx))}",
                                      Partial(q("J"), _element(name, n, idx)), num, shown))
-    return Section(f"example_layer_backward{n}", tuple(steps), (("layer", n), ("kind", layer.kind)))
+    title = "example_layer_backward" if layer.parameters else "example_layer_error"
+    return Section(f"{title}{n}", tuple(steps), (("layer", n), ("kind", layer.kind)))
 
 
 def _update(net: LayeredNetwork, fn: Any, params: Sequence[Any], X: Any, Y: Any, out: dict, rate: float,
