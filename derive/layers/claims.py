@@ -146,3 +146,33 @@ def check(net: LayeredNetwork, computed: Mapping[str, Any], claims: Mapping[str,
         quantity = kind if not idx else kind + f"[{idx[0]}]" + "".join(f"[{i + 1}]" for i in idx[1:])
         rows.append(Claim(name, text, number, holds(text, number, known), quantity, known))
     return rows
+
+
+def symbol(quantity: str) -> sp.Expr:
+    """The quantity as the worked example writes it: a^(2)_{1,3,3}, δ^(5)_{2}, ∂J/∂K^(1)_{1,1,2,3}, J."""
+    from ..expressions import Partial
+    from ..notation import q
+    from .display import indexed
+
+    parsed = parse_name(quantity)
+    assert parsed is not None
+    kind, raw = parsed
+    if not raw:
+        return q(kind)
+    layer, idx = int(raw[0]), tuple(int(r) for r in raw[1:])
+    if kind in ("a", "z", "delta"):
+        return indexed(kind, layer)[idx]
+    return Partial(q("J"), indexed(kind[1:], layer)[idx])
+
+
+def section(rows: list[Claim]) -> Any:
+    """The claims as a document section (as ``derive.claims.section``), in the worked example's symbols."""
+    from ..example import Num
+    from ..steps import Section, Step
+
+    steps = tuple(
+        Step(f"claims.{k}", symbol(c.quantity or c.name), Num(sp.Rational(c.claimed)),
+             "claim_holds" if c.holds else "claim_wrong", "claim",
+             (("claimed", c.claimed), ("computed", f"{c.computed:.10g}")))
+        for k, c in enumerate(rows, start=1))
+    return Section("claims", steps)

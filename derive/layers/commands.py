@@ -105,9 +105,8 @@ def example(net: LayeredNetwork, args: argparse.Namespace) -> int:
     exact = _exact(net, args)
     d = worked_example(net, fn, params, X, Y, exact(), rate=args.rate, digits=args.digits)
     if args.claims:
-        from ..claims import section
         from ..commands.check import read_claims
-        from .claims import check
+        from .claims import check, section
 
         rows = check(net, fn.backward(params, X, Y, trace=True), read_claims(args.claims), source=args.claims,
                      exact=exact)
