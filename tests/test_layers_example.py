@@ -300,3 +300,10 @@ def test_the_example_prints_in_every_format(tmp_path: Path, fmt: str) -> None:
         run = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error", f"out.{ext}"], cwd=tmp_path,
                              capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stdout[-2000:]
+
+
+def test_example_refuses_too_many_examples(tmp_path: Path) -> None:
+    _files(tmp_path, CNN_SPEC, 9)
+    r = _run(tmp_path, "example", "net.toml", "--params", "p.json", "--data", "d.json")
+    assert r.returncode == 2 and r.stderr.strip() == ("derive: error: d.json: 9 examples; a worked example takes at "
+                                                     "most 8 (use derive numeric)"), r.stderr

@@ -101,7 +101,7 @@ def example(net: LayeredNetwork, args: argparse.Namespace) -> int:
     from .example import bounds, worked_example
 
     fn, params, X, Y, _ = load(net, args)
-    bounds(net, len(X))
+    bounds(net, len(X), args.network, args.data)
     exact = _exact(net, args)
     d = worked_example(net, fn, params, X, Y, exact(), rate=args.rate, digits=args.digits)
     if args.claims:

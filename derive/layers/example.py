@@ -35,17 +35,17 @@ MAX_PARAMETERS_SHOWN = 400
 """parameters: each gradient and each new value is a line of the document"""
 
 
-def bounds(net: LayeredNetwork, m: int) -> None:
-    """Refuse a network or batch too large for a readable example, in one line naming the bound."""
+def bounds(net: LayeredNetwork, m: int, network: str = "network", data: str = "data") -> None:
+    """Refuse a network or batch too large for a readable example, in one line naming the file and the bound."""
     values = math.prod(net.input) + sum(math.prod(layer.output) for layer in net.stack)
     if values > MAX_VALUES_SHOWN:
-        raise InputError(f"the network's layers hold {values} values per example; a worked example shows at most "
-                         f"{MAX_VALUES_SHOWN} (use derive numeric for larger networks)")
+        raise InputError(f"{network}: the network's layers hold {values} values per example; a worked example "
+                         f"shows at most {MAX_VALUES_SHOWN} (use derive numeric for larger networks)")
     if net.parameter_count > MAX_PARAMETERS_SHOWN:
-        raise InputError(f"the network's {net.parameter_count} parameters are too many to show every number; "
-                         f"a worked example shows at most {MAX_PARAMETERS_SHOWN} (use derive numeric)")
+        raise InputError(f"{network}: the network's {net.parameter_count} parameters are too many to show every "
+                         f"number; a worked example shows at most {MAX_PARAMETERS_SHOWN} (use derive numeric)")
     if m > MAX_EXAMPLES:
-        raise InputError(f"{m} examples; a worked example takes at most {MAX_EXAMPLES} (use derive numeric)")
+        raise InputError(f"{data}: {m} examples; a worked example takes at most {MAX_EXAMPLES} (use derive numeric)")
 
 
 def _element(letter: str, layer: int, idx: tuple[int, ...]) -> sp.Expr:
