@@ -79,12 +79,18 @@ def exact_values(args: argparse.Namespace, net: object) -> Callable[[], object]:
 
 def run(args: argparse.Namespace) -> int:
     from ..claims import check
+    from ..layers.commands import check as check_layered
+    from ..layers.commands import read
     from ..output import emit
     from .numeric import load
 
-    net, fn, thetas, X, Y = load(args)
-    rows = check(net, fn.backward(thetas, X, Y), read_claims(args.claims), source=args.claims, params=thetas,
-                 exact=exact_values(args, net))
+    layered = read(args.network)
+    if layered is not None:
+        net, rows = layered, check_layered(layered, args)
+    else:
+        net, fn, thetas, X, Y = load(args)
+        rows = check(net, fn.backward(thetas, X, Y), read_claims(args.claims), source=args.claims, params=thetas,
+                     exact=exact_values(args, net))
     text = report_json(rows) if args.format == "json" else report_text(rows, net.language)
     emit(text, args.output, inputs=[args.network, args.params, args.data, args.claims])
     from ..cli import say

@@ -14,7 +14,9 @@ EXACTNESS = ("Every JSON number is read as the exact decimal it spells. Weighted
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.epilog = EXACTNESS
     p.add_argument("network", metavar="NET.toml")
-    p.add_argument("--params", required=True, metavar="P.json", help='{"Theta": [Θ^(1), …]}, column 0 the bias')
+    p.add_argument("--params", required=True, metavar="P.json",
+                   help='{"Theta": [Θ^(1), …]}, column 0 the bias; for a layered network '
+                        '{"layers": [{"K": …, "b": …}, {}, …]}, one object per [[layer]]')
     p.add_argument("--data", required=True, metavar="D.json", help='{"X": [[…], …], "Y": [[…], …]}')
     p.add_argument("--rate", type=float, default=0.5, help="learning rate of the descent step (default 0.5)")
     p.add_argument("--digits", type=int, default=7, help="significant digits of inexact numbers (default 7)")
@@ -26,10 +28,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..example import read_problem, with_claims, worked_example
+    from ..layers.commands import example, read
     from ..output import emit
     from ..render import render
     from .numeric import load
 
+    layered = read(args.network)
+    if layered is not None:
+        return example(layered, args)
     net, fn, thetas, X, Y = load(args)  # validates the three files against the network, with their messages
     d = worked_example(net, read_problem(args.params, args.data), rate=args.rate, digits=args.digits)
     if args.claims:

@@ -14,7 +14,9 @@ MAX_VALUES = 500_000
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("network", metavar="NET.toml")
-    p.add_argument("--params", required=True, metavar="P.json", help='{"Theta": [Θ^(1), …]}, column 0 the bias')
+    p.add_argument("--params", required=True, metavar="P.json",
+                   help='{"Theta": [Θ^(1), …]}, column 0 the bias; for a layered network '
+                        '{"layers": [{"K": …, "b": …}, {}, …]}, one object per [[layer]]')
     p.add_argument("--data", required=True, metavar="D.json", help='{"X": [[…], …], "Y": [[…], …]}')
     p.add_argument("-o", "--output", metavar="FILE")
     p.add_argument("--max-units", type=positive_int, metavar="N",

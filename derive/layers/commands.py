@@ -35,11 +35,12 @@ def numbers(value: Any, name: str, depth: int = 0) -> None:
         raise InputError(f"{name}: {shown} is not a number; expected an array of numbers")
 
 
-def numeric(net: LayeredNetwork, args: argparse.Namespace) -> int:
+def load(net: LayeredNetwork, args: argparse.Namespace) -> tuple[Any, list, Any, Any, dict]:
+    """(numeric functions, parameters, X, Y, the engine's cost and gradients) from the command's files, every
+    failure one line naming the file."""
     import numpy as np
 
     from ..commands.numeric import read_json
-    from ..output import emit
     from .numeric import lambdify
 
     layers = read_json(args.params, ("layers",))["layers"]
@@ -68,7 +69,14 @@ def numeric(net: LayeredNetwork, args: argparse.Namespace) -> int:
     if not math.isfinite(out["cost"]) or not all(np.isfinite(v).all() for g in grads for v in g.values()):
         raise InputError(f"{args.params}, {args.data}: the results overflow double precision; "
                          "use parameters and inputs of smaller magnitude")
-    doc = {"cost": out["cost"], "gradients": [{k: v.tolist() for k, v in g.items()} for g in grads]}
+    return fn, layers, data["X"], data["Y"], out
+
+
+def numeric(net: LayeredNetwork, args: argparse.Namespace) -> int:
+    from ..output import emit
+
+    _, _, _, _, out = load(net, args)
+    doc = {"cost": out["cost"], "gradients": [{k: v.tolist() for k, v in g.items()} for g in out["gradients"]]}
     emit(json.dumps(doc, indent=2) + "\n", args.output, inputs=[args.network, args.params, args.data])
     return 0
 
@@ -79,6 +87,57 @@ def _inner(net: LayeredNetwork) -> int:
 
     return sum(math.prod(shape) for layer in net.stack if "shapes" in KINDS[layer.kind].extra
                for shape in KINDS[layer.kind].extra["shapes"](layer.input, layer.config).values())
+
+
+def _exact(net: LayeredNetwork, args: argparse.Namespace) -> Any:
+    """The exact trace of the files, computed when first asked for (None beyond exact arithmetic's bounds)."""
+    from .exact import read_or_none
+
+    done: list[Any] = []
+
+    def compute() -> Any:
+        if not done:
+            done.append(read_or_none(net, args.params, args.data))
+        return done[0]
+    return compute
+
+
+def example(net: LayeredNetwork, args: argparse.Namespace) -> int:
+    """derive example on a layered network: bounded, every number checked against the exact trace."""
+    from ..example import with_claims
+    from ..output import emit
+    from ..render import render
+    from .example import bounds, worked_example
+
+    fn, params, X, Y, _ = load(net, args)
+    bounds(net, len(X), args.network, args.data)
+    exact = _exact(net, args)
+    d = worked_example(net, fn, params, X, Y, exact(), rate=args.rate, digits=args.digits)
+    if args.claims:
+        from ..commands.check import read_claims
+        from .claims import check, section
+
+        rows = check(net, fn.backward(params, X, Y, trace=True), read_claims(args.claims), source=args.claims,
+                     exact=exact)
+        d = with_claims(d, section(rows))
+    from ..commands import document_settings
+
+    emit(render(d, args.format, **document_settings(args)), args.output,
+         inputs=[args.network, args.params, args.data, args.claims])
+    return 0
+
+
+def check(net: LayeredNetwork, args: argparse.Namespace) -> list:
+    """derive check on a layered network: the report's rows (the command prints them as for §2 networks)."""
+    from ..commands.check import read_claims
+    from .claims import check as judge
+    from .example import MAX_EXAMPLES, MAX_PARAMETERS_SHOWN, MAX_VALUES_SHOWN
+
+    fn, params, X, Y, _ = load(net, args)
+    small = (len(X) <= MAX_EXAMPLES and net.parameter_count <= MAX_PARAMETERS_SHOWN
+             and math.prod(net.input) + sum(math.prod(layer.output) for layer in net.stack) <= MAX_VALUES_SHOWN)
+    return judge(net, fn.backward(params, X, Y, trace=True), read_claims(args.claims), source=args.claims,
+                 exact=_exact(net, args) if small else None)
 
 
 def refuse(command: str, path: str) -> None:

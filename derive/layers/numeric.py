@@ -48,6 +48,8 @@ def _activation(name: str) -> tuple[Callable[[Array], Array], Callable[[Array], 
     if name == "linear":
         return (lambda Z: Z), np.ones_like
     f, fp = _lambdify([z], g.unit(z)), _lambdify([z], prime)
+    if prime == Positive(z):  # g′ is the step 1[z > 0] (ReLU): a boolean mask, which δ times it reads as 0 or 1
+        return (lambda Z: np.broadcast_to(f(Z), Z.shape)), (lambda Z: np.greater(Z, 0))
     return (lambda Z: np.broadcast_to(f(Z), Z.shape)), (lambda Z: np.broadcast_to(fp(Z), Z.shape))
 
 
@@ -102,30 +104,41 @@ class LayeredFunctions:
         """One dict per layer: ∂J/∂(each parameter), the shape of the parameter."""
         return self.backward(params, X, Y)["gradients"]
 
-    def backward(self, params: Sequence[Any], X: Any, Y: Any) -> dict[str, Any]:
-        """What ``derive numeric`` prints: the cost and the gradients."""
+    def backward(self, params: Sequence[Any], X: Any, Y: Any, *, trace: bool = False) -> dict[str, Any]:
+        """What ``derive numeric`` prints: the cost and the gradients. With ``trace``, also every layer's
+        values over the batch, as the worked example and the claims name them: ``a`` (the input, then every
+        layer's output after its activation), ``z`` (every layer's output before it) and ``deltas`` (∂J/∂z of
+        every layer's output, with J the sum of the examples' losses: each example's own error when nothing
+        couples the examples)."""
         net = self.network
         P = self._params(params)
         outs, caches = self.forward(P, X)
         Yv = self._targets(Y, len(outs[0]))
         scale = self._scale(len(Yv))
         Z = caches[-1][1]
+        deltas: list[Array] = [np.empty(0)] * len(net.stack)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             flat = self._delta(self._rows(outs[-1]), self._rows(Yv), self._rows(Z))
-            D = np.broadcast_to(flat, self._rows(Z).shape).reshape(Z.shape) * scale
+            D = np.broadcast_to(flat, self._rows(Z).shape).reshape(Z.shape)  # per example; scaled at the end
             grads: list[dict[str, Array]] = [{} for _ in net.stack]
             for layer, p, (cache_, Zl) in reversed(list(zip(net.stack, P, caches))):
                 if layer.index in self._hidden and layer.index < len(net.stack):
                     D = D * self._hidden[layer.index][1](Zl)
+                if trace:
+                    deltas[layer.index - 1] = np.asarray(D, dtype=float)
                 kind = KINDS[layer.kind]
                 # nothing to pass back from the first layer
                 first = layer.index == 1 and layer.kind in ("conv2d", "attention")
                 D_in, g = kind.backward(D, cache_, p, layer.config, **({"inputs": False} if first else {}))
                 for w in kind.weights:
-                    g[w] = g[w] + net.lam * scale * p[w]
-                grads[layer.index - 1] = {name: np.asarray(g[name], dtype=float) for name, _ in layer.parameters}
+                    g[w] = g[w] + net.lam * p[w]
+                grads[layer.index - 1] = {name: np.asarray(g[name], dtype=float) * scale
+                                          for name, _ in layer.parameters}
                 D = D_in
-        return {"cost": self._cost(P, Z, Yv), "gradients": grads}
+        out = {"cost": self._cost(P, Z, Yv), "gradients": grads}
+        if trace:
+            out.update(a=outs, z=[Zl for _, Zl in caches], deltas=deltas)
+        return out
 
     def _rows(self, A: Array) -> Array:
         """One row per loss term: per example, or per example and time step for a sequence output."""

@@ -49,42 +49,51 @@ def definition(x: Any, P: dict[str, Any], cfg: Config) -> Any:
 
 
 def forward(X: Any, P: dict[str, Any], cfg: Config) -> tuple[Any, Any]:
-    """im2col: every window of the padded batch as one row (m·Ho·Wo rows of C·k·k), then one BLAS product."""
+    """im2col per example: every window of the padded input as one column (C·k·k rows of Ho·Wo columns, made
+    contiguous once from a strided view), then one BLAS product K (C_out × C·k·k) times the columns per example,
+    which leaves z in its own layout (m, C_out, Ho, Wo) with no transpose after."""
     K, s = P["K"], cfg["stride"]
     c_out, c_in, k, _ = K.shape
     Xp = pad(X, cfg["padding"])
     view = windows(Xp, k)[:, :, ::s, ::s]                            # m, C, Ho, Wo, k, k (no copy)
     m, _, ho, wo = view.shape[:4]
-    cols = np.ascontiguousarray(view.transpose(0, 2, 3, 1, 4, 5)).reshape(m * ho * wo, c_in * k * k)
-    Z = (cols @ K.reshape(c_out, -1).T).reshape(m, ho, wo, c_out).transpose(0, 3, 1, 2) + P["b"][:, None, None]
+    cols = np.ascontiguousarray(view.transpose(0, 1, 4, 5, 2, 3)).reshape(m, c_in * k * k, ho * wo)
+    Z = (K.reshape(c_out, -1) @ cols).reshape(m, c_out, ho, wo)
+    Z += P["b"][:, None, None]                                       # in place: Z is the product's own array
     return Z, (cols, Xp.shape)
 
 
 def backward(dZ: Any, cache: Any, P: dict[str, Any], cfg: Config, *, inputs: bool = True) -> tuple[Any, dict[str, Any]]:
     """The lecturer's form, with δ dilated by the stride:
     ∂J/∂K = the valid cross-correlation of the (padded) input with δ: Σ over examples and positions of δ times
-    the input window it saw (the im2col rows of the forward pass); ∂J/∂b = Σ δ;
+    the input window it saw (the im2col columns of the forward pass); ∂J/∂b = Σ δ;
     ∂J/∂x = the full convolution of δ with K: δ padded by k − 1 on every side, cross-correlated with the
     kernel rotated by 180° (a sum over the k² kernel offsets), its padding then cut off."""
     K, s, p = P["K"], cfg["stride"], cfg["padding"]
     c_out, c_in, k, _ = K.shape
     cols, padded = cache
     m = dZ.shape[0]
-    rows = dZ.transpose(1, 0, 2, 3).reshape(c_out, -1)               # O, m·Ho·Wo
-    grads = {"K": (rows @ cols).reshape(K.shape), "b": dZ.sum(axis=(0, 2, 3))}
+    rows = dZ.reshape(m, c_out, -1)                                   # m, O, Ho·Wo (no copy)
+    grads = {"K": (rows @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(K.shape), "b": dZ.sum(axis=(0, 2, 3))}
     if not inputs:  # the first layer: nothing to pass back
         return None, grads
     # the full convolution of the dilated δ with K, i.e. δ padded by k − 1 correlated with the kernel rotated
     # by 180°: dXp[c, i, j] = Σ_{o,u,v} δ[o, i − u, j − v] · K[o, c, u, v]. Summed from the kernel's side (each
-    # weight K[:, :, u, v] times δ, shifted by (u, v)), one BLAS product gives every weight's share at once.
+    # weight K[:, :, u, v] times δ, shifted by (u, v)), one BLAS product per example gives every weight's share
+    # at once. δ gets k − 1 zero columns on the right, so that its rows are as long as the padded input's: a
+    # shift by (u, v) is then one offset u·W + v into the flattened input, and each of the k² shares is added
+    # as one contiguous run (what runs past a row's end is the zero columns' share: 0).
     D = dilate(dZ, s)
     hd, wd = D.shape[-2:]
     hp, wp = padded[-2:]
-    shares = (D.transpose(0, 2, 3, 1).reshape(-1, c_out) @ K.reshape(c_out, -1)).reshape(m, hd, wd, c_in, k, k)
-    dXp = zeros((m, c_in, hp, wp), dZ)
+    wide = zeros((m, c_out, hd, wp), dZ)
+    wide[..., :wd] = D
+    shares = (K.reshape(c_out, -1).T @ wide.reshape(m, c_out, hd * wp)).reshape(m, c_in, k, k, hd * wp)
+    flat = zeros((m, c_in, hp * wp + k - 1), dZ)
     for u in range(k):
         for v in range(k):
-            dXp[:, :, u: u + hd, v: v + wd] += shares[..., u, v].transpose(0, 3, 1, 2)
+            flat[:, :, u * wp + v: u * wp + v + hd * wp] += shares[:, :, u, v]
+    dXp = flat[:, :, : hp * wp].reshape(m, c_in, hp, wp)
     return dXp[:, :, p: hp - p, p: wp - p], grads
 
 

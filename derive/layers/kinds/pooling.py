@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..registry import Config, Key, LayerKind, Shape, ShapeError, register
-from . import np, sp
+from . import np, sp, zeros
 
 
 def _output(shape: Shape, cfg: Config) -> Shape:
@@ -27,11 +27,6 @@ def _blocks(X: Any, s: int) -> Any:
     return X.reshape(m, c, h // s, s, w // s, s).transpose(0, 1, 2, 4, 3, 5).reshape(m, c, h // s, w // s, s * s)
 
 
-def _unblocks(B: Any, s: int) -> Any:
-    m, c, ho, wo, _ = B.shape
-    return B.reshape(m, c, ho, wo, s, s).transpose(0, 1, 2, 4, 3, 5).reshape(m, c, ho * s, wo * s)
-
-
 def _window_elements(x: Any, e: int, c: int, i: int, j: int, s: int) -> list[Any]:
     return [x[e, c, i * s + u, j * s + v] for u in range(s) for v in range(s)]
 
@@ -45,26 +40,51 @@ def max_definition(x: Any, P: dict[str, Any], cfg: Config) -> Any:
     return out
 
 
+def _offsets(s: int) -> list[tuple[int, int, int]]:
+    """(r, u, v): the window's elements in row-major order, r = u·s + v."""
+    return [(u * s + v, u, v) for u in range(s) for v in range(s)]
+
+
 def max_forward(X: Any, P: dict[str, Any], cfg: Config) -> tuple[Any, Any]:
-    B = _blocks(X, cfg["size"])
-    if B.dtype == object:  # SymPy elements: the maximum as an expression, the winner decided by the proof's cases
+    s = cfg["size"]
+    if X.dtype == object:  # SymPy elements: the maximum as an expression, the winner decided by the proof's cases
+        B = _blocks(X, s)
         return np.apply_along_axis(lambda w: sp.Max(*w), -1, B), B
-    first = B.argmax(axis=-1)                              # the first maximum in row-major order
-    return np.take_along_axis(B, first[..., None], axis=-1)[..., 0], first
+    # the maximum in two passes over views of the input (no copy): along each window's rows (the first
+    # largest column of every row), then down the window's rows (the first largest row); a later element
+    # replaces the maximum only when strictly larger, so ties go to the first maximum in row-major order
+    m, c, h, w = X.shape
+    index = np.int8 if s * s <= 128 else np.int16
+    rows = X.reshape(m, c, h, w // s, s)
+    best, column = rows[..., 0], np.zeros((m, c, h, w // s), dtype=index)
+    for v in range(1, s):
+        larger = rows[..., v] > best
+        best = np.maximum(best, rows[..., v])
+        column = larger.astype(index) if v == 1 else np.where(larger, index(v), column)
+    down, columns = best.reshape(m, c, h // s, s, w // s), column.reshape(m, c, h // s, s, w // s)
+    best, first = down[:, :, :, 0], columns[:, :, :, 0]
+    for u in range(1, s):
+        larger = down[:, :, :, u] > best
+        best = np.maximum(best, down[:, :, :, u])
+        first = np.where(larger, columns[:, :, :, u] + index(u * s), first)
+    return np.ascontiguousarray(best), first   # the maximum, and where it is in its window (r = u·s + v)
 
 
 def max_backward(dZ: Any, first: Any, P: dict[str, Any], cfg: Config) -> tuple[Any, dict[str, Any]]:
     """Each window's δ goes to the element that was its maximum; the others get 0."""
     s = cfg["size"]
-    if dZ.dtype == object:  # 1[x_r is the window's maximum] = Π_{j ≠ r} 1[x_r > x_j]
-        B = first
-        mask = np.empty(B.shape, dtype=object)
-        for idx in np.ndindex(*B.shape):
-            *w, r = idx
-            mask[idx] = sp.Mul(*(sp.Heaviside(B[idx] - B[(*w, j)]) for j in range(s * s) if j != r))
-    else:
-        mask = np.arange(s * s) == first[..., None]
-    return _unblocks(mask * dZ[..., None], s), {}
+    m, c, ho, wo = dZ.shape
+    dX = zeros((m, c, ho, s, wo, s), dZ) if dZ.dtype == object else np.empty((m, c, ho, s, wo, s))  # all written
+    for r, u, v in _offsets(s):
+        if dZ.dtype == object:  # 1[x_r is the window's maximum] = Π_{j ≠ r} 1[x_r > x_j]
+            B = first
+            mask = np.empty(B.shape[:-1], dtype=object)
+            for idx in np.ndindex(*mask.shape):
+                mask[idx] = sp.Mul(*(sp.Heaviside(B[(*idx, r)] - B[(*idx, j)]) for j in range(s * s) if j != r))
+        else:
+            mask = first == r
+        np.multiply(mask, dZ, out=dX[:, :, :, u, :, v])
+    return dX.reshape(m, c, ho * s, wo * s), {}
 
 
 def mean_definition(x: Any, P: dict[str, Any], cfg: Config) -> Any:
