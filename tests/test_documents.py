@@ -169,7 +169,7 @@ def test_every_mathml_fragment_is_well_formed_and_holds_no_latex(name):
 
 @pytest.mark.parametrize("tex", [
     r"\sum_{k=1}^{s_{3}} \underbrace{\frac{\partial J}{\partial z^{(3)}_{k}}}_{\delta^{(3)}_{k}}",
-    r"D^{(l)}_{ij} = \begin{cases} \frac{1}{m} \Delta^{(l)}_{ij} & \text{if } j \neq 0 \\ 0 & \text{if } j = 0"
+    r"D^{(l)}_{ij} = \begin{cases} \frac{1}{m} \Delta^{(l)}_{ij} & \text{if}\ j \neq 0 \\ 0 & \text{if}\ j = 0"
     r" \end{cases}",
     r"\Delta^{(l)} \mathrel{:=} \Delta^{(l)} + \delta^{(l+1)} (a^{(l)})^{T}",
     r"(\Theta^{(3)})^{T} \delta^{(4)} \circ g'(z^{(3)})",
@@ -375,9 +375,9 @@ def test_regularized_gradient_and_update_read_like_the_slides():
     reg = {line.rule: (eq.lhs, line) for eq in _section(doc, "regularized").equations for line in eq.lines}
     assert reg["accumulate"][1].relation == ":="
     assert reg["accumulate"][1].rhs == r"\Delta^{(l)} + \delta^{(l+1)} (a^{(l)})^{T}"
-    assert r"\frac{1}{m} \Delta^{(l)}_{ij} + \frac{\lambda}{m} \Theta^{(l)}_{ij} & \text{if } j \neq 0" in \
+    assert r"\frac{1}{m} \Delta^{(l)}_{ij} + \frac{\lambda}{m} \Theta^{(l)}_{ij} & \text{if}\ j \neq 0" in \
         reg["regularization"][1].rhs
-    assert r"\text{if } j = 0" in reg["regularization"][1].rhs
+    assert r"\text{if}\ j = 0" in reg["regularization"][1].rhs
     update = _section(doc, "update").equations[0].lines[0]
     assert (update.relation, update.rhs) == (":=", r"\Theta^{(l)}_{ij} - \alpha D^{(l)}_{ij}")
 

@@ -31,11 +31,13 @@ ASSIGNMENTS = frozenset({"accumulate", "gradient_descent"})
 SUMMARY_OF = ("output_delta", "hidden_delta", "gradient", "regularized", "update")
 """the sections whose results the summary repeats, by kind"""
 
-SUMMARY_STEPS: dict[str, tuple[str, ...]] = {
-    "exercise_recursion": ("exercise_recursion.",),
-    "exercise_comparison": ("exercise_comparison.pair", "exercise_comparison.ratio", "exercise_comparison.maximum"),
+SUMMARY_STEPS: dict[str, tuple[tuple[str, ...], int]] = {
+    "exercise_recursion": (("exercise_recursion.",), 1),
+    "exercise_comparison": (("exercise_comparison.pair", "exercise_comparison.ratio",
+                             "exercise_comparison.maximum"), 4),
 }
-"""an exercise's own results the summary repeats: its sections' equations whose steps' ids start so"""
+"""an exercise's own results the summary repeats: its sections' equations whose steps' ids start so, at most so
+many (the recursion's first: the deeper substitutions only nest it further, wider than a line)"""
 
 TAGGED = ("output_delta", "hidden_delta", "gradient")
 """the kinds of section whose result is a main equation: tagged so that a lecturer can cite it"""
@@ -111,7 +113,8 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
     return Document(meta, paragraph(intro), tuple(parts), Figure("network", net), data)
 
 
-INTERLEAVED = ("example_",)
+INTERLEAVED = ("example_forward", "example_cost", "example_output_delta", "example_hidden_delta", "example_gradient",
+               "example_update")
 """sections (by id prefix) whose notes stand with the equations they explain, not gathered after them: a
 worked example's notes belong to each unit's numbers"""
 
@@ -154,7 +157,8 @@ def summary(parts: Sequence[Section], words: Catalogue) -> Section:
     equations = []
     for part in parts:
         if kind(part.id) in SUMMARY_STEPS:
-            chosen = [eq for eq in part.equations if eq.id.startswith(SUMMARY_STEPS[kind(part.id)])]
+            prefixes, most = SUMMARY_STEPS[kind(part.id)]
+            chosen = [eq for eq in part.equations if eq.id.startswith(prefixes)][:most]
         elif kind(part.id) in SUMMARY_OF:
             whole = part.id in ("regularized", "update")
             vectors = [eq for eq in part.equations if eq.lines[0].rule == "vectorize"]  # ∂J/∂b and ∂J/∂w apart

@@ -181,8 +181,9 @@ class MathMLPrinter(Printer):
         return f"<p>{self.runs(p)}</p>"
 
     def _print_Table(self, table: Table) -> str:
-        head = "".join(f"<th>{self.runs(c)}</th>" for c in table.header)
-        rows = "\n".join("<tr>%s</tr>" % "".join(f"<td>{self.runs(c)}</td>" for c in row) for row in table.rows)
+        head = "".join(f"<th{_lang(c)}>{self.runs(c)}</th>" for c in table.header)
+        rows = "\n".join("<tr>%s</tr>" % "".join(f"<td{_lang(c)}>{self.runs(c)}</td>" for c in row)
+                         for row in table.rows)
         return f'<table class="values">\n<tr>{head}</tr>\n{rows}\n</table>'
 
     def _print_Figure(self, figure: Figure) -> str:
@@ -204,6 +205,11 @@ class MathMLPrinter(Printer):
 
     def _print_Verdict(self, run: Verdict) -> str:
         return MARKS[run.holds]
+
+
+def _lang(p: Paragraph) -> str:
+    """The lang attribute of a paragraph in another language than the page's."""
+    return f' lang="{escape(p.language)}"' if p.language else ""
 
 
 PRINTER = MathMLPrinter

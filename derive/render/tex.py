@@ -128,7 +128,9 @@ class MathPrinter(LatexPrinter):
                 cond = sp.And(*(sp.Not(c) for c in before))
             before.append(cond)
             when = r"\text{%s}" % self.cases[1] if cond is sp.true else self._print(cond)
-            rows.append(r"%s & \text{%s } %s" % (self._print(value), self.cases[0], when))
+            # the space after the word is math's own (\ ): a space inside \text after a CJK character is dropped
+            # by xeCJK (若j), one outside the text is set in every language
+            rows.append(r"%s & \text{%s}\ %s" % (self._print(value), self.cases[0], when))
         return r"\begin{cases} %s \end{cases}" % r" \\ ".join(rows)
 
 
