@@ -133,7 +133,8 @@ def _recursion(net: Network, d_sq: Derivation, d_ce: Derivation | None) -> list[
         element = _element(d_sq, layer)
         ck.define(q("delta", layer, "i"), element)
         chain = Chain(ck, f"exercise_recursion.delta{layer}", q("delta", layer, "i"))
-        chain.then("same_form", element, note="same_form", next=layer + 1, last=L)
+        # said once, for the first layer the recursion reaches: the same sentence for each layer adds nothing
+        chain.then("same_form", element, note="same_form" if layer == L - 1 else None, next=layer + 1, last=L)
         if not coupled and len(SUM_INDICES) > L - layer:
             chain.then("substitute", full(layer, "i", 0), note="recursion_substitute", last=L)
         chains.append(chain)
