@@ -86,20 +86,55 @@ _AFTER = re.compile(r"^( ?)(-?\d+(?:\.\d+)?)(?![\d.]*[A-Za-z])")
 _ENDS_IN_OPERATOR = re.compile(r"(?:\\neq|\\to|\\leq|\\geq|[=<>+\-/])\s*$")
 
 
+_FUNCTION_NAME = re.compile(r"[A-Za-z]+|\d+(?:\.\d+)?")
+OPERATOR_NAMES = frozenset({"tanh", "exp", "log", "sin", "cos"})
+"""function names LaTeX sets as operators (\\tanh); another word is an \\operatorname, a letter stays a letter"""
+
+
 def _numbers(runs: list[Run]) -> list[Run]:
-    """Numbers that a formula's relation or operator binds, taken into the formula."""
+    """Numbers that a formula's relation or operator binds, taken into the formula, and a function's name between
+    a relation and its argument (𝑎 = tanh(𝑧)); formulas that then meet are one formula."""
     out: list[Run] = []
-    for run in runs:
-        if isinstance(run, Text) and out and isinstance(out[-1], Math):
-            previous = out[-1]
-            m = (_AFTER if _ENDS_IN_OPERATOR.search(previous.tex) else _OPERATOR).match(run.text)
-            if m:
-                out[-1] = Math(previous.tex + " " + math(m.group(1).strip()) + " " + m.group(2)
-                               if m.group(1).strip() else previous.tex + " " + m.group(2))
-                rest = run.text[m.end():]
-                if rest:
-                    out.append(Text(rest))
-                continue
+    for run in _bound(runs):
+        if isinstance(run, Math) and out and isinstance(out[-1], Math):
+            out[-1] = Math(out[-1].tex + run.tex)
+        else:
+            out.append(run)
+    return out
+
+
+def _name(word: str) -> str:
+    if word in OPERATOR_NAMES:
+        return "\\" + word + " "
+    return r"\operatorname{%s}" % word if len(word) > 1 and not word[0].isdigit() else word
+
+
+_CALLED = re.compile(r"^( ?[=<>≠≤≥→−+] ?)?([A-Za-z]+|\d+(?:\.\d+)?)$")
+"""a relation and a function's name (or a number) before its argument in parentheses: 𝑎 = tanh(𝑧)"""
+
+
+def _bound(runs: list[Run]) -> list[Run]:
+    out: list[Run] = []
+    for n, run in enumerate(runs):
+        previous = out[-1] if out else None
+        if not isinstance(run, Text) or not isinstance(previous, Math):
+            out.append(run)
+            continue
+        follows = runs[n + 1] if n + 1 < len(runs) else None
+        called = _CALLED.match(run.text)
+        if called and isinstance(follows, Math) and follows.tex.startswith("(") \
+                and (called.group(1) or _ENDS_IN_OPERATOR.search(previous.tex)):
+            relation = math(called.group(1).strip()) if called.group(1) else ""
+            out[-1] = Math(" ".join(filter(None, (previous.tex, relation, _name(called.group(2))))))
+            continue
+        m = (_AFTER if _ENDS_IN_OPERATOR.search(previous.tex) else _OPERATOR).match(run.text)
+        if m:
+            out[-1] = Math(previous.tex + " " + math(m.group(1).strip()) + " " + m.group(2)
+                           if m.group(1).strip() else previous.tex + " " + m.group(2))
+            rest = run.text[m.end():]
+            if rest:
+                out.append(Text(rest))
+            continue
         out.append(run)
     return out
 
