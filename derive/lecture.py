@@ -234,7 +234,8 @@ def index(entries: tuple[Entry, ...], files: Mapping[str, str]) -> str:
             suffix = name.rsplit(".", 1)[1]
             key = "beamer" if e.kind == "beamer" and suffix == "tex" else suffix
             links += [Text(" · ")] if links else []
-            links.append(Link(own.word("lecture", key, engine=e.engine), name))
+            said = own.word("lecture", key, engine=e.engine) if key in own.table["lecture"] else suffix
+            links.append(Link(said, name))
         if e.companion:
             links += [Text(" · "), Link(own.word("lecture", "companion"), f"{e.companion}.html")]
         rows.append((Paragraph((title, Text(" — " + about)), e.language), Paragraph(tuple(links), e.language)))

@@ -18,7 +18,7 @@ ITALIC: dict[str, str] = {**{chr(0x1D44E + n): chr(ord("a") + n) for n in range(
                           "ℎ": "h", **{chr(0x1D434 + n): chr(ord("A") + n) for n in range(26)}}
 """mathematical italic letters (𝑎, 𝑚, 𝑗 …): how a catalogue writes a letter that is mathematics (𝑚 examples,
 𝑗 ≠ 0), which a plain Latin letter cannot say (a is also the article); plain text shows them in italics"""
-MATH_CHARS.update({**ITALIC, "𝟏": r"\mathbf{1}"})
+MATH_CHARS.update({**ITALIC, "𝟏": r"\mathbf{1}", "½": r"\tfrac{1}{2}"})
 LETTERS = "".join(ITALIC) + "δΘΔλασηεθγβμ"
 """letters that are only ever mathematics"""
 
