@@ -26,7 +26,6 @@ from .notation import parse_name, q
 from .steps import Chain, Checker, Derivation, Section, Step, section
 
 
-
 class CostOf(sp.Symbol):
     """The cost under one loss where two are compared: the document's own J (C under nielsen) with the loss's
     initials, J_SE and J_CE. Everywhere else the squared-error cost is plain J, as in every other product."""

@@ -183,7 +183,8 @@ def test_exercise_follows_the_profile(tmp_path, capsys):
     code, md, err = _run(capsys, "exercise", "squared-error", net, "--format", "markdown")
     assert code == 0, err
     assert not THETA.search(md)
-    assert r"$\partial C/\partial w^{4}_{jk} = " in md and r"\delta^{(" not in md and "under the quadratic cost (SE)" in md
+    assert r"$\partial C/\partial w^{4}_{jk} = " in md and r"\delta^{(" not in md
+    assert "under the quadratic cost (SE)" in md
     assert r"$C = \tfrac{1}{2} \sum" in md.replace("  ", " ")
 
 

@@ -162,7 +162,7 @@ def summary(parts: Sequence[Section], words: Catalogue) -> Section:
         elif kind(part.id) in SUMMARY_OF:
             whole = part.id in ("regularized", "update")
             vectors = [eq for eq in part.equations if eq.lines[0].rule == "vectorize"]  # ∂J/∂b and ∂J/∂w apart
-            chosen = part.equations if whole else vectors or part.equations[-1:]
+            chosen = list(part.equations if whole else vectors or part.equations[-1:])
         else:
             continue
         for eq in chosen:
