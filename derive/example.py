@@ -387,8 +387,9 @@ PRECISION = ("exact_value", "rounded_value")
 def _given(net: Network, p: Problem, rate: float, precision: Sequence[tuple[str, tuple]]) -> Section:
     """What the example starts from, stated first: the parameters, the example (x, y) and the learning rate,
     and (as the notes of its last lines) how exactly the numbers below are shown."""
-    def column(values: Sequence[sp.Rational]) -> sp.ImmutableMatrix:
-        return sp.ImmutableMatrix([[Num(v)] for v in values])
+    def column(values: Sequence[sp.Rational]) -> sp.Expr:
+        """A vector as a column; one number as itself (y = 1, not a 1 × 1 matrix)."""
+        return Num(values[0]) if len(values) == 1 else sp.ImmutableMatrix([[Num(v)] for v in values])
 
     steps = []
     for layer, T in enumerate(p.thetas, start=1):
