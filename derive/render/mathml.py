@@ -153,6 +153,8 @@ class MathMLPrinter(Printer):
                  f"<h1>{escape(doc.meta.title)}</h1>"]
         parts += [f"<p>{escape(x)}</p>" for x in (doc.meta.author, doc.meta.date) if x]
         parts.append(f"<p>{self.runs(doc.intro)}</p>")
+        if doc.figure is not None:  # the drawing under the title, as on the page
+            parts.append(self._print(doc.figure))
         parts.extend(self._print(s) for s in doc.sections)
         parts.append("</div>")
         return "\n".join(parts) + "\n"
