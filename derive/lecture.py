@@ -87,8 +87,10 @@ def derivation(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
 
     net = Network.from_dict(dict(spec))
     layers = ", ".join(map(str, net.layers))
-    description = f"layers [{layers}], {net.activation(2) if net.L > 2 else '—'} hidden, {net.output} output, " \
-                  f"{net.loss.replace('_', '-')} loss"
+    from .text import catalogue
+
+    description = catalogue(net.language).word("lecture", "network", layers=layers, output=net.output,
+                                               activation=net.activation(2) if net.L > 2 else "—", loss=net.loss)
     return Entry(name, title, partial(derivation_files, dict(spec)), ENGINES[net.language], description,
                  language=net.language)
 
