@@ -235,7 +235,9 @@ def _output_delta_unit(net: Network, g: Activation) -> tuple[Section, tuple[sp.E
 
     result = tidy(dJda.last * dadz.last)
     product = Chain(ck, "output_delta.product", d)
-    product.then("substitute", Product(dJda.last, dadz.last))
+    # δ^(L) names the whole output layer: a product of two of its vectors is element-wise (∘), never ·
+    local = dadz.last.args if isinstance(dadz.last, sp.Mul) else (dadz.last,)
+    product.then("substitute", Hadamard(dJda.last, *local) if dadz.last != 1 else Product(dJda.last, dadz.last))
     parts = (dJda.last, dadz.last)
     fractions = any(sp.fraction(sp.together(p))[1] != 1 for p in parts)
     if fractions or 1 in parts:  # something cancels; (a − y)·a(1 − a) is not reordered or refactored

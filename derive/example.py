@@ -10,6 +10,7 @@ agrees with the engine; everything else is shown to ``digits`` significant digit
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -374,7 +375,38 @@ def worked_example(net: Network, problem: Problem, *, rate: float = 0.5, digits:
     sections = [_forward(net, problem, out, exact, shown), _cost(net, problem, out, exact, shown),
                 *_deltas(net, d, problem, out, exact, shown), *_gradients(net, problem, out, exact, shown),
                 _update(net, fn, thetas, X, Y, out, rate, shown)]
-    return Derivation(net, tuple(sections), d.results)
+    precision = tuple(dict.fromkeys((step.note, step.args) for section in sections for step in section.steps
+                                    if step.note in PRECISION))
+    return Derivation(net, (_given(net, problem, rate, precision), *sections), d.results)
+
+
+PRECISION = ("exact_value", "rounded_value")
+"""the notes saying how exactly the numbers are shown: stated once, with the given data"""
+
+
+def _given(net: Network, p: Problem, rate: float, precision: Sequence[tuple[str, tuple]]) -> Section:
+    """What the example starts from, stated first: the parameters, the example (x, y) and the learning rate,
+    and (as the notes of its last lines) how exactly the numbers below are shown."""
+    def column(values: Sequence[sp.Rational]) -> sp.Expr:
+        """A vector as a column; one number as itself (y = 1, not a 1 × 1 matrix)."""
+        return Num(values[0]) if len(values) == 1 else sp.ImmutableMatrix([[Num(v)] for v in values])
+
+    steps = []
+    for layer, T in enumerate(p.thetas, start=1):
+        steps.append(Step(f"example.given.theta{layer}", q("Theta", layer), T.applyfunc(Num), "given", form=UNIT))
+        steps.append(Step(f"example.given.w{layer}", q("Theta", layer), T[:, 1:].applyfunc(Num), "given",
+                          form=VECTOR))
+        steps.append(Step(f"example.given.b{layer}", q("b", layer), column(list(T[:, 0])), "given", form=VECTOR))
+    if p.X.rows == 1:
+        steps.append(Step("example.given.x", q("x"), column(list(p.X.row(0))), "given"))
+        steps.append(Step("example.given.y", q("y"), column(list(p.Y.row(0))), "given"))
+    else:  # one example a row
+        steps.append(Step("example.given.X", sp.Symbol("X"), p.X.applyfunc(Num), "given"))
+        steps.append(Step("example.given.Y", sp.Symbol("Y"), p.Y.applyfunc(Num), "given"))
+    steps.append(Step("example.given.rate", q("alpha"), Num(sp.Rational(repr(rate))), "given"))
+    for n, (note, args) in enumerate(reversed(precision), start=1):
+        steps[-n] = dataclasses.replace(steps[-n], note=note, args=args)
+    return Section("example_given", tuple(steps))
 
 
 def _forward(net: Network, p: Problem, out: dict, exact: Exact, shown: _Shown) -> Section:

@@ -1,7 +1,7 @@
 """The slides' last exercise: the squared error instead of the cross-entropy, answered by the engine.
 
 The answer is the engine's own derivation for the network with ``loss = squared_error`` (δ^(L) and
-∂E/∂Θ^(L−1)_ij with every step), followed by two sections built from that derivation and the cross-entropy
+∂J/∂Θ^(L−1)_ij with every step), followed by two sections built from that derivation and the cross-entropy
 one: what changes down the recursion (the hidden errors keep their form — the two derivations are compared
 step by step — and the new δ^(L) is substituted into them), and the two output errors side by side, their
 ratio computed by SymPy, and what that ratio does when the output saturates.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import sympy as sp
 
@@ -24,8 +25,19 @@ from .network import Network
 from .notation import parse_name, q
 from .steps import Chain, Checker, Derivation, Section, Step, section
 
-E = sp.Symbol("E")
-"""the exercise's name for the squared-error loss (the engine's J stays the cross-entropy in the comparison)"""
+
+class CostOf(sp.Symbol):
+    """The cost under one loss where two are compared: the document's own J (C under nielsen) with the loss's
+    initials, J_SE and J_CE. Everywhere else the squared-error cost is plain J, as in every other product."""
+
+    def __new__(cls, initials: str) -> CostOf:
+        return super().__new__(cls, f"J_{initials}")  # type: ignore[no-any-return]
+
+    def _latex(self, printer: Any) -> str:
+        return r"%s_{\mathrm{%s}}" % (printer._print(q("J")), self.name[2:])
+
+
+J_SE, J_CE = CostOf("SE"), CostOf("CE")
 SUM_INDICES = ("k", "n", "p", "r", "t", "u", "v")
 """summation indices for the nested sums of the substituted recursion, outermost first"""
 
@@ -39,7 +51,7 @@ def squared_error(net: Network) -> Derivation:
     except InputError:
         ce = None  # the output's range does not suit cross-entropy (linear, tanh, relu): nothing to compare
     d_ce = backprop(ce) if ce is not None else None
-    sections = [_question(sq), *d_sq.sections, *_recursion(sq, d_sq, d_ce)]
+    sections = [_question(sq), _solution(), *d_sq.sections, *_recursion(sq, d_sq, d_ce)]
     if d_ce is not None and ACTIVATIONS[sq.output].elementwise:
         sections.append(_comparison(sq, d_sq, d_ce))
     return Derivation(sq, tuple(sections), d_sq.results)
@@ -50,13 +62,18 @@ EXERCISES: dict[str, Callable[[Network], Derivation]] = {"squared-error": square
 
 
 def _question(net: Network) -> Section:
-    """E = ½ Σ_k (a^(L)_k − y_k)², the loss as the registry defines it, summed over the output units."""
+    """J = ½ Σ_k (a^(L)_k − y_k)², the loss as the registry defines it, summed over the output units."""
     L, k = net.L, sp.Symbol("k")
     g = ACTIVATIONS[net.output]
     term = LOSSES["squared_error"].term(q("a", L, k), q("y", k), g)
-    step = Step("exercise.question", E, sp.Sum(term, (k, 1, q("K"))), "definition", "exercise_question",
+    step = Step("exercise.question", q("J"), sp.Sum(term, (k, 1, q("K"))), "definition", "exercise_question",
                 (("layer", L), ("prev", L - 1)))
     return Section("exercise_question", (step,), (("layer", L),))
+
+
+def _solution() -> Section:
+    """The heading of the answer: the engine's derivation for the squared error follows."""
+    return Section("exercise_solution", (), ())
 
 
 # --- what changes down the recursion ---------------------------------------------------------------------
@@ -115,7 +132,8 @@ def _recursion(net: Network, d_sq: Derivation, d_ce: Derivation | None) -> list[
         element = _element(d_sq, layer)
         ck.define(q("delta", layer, "i"), element)
         chain = Chain(ck, f"exercise_recursion.delta{layer}", q("delta", layer, "i"))
-        chain.then("same_form", element, note="same_form", next=layer + 1, last=L)
+        # said once, for the first layer the recursion reaches: the same sentence for each layer adds nothing
+        chain.then("same_form", element, note="same_form" if layer == L - 1 else None, next=layer + 1, last=L)
         if not coupled and len(SUM_INDICES) > L - layer:
             chain.then("substitute", full(layer, "i", 0), note="recursion_substitute", last=L)
         chains.append(chain)
@@ -134,54 +152,79 @@ def _comparison(net: Network, d_sq: Derivation, d_ce: Derivation) -> Section:
     L = net.L
     g = ACTIVATIONS[net.output]
     assert g.unit is not None
-    a, y, z, J = q("a", L), q("y"), q("z", L), q("J")
+    a, y, z = q("a", L), q("y"), q("z", L)
     plain_a, plain_y, plain_z = sp.symbols("a y z")
     back = {plain_a: a, plain_y: y, plain_z: z}
     delta_sq, delta_ce = (d.results.output_delta.xreplace(back) for d in (d_sq, d_ce))
     low, high = g.range
     ck = Checker(domain={y: (0.05, 0.95), a: (max(low, -5) + 0.05, min(high, 5) - 0.05)})
-    ck.define(E, LOSSES["squared_error"].term(a, y, g))
-    ck.define(J, LOSSES["cross_entropy"].term(a, y, g))
+    ck.define(J_SE, LOSSES["squared_error"].term(a, y, g))
+    ck.define(J_CE, LOSSES["cross_entropy"].term(a, y, g))
     ck.define(a, g.unit(z))
 
-    pair = Chain(ck, "exercise_comparison.pair", sp.ImmutableMatrix([[Partial(E, z), Partial(J, z)]]))
-    pair.then("side_by_side", sp.ImmutableMatrix([[delta_sq, delta_ce]]), note="side_by_side")
+    # one equation each: a row of two fractions would set both in a matrix
+    pair_sq = Chain(ck, "exercise_comparison.pair_sq", Partial(J_SE, z))
+    pair_sq.then("side_by_side", delta_sq, note="side_by_side")
+    pair_ce = Chain(ck, "exercise_comparison.pair_ce", Partial(J_CE, z))
+    pair_ce.then("side_by_side", delta_ce, note="side_by_side")
 
     ratio = tidy(sp.cancel(delta_sq / delta_ce))
-    errors = Chain(ck, "exercise_comparison.ratio", Frac(Partial(E, z), Partial(J, z)))
+    errors = Chain(ck, "exercise_comparison.ratio", Frac(Partial(J_SE, z), Partial(J_CE, z)))
     errors.then("substitute", Frac(delta_sq, delta_ce))
     errors.then("cancel", ratio)
     errors.then("activation_identity", Partial(a, z), note="error_ratio")
 
     loss_sq = _last(d_sq, "output_delta.loss")
     loss_ce = _last(d_ce, "output_delta.loss")
-    losses = Chain(ck, "exercise_comparison.loss", Frac(Partial(E, a), Partial(J, a)))
+    losses = Chain(ck, "exercise_comparison.loss", Frac(Partial(J_SE, a), Partial(J_CE, a)))
     losses.then("substitute", Frac(loss_sq, loss_ce))
     losses.then("cancel", tidy(sp.cancel(loss_sq / loss_ce)), note="loss_ratio")
 
-    steps: list[Chain] = [pair, errors, losses]
+    steps: list[Chain] = [pair_sq, pair_ce, errors, losses]
     ends = [(end, "+" if end == low else "-") for end in (low, high) if abs(end) != float("inf")]
+    limits = []
     for n, (end, side) in enumerate(ends, start=1):
         point = sp.nsimplify(end)
-        value = sp.limit(ratio, a, point, side)
-        c = Chain(ck, f"exercise_comparison.limit{n}", sp.Limit(ratio, a, point, side))
-        c.then("limit", value, note="saturation", point=sp.sstr(point), value=sp.sstr(value))
+        limits.append((Chain(ck, f"exercise_comparison.limit{n}", sp.Limit(ratio, a, point, side)), point,
+                       sp.limit(ratio, a, point, side)))
+    same = len({value for _, _, value in limits}) == 1
+    for n, (c, point, value) in enumerate(limits, start=1):
+        if same and len(limits) == 2:  # both ends in one sentence, on the second limit: said once
+            c.then("limit", value, note="saturation_both" if n == 2 else None, low=_number(limits[0][1]),
+                   high=_number(point), value=_number(value))
+        else:
+            c.then("limit", value, note="saturation", point=_number(point), value=_number(value))
         steps.append(c)
     top = _maximum(ratio, a, low, high)
     if top is not None:
         point, value = top
-        c = Chain(ck, "exercise_comparison.maximum", sp.Subs(ratio, a, point))
-        c.then("maximum", value, note="factor_maximum", point=sp.sstr(point), value=sp.sstr(value))
+        c = Chain(ck, "exercise_comparison.maximum", sp.Subs(ratio, a, decimal(point)))
+        c.then("maximum", decimal(value), note="factor_maximum", point=_number(point), value=_number(value))
         steps.append(c)
     if ends and len(ends) == 2:
         wrong_a = sp.nsimplify(low + (high - low) / 100)
         wrong_y = sp.nsimplify(high)
         for name, delta in (("sq", delta_sq), ("ce", delta_ce)):
-            c = Chain(ck, f"exercise_comparison.saturated_{name}", sp.Subs(delta, (a, y), (wrong_a, wrong_y)))
-            c.then("evaluate", delta.xreplace({a: wrong_a, y: wrong_y}), note="saturated_output",
-                   a=sp.sstr(wrong_a), y=sp.sstr(wrong_y))
+            c = Chain(ck, f"exercise_comparison.saturated_{name}",
+                      sp.Subs(delta, (a, y), (decimal(wrong_a), decimal(wrong_y))))
+            c.then("evaluate", decimal(delta.xreplace({a: wrong_a, y: wrong_y})),
+                   note="saturated_output" if name == "ce" else None, a=_number(wrong_a), y=_number(wrong_y))
             steps.append(c)
     return section("exercise_comparison", *steps, layer=L)
+
+
+def decimal(value: sp.Expr) -> sp.Expr:
+    """A rational number as the page writes a number: a decimal (0.009801, never 9801/1000000)."""
+    from .example import Num
+
+    return Num(value) if isinstance(value, sp.Rational) and not isinstance(value, sp.Integer) else value
+
+
+def _number(value: sp.Expr) -> str:
+    """A number in a sentence, as a decimal when it is one."""
+    from .example import Num
+
+    return Num(value).number_str() if isinstance(value, sp.Rational) else sp.sstr(value)
 
 
 def _maximum(f: sp.Expr, a: sp.Symbol, low: float, high: float) -> tuple[sp.Expr, sp.Expr] | None:

@@ -52,6 +52,13 @@ class Entry:
     engine: str = "pdflatex"
     """the program that compiles the entry's .tex"""
     description: str = ""
+    """the network in words, when the entry is about one"""
+    kind: str = "derivation"
+    """what the entry is (lecture.about_<kind> in the catalogue says it in words)"""
+    language: str = "en"
+    """the language of the entry's title and files"""
+    companion: str = ""
+    """an entry whose web page shows the same content (a deck's derivation)"""
 
 
 @lru_cache(maxsize=8)
@@ -80,9 +87,12 @@ def derivation(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
 
     net = Network.from_dict(dict(spec))
     layers = ", ".join(map(str, net.layers))
-    description = f"layers [{layers}], {net.activation(2) if net.L > 2 else '—'} hidden, {net.output} output, " \
-                  f"{net.loss.replace('_', '-')} loss"
-    return Entry(name, title, partial(derivation_files, dict(spec)), ENGINES[net.language], description)
+    from .text import catalogue
+
+    description = catalogue(net.language).word("lecture", "network", layers=layers, output=net.output,
+                                               activation=net.activation(2) if net.L > 2 else "—", loss=net.loss)
+    return Entry(name, title, partial(derivation_files, dict(spec)), ENGINES[net.language], description,
+                 language=net.language)
 
 
 SLIDES = {"layers": [3, 5, 5, 4], "activation": "sigmoid", "output": "sigmoid", "loss": "cross_entropy"}
@@ -98,7 +108,7 @@ def exercise_entry(name: str, title: str, exercise: str, spec: Mapping[str, Any]
 
         d = answer(exercise, Network.from_dict(dict(spec)))
         return {suffix: render(d, fmt) for fmt, suffix in FORMATS}
-    return Entry(name, title, files, description=f"derive exercise {exercise}")
+    return Entry(name, title, files, kind="exercise")
 
 
 def example_entry(name: str, title: str, spec: Mapping[str, Any], params: Any, data: Any,
@@ -116,7 +126,7 @@ def example_entry(name: str, title: str, spec: Mapping[str, Any], params: Any, d
         computed = lambdify(net).backward(params["Theta"], data["X"], data["Y"])
         d = with_claims(d, section(check(net, computed, dict(claims), params=params["Theta"])))
         return {suffix: render(d, fmt) for fmt, suffix in FORMATS}
-    return Entry(name, title, files, description="derive example, with derive check's claims")
+    return Entry(name, title, files, kind="example")
 
 
 def graph_entry(name: str, title: str, program: str, at: Mapping[str, str], data: tuple[str, ...] = ()) -> Entry:
@@ -127,13 +137,12 @@ def graph_entry(name: str, title: str, program: str, at: Mapping[str, str], data
 
         g = graph(program, dict(at), data=data)
         return {suffix: render(g, fmt) for fmt, suffix in FORMATS}
-    marked = f" --data {','.join(data)}" if data else ""
-    return Entry(name, title, files,
-                 description="derive graph --at " + " ".join(f"{k}={v}" for k, v in at.items()) + marked)
+    return Entry(name, title, files, kind="graph")
 
 
-def beamer_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
-    """An entry holding the Beamer deck of the derivation of ``spec`` (one .tex)."""
+def beamer_entry(name: str, title: str, spec: Mapping[str, Any], companion: str = "") -> Entry:
+    """An entry holding the Beamer deck of the derivation of ``spec`` (one .tex); ``companion`` names the entry
+    whose web page shows the same derivation."""
     from .network import Network
     from .render.latex import ENGINES
 
@@ -143,7 +152,7 @@ def beamer_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
         net = Network.from_dict(dict(spec))
         return {".tex": render(derived(net), "beamer", language=net.language, notation=net.notation)}
     language = Network.from_dict(dict(spec)).language
-    return Entry(name, title, files, ENGINES[language], "derive derivation --format beamer")
+    return Entry(name, title, files, ENGINES[language], kind="beamer", language=language, companion=companion)
 
 
 def layered_entries(name: str, title: str, spec: Mapping[str, Any], *, decks: Mapping[str, str]) -> tuple[Entry, ...]:
@@ -191,7 +200,7 @@ def grading_entry(name: str, title: str) -> Entry:
         from .grading.example import lecture_files
 
         return lecture_files()
-    return Entry(name, title, files, description="derive grade examples/grade-net.toml --answers examples/class.csv")
+    return Entry(name, title, files, kind="grading")
 
 
 ENTRIES: tuple[Entry, ...] = (
@@ -203,8 +212,10 @@ ENTRIES: tuple[Entry, ...] = (
                {**SLIDES, "loss": "squared_error"}),
     derivation("backprop-softmax-cross-entropy", "Backpropagation: softmax + cross-entropy",
                {**SLIDES, "output": "softmax"}),
-    beamer_entry("slides-sigmoid-cross-entropy", "Slides (Beamer): sigmoid + cross-entropy", SLIDES),
-    beamer_entry("slides-sigmoid-cross-entropy-zh", "幻灯片（Beamer）：sigmoid + 交叉熵", {**SLIDES, "language": "zh"}),
+    beamer_entry("slides-sigmoid-cross-entropy", "Slides (Beamer): sigmoid + cross-entropy", SLIDES,
+                 "backprop-sigmoid-cross-entropy"),
+    beamer_entry("slides-sigmoid-cross-entropy-zh", "幻灯片（Beamer）：sigmoid + 交叉熵", {**SLIDES, "language": "zh"},
+                 "backprop-sigmoid-cross-entropy-zh"),
     exercise_entry("exercise-squared-error", "Exercise: the squared error instead of the cross-entropy",
                    "squared-error", SLIDES),
     example_entry("worked-example", "A worked example with numbers (2-2-1 sigmoid network), claims checked",
@@ -212,7 +223,7 @@ ENTRIES: tuple[Entry, ...] = (
                   {"z[2][1]": "0.505", "a[2][1]": "0.6236336", "a[3][1]": "0.53", "J": "0.650"}),
     graph_entry("graph-linear", "Computation graph: a linear unit with squared error", LINEAR_GRAPH,
                 {"w": "2", "b": "8", "x": "-2", "y": "2"}, ("x", "y")),
-    graph_entry("graph-logistic", "Computation graph: logistic regression (∂J/∂z = a − y)", LOGISTIC_GRAPH,
+    graph_entry("graph-logistic", "Computation graph: logistic regression", LOGISTIC_GRAPH,
                 {"w": "0.5", "b": "-0.2", "x": "1.5", "y": "1"}, ("x", "y")),
     graph_entry("graph-relu", "Computation graph: two ReLU units (one of them inactive)", RELU_GRAPH,
                 {"x": "1.5", "w1": "0.8", "b1": "-0.2", "w2": "-0.5", "b2": "0.4", "v1": "1.2", "v2": "-0.7",
@@ -249,15 +260,23 @@ def index(entries: tuple[Entry, ...], files: Mapping[str, str]) -> str:
     words = catalogue("en")
     rows = []
     for e in entries:
+        own = catalogue(e.language)
         names = sorted((n for n in files if n.startswith(e.name + ".")), key=_link_order)
-        about = (Text(" — " + e.description),) if e.description else ()
+        opened = next((n for n in names if n.endswith(".html")), f"{e.companion}.html" if e.companion else "")
+        about = own.word("lecture", f"about_{e.kind}", network=e.description)
+        title: Link | Text = Link(e.title, opened) if opened else Text(e.title)
         links: list[Link | Text] = []
-        for n, name in enumerate(names):
-            links += [Text(" · ")] if n else []
-            links.append(Link(name.rsplit(".", 1)[1], name))
-        rows.append((Paragraph((Link(e.title, names[0]), *about)) if names else Paragraph((Text(e.title), *about)),
-                     Paragraph(tuple(links))))
-    table = Table((Paragraph(()), paragraph(words.word("document", "formats"))), tuple(rows))
+        for name in names:
+            suffix = name.rsplit(".", 1)[1]
+            key = "beamer" if e.kind == "beamer" and suffix == "tex" else suffix
+            links += [Text(" · ")] if links else []
+            said = own.word("lecture", key, engine=e.engine) if key in own.table["lecture"] else suffix
+            links.append(Link(said, name))
+        if e.companion:
+            links += [Text(" · "), Link(own.word("lecture", "companion"), f"{e.companion}.html")]
+        rows.append((Paragraph((title, Text(" — " + about)), e.language), Paragraph(tuple(links), e.language)))
+    table = Table((paragraph(words.word("lecture", "document")), paragraph(words.word("lecture", "files"))),
+                  tuple(rows))
     doc = Document(Meta(words.word("document", "lecture")), paragraph(words.word("document", "lecture_intro")),
                    (Section("index", Paragraph(()), (table,)),))
     return render(doc, "html")

@@ -95,6 +95,12 @@ class Derivation:
 
         return render(self, "markdown")
 
+    def _repr_html_(self) -> str:
+        """A fragment for a notebook's output cell (a <div> of MathML), never a whole page with <html><head>."""
+        from .render import render
+
+        return render(self, "mathml")
+
     def _repr_latex_(self) -> str:
         from .render import document
         from .render.markdown import math

@@ -108,8 +108,8 @@ def test_latex_body_from_the_command_line(tmp_path):
     ("chain rule", "chain rule"),
     ("The output error δ^(4)", r"The output error $\delta^{(4)}$"),
     ("Row 0 of (Θ^(3))ᵀδ is dropped.", r"Row 0 of $(\Theta^{(3)})^{T}\delta$ is dropped."),
-    ("The bias unit a₀ = 1", r"The bias unit $a_0$ = 1"),
-    ("for j ≠ 0 (50% of cross_entropy)", r"for j $\neq$ 0 (50\% of cross\_entropy)"),
+    ("The bias unit a₀ = 1", r"The bias unit $a_0 = 1$"),  # the relation and its number: one formula
+    ("for j ≠ 0 (50% of cross_entropy)", r"for j $\neq 0$ (50\% of cross\_entropy)"),
     ("BP1: the output error δ^4", r"BP1: the output error $\delta^{4}$"),
     ("代入 a = g(z)", "代入 a = g(z)"),
     ("δ = ∂J/∂a · ∂a/∂z，g′(z)", r"$\delta = \partial J/\partial a  \cdot  \partial a/\partial z$，$g'(z)$"),
@@ -169,7 +169,7 @@ def test_every_mathml_fragment_is_well_formed_and_holds_no_latex(name):
 
 @pytest.mark.parametrize("tex", [
     r"\sum_{k=1}^{s_{3}} \underbrace{\frac{\partial J}{\partial z^{(3)}_{k}}}_{\delta^{(3)}_{k}}",
-    r"D^{(l)}_{ij} = \begin{cases} \frac{1}{m} \Delta^{(l)}_{ij} & \text{if } j \neq 0 \\ 0 & \text{if } j = 0"
+    r"D^{(l)}_{ij} = \begin{cases} \frac{1}{m} \Delta^{(l)}_{ij} & \text{if}\ j \neq 0 \\ 0 & \text{if}\ j = 0"
     r" \end{cases}",
     r"\Delta^{(l)} \mathrel{:=} \Delta^{(l)} + \delta^{(l+1)} (a^{(l)})^{T}",
     r"(\Theta^{(3)})^{T} \delta^{(4)} \circ g'(z^{(3)})",
@@ -336,7 +336,7 @@ def test_cross_entropy_steps_read_like_the_slides():
 def test_squared_error_keeps_the_chain_order():
     d = derivation("sigmoid-squared-error")
     last = d.section("output_delta").steps[-1]
-    assert document(d).sections[2].equations[-1].lines[-1].rhs == r"(a^{(3)} - y) \cdot a^{(3)} (1 - a^{(3)})"
+    assert document(d).sections[2].equations[-1].lines[-1].rhs == r"(a^{(3)} - y) \circ a^{(3)} \circ (1 - a^{(3)})"
     a, y = sp.symbols("a y")
     assert sp.simplify(d.results.output_delta - (a - y) * a * (1 - a)) == 0
     assert last.rule == "substitute"
@@ -344,10 +344,10 @@ def test_squared_error_keeps_the_chain_order():
 
 @pytest.mark.parametrize(("spec", "shown"), [
     ({}, r"a^{(2)} - y"),
-    ({"loss": "squared_error"}, r"(a^{(2)} - y) \cdot a^{(2)} (1 - a^{(2)})"),
-    ({"output": "tanh", "loss": "squared_error"}, r"(a^{(2)} - y) \cdot (1 - (a^{(2)})^{2})"),
+    ({"loss": "squared_error"}, r"(a^{(2)} - y) \circ a^{(2)} \circ (1 - a^{(2)})"),  # the layer's vectors: ∘
+    ({"output": "tanh", "loss": "squared_error"}, r"(a^{(2)} - y) \circ (1 - (a^{(2)})^{2})"),
     ({"output": "linear", "loss": "squared_error"}, r"a^{(2)} - y"),
-    ({"output": "relu", "loss": "squared_error"}, r"(a^{(2)} - y) \cdot \mathbf{1}[z^{(2)} > 0]"),
+    ({"output": "relu", "loss": "squared_error"}, r"(a^{(2)} - y) \circ \mathbf{1}[z^{(2)} > 0]"),
 ])
 def test_output_error_ends_in_the_form_of_the_slides(spec, shown):
     """The last line of δ^(L): cancelled where something cancels, otherwise the chain's factors in order."""
@@ -375,9 +375,9 @@ def test_regularized_gradient_and_update_read_like_the_slides():
     reg = {line.rule: (eq.lhs, line) for eq in _section(doc, "regularized").equations for line in eq.lines}
     assert reg["accumulate"][1].relation == ":="
     assert reg["accumulate"][1].rhs == r"\Delta^{(l)} + \delta^{(l+1)} (a^{(l)})^{T}"
-    assert r"\frac{1}{m} \Delta^{(l)}_{ij} + \frac{\lambda}{m} \Theta^{(l)}_{ij} & \text{if } j \neq 0" in \
+    assert r"\frac{1}{m} \Delta^{(l)}_{ij} + \frac{\lambda}{m} \Theta^{(l)}_{ij} & \text{if}\ j \neq 0" in \
         reg["regularization"][1].rhs
-    assert r"\text{if } j = 0" in reg["regularization"][1].rhs
+    assert r"\text{if}\ j = 0" in reg["regularization"][1].rhs
     update = _section(doc, "update").equations[0].lines[0]
     assert (update.relation, update.rhs) == (":=", r"\Theta^{(l)}_{ij} - \alpha D^{(l)}_{ij}")
 

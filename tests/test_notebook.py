@@ -63,3 +63,20 @@ def test_notebook_has_a_chinese_cell():
     shown = "".join(o.get("text", "") + "".join(o.get("data", {}).values() if isinstance(o.get("data"), dict) else "")
                     for cell in chinese for o in cell.outputs)
     assert re.search(r"[\u4e00-\u9fff]", shown), "the Chinese cell's saved output holds no Chinese"
+
+
+def test_no_output_is_a_whole_page():
+    """A cell's HTML output is a fragment (MathML in a <div>, an <svg>), never a page with <html><head>."""
+    nbformat = _need("nbformat")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    pages = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs
+             if re.search(r"<(!DOCTYPE|html|head|body)\b", o.get("data", {}).get("text/html", ""), re.I)]
+    assert not pages, "a cell shows a whole HTML page"
+
+
+def test_a_derivation_shows_itself_as_a_fragment():
+    import derive
+
+    html = derive.backprop(derive.Network.from_dict({"layers": [2, 1]}))._repr_html_()
+    assert html.startswith("<div") and "<math" in html
+    assert not re.search(r"<(!DOCTYPE|html|head|body|style)\b", html, re.I)

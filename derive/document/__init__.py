@@ -72,6 +72,8 @@ class Paragraph:
     """A sentence or more: words and inline mathematics, in order."""
 
     runs: tuple[Run, ...]
+    language: str = ""
+    """the language of its words where it differs from the document's (a Chinese entry on an English page)"""
 
 
 @dataclass(frozen=True)

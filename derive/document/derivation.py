@@ -31,6 +31,14 @@ ASSIGNMENTS = frozenset({"accumulate", "gradient_descent"})
 SUMMARY_OF = ("output_delta", "hidden_delta", "gradient", "regularized", "update")
 """the sections whose results the summary repeats, by kind"""
 
+SUMMARY_STEPS: dict[str, tuple[tuple[str, ...], int]] = {
+    "exercise_recursion": (("exercise_recursion.",), 1),
+    "exercise_comparison": (("exercise_comparison.pair", "exercise_comparison.ratio",
+                             "exercise_comparison.maximum"), 4),
+}
+"""an exercise's own results the summary repeats: its sections' equations whose steps' ids start so, at most so
+many (the recursion's first: the deeper substitutions only nest it further, wider than a line)"""
+
 TAGGED = ("output_delta", "hidden_delta", "gradient")
 """the kinds of section whose result is a main equation: tagged so that a lecturer can cite it"""
 
@@ -64,6 +72,8 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
     wanted = selected(sections)
     layered = None if isinstance(d.network, Network) else d.network
     parts = []
+    tags: list[str] = []
+    stated: set[Paragraph] = set()
     for section in d.sections:
         equations: list[Equation] = []
         for step in section.steps:
@@ -76,9 +86,8 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
                 equations[-1] = Equation(lhs, (*equations[-1].lines, line))
             else:
                 equations.append(Equation(lhs, (line,)))
-        equations = _tagged(section.id, equations, net.notation)
-        notes = tuple(dict.fromkeys(line.note for eq in equations for line in eq.lines if line.note))
-        blocks: tuple[Any, ...] = (EquationGroup(tuple(equations)),) + ((Notes(notes),) if notes else ())
+        equations = _tagged(section.id, equations, net.notation, tags)
+        blocks: tuple[Any, ...] = _blocks(section.id, equations, stated)
         if section.id == "forward" and layered is None:  # a layered network's forward notes give its shapes
             blocks += (shapes(net, printer, words),)
         parts.append(Section(section.id, paragraph(section_title(net.notation, words, section)), blocks))
@@ -114,6 +123,37 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
     return Document(meta, paragraph(intro), tuple(parts), figure, data)
 
 
+INTERLEAVED = ("example_forward", "example_cost", "example_output_delta", "example_hidden_delta", "example_gradient",
+               "example_update")
+"""sections (by id prefix) whose notes stand with the equations they explain, not gathered after them: a
+worked example's notes belong to each unit's numbers"""
+
+
+def _blocks(section_id: str, equations: list[Equation], stated: set[Paragraph]) -> tuple[Any, ...]:
+    """The section's equations and its notes, each note stated once in the whole document (``stated`` holds
+    those already shown): after the equations, or, in an interleaved section, after the equation it explains."""
+    def new(eqs: Sequence[Equation]) -> tuple[Paragraph, ...]:
+        notes = tuple(p for p in dict.fromkeys(line.note for eq in eqs for line in eq.lines if line.note)
+                      if p not in stated)
+        stated.update(notes)
+        return notes
+
+    if not section_id.startswith(INTERLEAVED):
+        notes = new(equations)
+        return (EquationGroup(tuple(equations)),) + ((Notes(notes),) if notes else ())
+    blocks: list[Any] = []
+    run: list[Equation] = []
+    for eq in equations:
+        run.append(eq)
+        notes = new([eq])
+        if notes:
+            blocks += [EquationGroup(tuple(run)), Notes(notes)]
+            run = []
+    if run or not blocks:
+        blocks.append(EquationGroup(tuple(run)))
+    return tuple(blocks)
+
+
 _KINDS = frozenset(k for kinds in SECTIONS.values() for k in kinds)
 
 
@@ -126,11 +166,16 @@ def summary(parts: Sequence[Section], words: Catalogue) -> Section:
     """The results on one page, as the slides gather them: each section's last line under its left side."""
     equations = []
     for part in parts:
-        if kind(part.id) not in SUMMARY_OF:
+        if kind(part.id) in SUMMARY_STEPS:
+            prefixes, most = SUMMARY_STEPS[kind(part.id)]
+            chosen = [eq for eq in part.equations if eq.id.startswith(prefixes)][:most]
+        elif kind(part.id) in SUMMARY_OF:
+            whole = part.id in ("regularized", "update")
+            vectors = [eq for eq in part.equations if eq.lines[0].rule == "vectorize"]  # ∂J/∂b and ∂J/∂w apart
+            chosen = list(part.equations if whole else vectors or part.equations[-1:])
+        else:
             continue
-        whole = part.id in ("regularized", "update")
-        vectors = [eq for eq in part.equations if eq.lines[0].rule == "vectorize"]  # ∂J/∂b and ∂J/∂w apart
-        for eq in part.equations if whole else vectors or part.equations[-1:]:
+        for eq in chosen:
             last = eq.lines[-1]
             equations.append(Equation(eq.lhs, (Line(last.step, last.relation, last.rhs, last.terms, last.rule,
                                                     Paragraph(()), None, last.text, last.sympy),), eq.tag))
@@ -138,8 +183,10 @@ def summary(parts: Sequence[Section], words: Catalogue) -> Section:
                    repeats=True)
 
 
-def _tagged(section_id: str, equations: list[Equation], notation: str) -> list[Equation]:
-    """The section's main equations (its vectorized results, or its last equation) with their tags."""
+def _tagged(section_id: str, equations: list[Equation], notation: str, tags: list[str]) -> list[Equation]:
+    """The section's main equations (its vectorized results, or its last equation) with their tags, each tag once
+    in the document (``tags`` holds those given): numbered (1), (2), … in order, or the profile's own names
+    (BP1 … BP4), which go to the first equation of each kind only (BP2 names the recursion, not each layer's)."""
     if kind(section_id) not in TAGGED or not equations:
         return equations
     main = [n for n, eq in enumerate(equations) if eq.lines[-1].rule == "vectorize" or eq.lines[0].rule == "vectorize"]
@@ -149,7 +196,10 @@ def _tagged(section_id: str, equations: list[Equation], notation: str) -> list[E
     out = list(equations)
     for offset, n in enumerate(main[:len(_MAIN[kind(section_id)])]):
         number = first + offset
-        tag = names[number] if names and number < len(names) else str(number + 1)
+        tag = (names[number] if number < len(names) else None) if names else str(len(tags) + 1)
+        if tag is None or tag in tags:
+            continue
+        tags.append(tag)
         out[n] = replace(out[n], tag=tag)
     return out
 

@@ -14,7 +14,13 @@ MATH_CHARS: dict[str, str] = {
     "′": "'", "₀": "_0", "ᵀ": "^{T}", "²": "^2", "→": r"\to ",
     "γ": r"\gamma ", "β": r"\beta ", "μ": r"\mu ", "√": r"\surd ",
 }
-"""characters of the catalogue's plain text that are mathematics, and their LaTeX"""
+ITALIC: dict[str, str] = {**{chr(0x1D44E + n): chr(ord("a") + n) for n in range(26) if n != 7},
+                          "ℎ": "h", **{chr(0x1D434 + n): chr(ord("A") + n) for n in range(26)}}
+"""mathematical italic letters (𝑎, 𝑚, 𝑗 …): how a catalogue writes a letter that is mathematics (𝑚 examples,
+𝑗 ≠ 0), which a plain Latin letter cannot say (a is also the article); plain text shows them in italics"""
+MATH_CHARS.update({**ITALIC, "𝟏": r"\mathbf{1}", "½": r"\tfrac{1}{2}"})
+LETTERS = "".join(ITALIC) + "δΘΔλασηεθγβμ"
+"""letters that are only ever mathematics"""
 
 MARKS: dict[str, bool] = {"✓": True, "✗": False}
 """verdict marks: each format draws a check mark or a cross mark (never a times sign)"""
@@ -22,13 +28,17 @@ MARKS: dict[str, bool] = {"✓": True, "✗": False}
 _SCRIPT = r"\^\([^)]*\)|\^\{[^}]*\}|\^[A-Za-z0-9+]+"
 _GROUP = r"\((?:[^()\u2e80-\uffff]|\([^()\u2e80-\uffff]*\))*\)"
 """a parenthesised group of mathematics, one level of nesting: (z), (Θ^(l)), (z^(l)); no CJK text"""
-_TOKEN = r"(?:∂[A-Za-z]|%s(?=[ᵀ²^])|[%s]|%s|[A-Za-z](?=[₀ᵀ²^′]))" % (_GROUP, "".join(MATH_CHARS), _SCRIPT)
-_RUN = re.compile(r"%s(?:%s|_[A-Za-z0-9]+|/(?=%s)|(?<=[′A-Za-z)])%s)*" % (_TOKEN, _TOKEN, _TOKEN, _GROUP))
+_MATH_GROUP = r"\((?![^()]*[A-Za-z]{2})[^()\u2e80-\uffff]*[%s][^()\u2e80-\uffff]*\)" % LETTERS
+"""a parenthesised formula: (λ/2𝑚), (𝑥, 𝑦), (𝑎 → 0) — a math letter inside, no word"""
+_TOKEN = r"(?:𝟏\[[^\]]*\]|%s|∂[A-Za-z%s]|%s(?=[ᵀ²^])|[%s]|%s|[A-Za-z](?=[₀ᵀ²^′])|\d+(?=[%s]))" % (
+    _MATH_GROUP, LETTERS, _GROUP, "".join(MATH_CHARS), _SCRIPT, LETTERS)
+_RUN = re.compile(r"%s(?:%s|_[A-Za-z0-9]+|/(?=%s)|(?<=[′A-Za-z)%s])%s)*" % (_TOKEN, _TOKEN, _TOKEN, LETTERS,
+                                                                            _GROUP))
 """a stretch of math: symbols, scripts and the letters carrying them (∂b^3 is one stretch, never $…$$…$), a
 quotient ∂J/∂a, a group raised to a power (Θ^(l))ᵀ, and the argument of a function g′(z)"""
 _BETWEEN = re.compile(r" (?:[=·∘×+−] )?")
 """what joins two stretches into one formula: a space, or a binary operator between spaces"""
-_PRODUCT = re.compile(r"\b([a-z])\(1 ?[−-] ?\1\)")
+_PRODUCT = re.compile(r"(?<![A-Za-z])([a-z%s])\(1 ?[−-] ?\1\)" % LETTERS)
 """a(1 − a): the sigmoid's derivative written in a sentence, one formula"""
 
 
@@ -67,6 +77,65 @@ def _runs(words: str) -> list[Run]:
         pos = end
     if pos < len(words):
         out.append(Text(words[pos:]))
+    return _numbers(out)
+
+
+_OPERATOR = re.compile(r"^( ?[=<>≠≤≥→−+/] ?)(-?\d+(?:\.\d+)?(?:/\d+)?)(?![\d.]*[A-Za-z])")
+"""a relation or operator and a number after a formula: 𝑎 = 0.5, 𝑗 ≠ 0 (one formula with it)"""
+_AFTER = re.compile(r"^( ?)(-?\d+(?:\.\d+)?)(?![\d.]*[A-Za-z])")
+_ENDS_IN_OPERATOR = re.compile(r"(?:\\neq|\\to|\\leq|\\geq|[=<>+\-/])\s*$")
+
+
+_FUNCTION_NAME = re.compile(r"[A-Za-z]+|\d+(?:\.\d+)?")
+OPERATOR_NAMES = frozenset({"tanh", "exp", "log", "sin", "cos"})
+"""function names LaTeX sets as operators (\\tanh); another word is an \\operatorname, a letter stays a letter"""
+
+
+def _numbers(runs: list[Run]) -> list[Run]:
+    """Numbers that a formula's relation or operator binds, taken into the formula, and a function's name between
+    a relation and its argument (𝑎 = tanh(𝑧)); formulas that then meet are one formula."""
+    out: list[Run] = []
+    for run in _bound(runs):
+        if isinstance(run, Math) and out and isinstance(out[-1], Math):
+            out[-1] = Math(out[-1].tex + run.tex)
+        else:
+            out.append(run)
+    return out
+
+
+def _name(word: str) -> str:
+    if word in OPERATOR_NAMES:
+        return "\\" + word + " "
+    return r"\operatorname{%s}" % word if len(word) > 1 and not word[0].isdigit() else word
+
+
+_CALLED = re.compile(r"^( ?[=<>≠≤≥→−+] ?)?([A-Za-z]+|\d+(?:\.\d+)?)$")
+"""a relation and a function's name (or a number) before its argument in parentheses: 𝑎 = tanh(𝑧)"""
+
+
+def _bound(runs: list[Run]) -> list[Run]:
+    out: list[Run] = []
+    for n, run in enumerate(runs):
+        previous = out[-1] if out else None
+        if not isinstance(run, Text) or not isinstance(previous, Math):
+            out.append(run)
+            continue
+        follows = runs[n + 1] if n + 1 < len(runs) else None
+        called = _CALLED.match(run.text)
+        if called and isinstance(follows, Math) and follows.tex.startswith("(") \
+                and (called.group(1) or _ENDS_IN_OPERATOR.search(previous.tex)):
+            relation = math(called.group(1).strip()) if called.group(1) else ""
+            out[-1] = Math(" ".join(filter(None, (previous.tex, relation, _name(called.group(2))))))
+            continue
+        m = (_AFTER if _ENDS_IN_OPERATOR.search(previous.tex) else _OPERATOR).match(run.text)
+        if m:
+            out[-1] = Math(previous.tex + " " + math(m.group(1).strip()) + " " + m.group(2)
+                           if m.group(1).strip() else previous.tex + " " + m.group(2))
+            rest = run.text[m.end():]
+            if rest:
+                out.append(Text(rest))
+            continue
+        out.append(run)
     return out
 
 

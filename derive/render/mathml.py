@@ -153,6 +153,8 @@ class MathMLPrinter(Printer):
                  f"<h1>{escape(doc.meta.title)}</h1>"]
         parts += [f"<p>{escape(x)}</p>" for x in (doc.meta.author, doc.meta.date) if x]
         parts.append(f"<p>{self.runs(doc.intro)}</p>")
+        if doc.figure is not None:  # the drawing under the title, as on the page
+            parts.append(self._print(doc.figure))
         parts.extend(self._print(s) for s in doc.sections)
         parts.append("</div>")
         return "\n".join(parts) + "\n"
@@ -181,8 +183,9 @@ class MathMLPrinter(Printer):
         return f"<p>{self.runs(p)}</p>"
 
     def _print_Table(self, table: Table) -> str:
-        head = "".join(f"<th>{self.runs(c)}</th>" for c in table.header)
-        rows = "\n".join("<tr>%s</tr>" % "".join(f"<td>{self.runs(c)}</td>" for c in row) for row in table.rows)
+        head = "".join(f"<th{_lang(c)}>{self.runs(c)}</th>" for c in table.header)
+        rows = "\n".join("<tr>%s</tr>" % "".join(f"<td{_lang(c)}>{self.runs(c)}</td>" for c in row)
+                         for row in table.rows)
         return f'<table class="values">\n<tr>{head}</tr>\n{rows}\n</table>'
 
     def _print_Figure(self, figure: Figure) -> str:
@@ -204,6 +207,11 @@ class MathMLPrinter(Printer):
 
     def _print_Verdict(self, run: Verdict) -> str:
         return MARKS[run.holds]
+
+
+def _lang(p: Paragraph) -> str:
+    """The lang attribute of a paragraph in another language than the page's."""
+    return f' lang="{escape(p.language)}"' if p.language else ""
 
 
 PRINTER = MathMLPrinter

@@ -41,7 +41,7 @@ class MathPrinter(LatexPrinter):
         return named if named is not None else super()._print_MatrixSymbol(expr)
 
     def doprint(self, expr: sp.Basic) -> str:
-        return flatten_parens(super().doprint(expr))
+        return inner_solidus(flatten_parens(super().doprint(expr)))
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
         """SymPy's, without its question whether a minus sign can be taken out when the first factor is no number
@@ -138,7 +138,9 @@ class MathPrinter(LatexPrinter):
                 cond = sp.And(*(sp.Not(c) for c in before))
             before.append(cond)
             when = r"\text{%s}" % self.cases[1] if cond is sp.true else self._print(cond)
-            rows.append(r"%s & \text{%s } %s" % (self._print(value), self.cases[0], when))
+            # the space after the word is math's own (\ ): a space inside \text after a CJK character is dropped
+            # by xeCJK (若j), one outside the text is set in every language
+            rows.append(r"%s & \text{%s}\ %s" % (self._print(value), self.cases[0], when))
         return r"\begin{cases} %s \end{cases}" % r" \\ ".join(rows)
 
 
@@ -165,6 +167,48 @@ def flatten_parens(tex: str) -> str:
             out.append(tex[i])
             i += 1
     return "".join(out)
+
+
+def _group(tex: str, start: int) -> int:
+    """The index just past the brace group opening at ``start``."""
+    depth = 0
+    for n in range(start, len(tex)):
+        depth += {"{": 1, "}": -1}.get(tex[n], 0)
+        if depth == 0:
+            return n + 1
+    raise ValueError(f"unbalanced braces in {tex!r}")
+
+
+def _frac(tex: str, at: int) -> tuple[str, str, int]:
+    """numerator, denominator and the end of the \\frac starting at ``at``."""
+    mid = _group(tex, at + 5)
+    end = _group(tex, mid)
+    return tex[at + 6:mid - 1], tex[mid + 1:end - 1], end
+
+
+_FLAT = re.compile(r"(?:\\partial )?[^\s+\-]+|\\partial \S+")
+"""a part of a fraction written with a solidus without brackets: one symbol, or ∂ of one symbol"""
+
+
+def inner_solidus(tex: str) -> str:
+    """A fraction inside a fraction's numerator or denominator written with a solidus (∂E/∂z, (a − y)/(a(1 − a))):
+    a \\frac within a \\frac would be set in script size."""
+    out, pos = [], 0
+    while (at := tex.find(r"\frac{", pos)) >= 0:
+        num, den, end = _frac(tex, at)
+        out.append(tex[pos:at] + r"\frac{%s}{%s}" % (_solidus(num), _solidus(den)))
+        pos = end
+    return "".join(out) + tex[pos:]
+
+
+def _solidus(tex: str) -> str:
+    out, pos = [], 0
+    while (at := tex.find(r"\frac{", pos)) >= 0:
+        num, den, end = _frac(tex, at)
+        num, den = (_solidus(p) for p in (num, den))
+        out.append(tex[pos:at] + "/".join(p if _FLAT.fullmatch(p) else "(%s)" % p for p in (num, den)))
+        pos = end
+    return "".join(out) + tex[pos:]
 
 
 def _tall(tex: str) -> bool:

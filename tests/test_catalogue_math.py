@@ -1,0 +1,70 @@
+"""Mathematics in catalogue sentences is never upright text: every sentence a document prints, with its
+placeholders filled, is read into runs, and no Text run may hold a formula (a Greek letter, an operator, a
+lone letter that is a quantity, a quotient such as 1/m or λ/2m, a relation such as j = 0)."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+
+from derive.document import Math, Text
+from derive.document.words import ITALIC, MATH_CHARS, paragraph
+from derive.network import LANGUAGES
+from derive.text import catalogue
+
+PRINTED = ("rules", "notes", "sections", "mistakes", "nielsen_sections", "nielsen_rules", "nielsen_notes",
+           "nielsen_mistakes", "graph", "claims", "document", "exercise", "example")
+"""the catalogue groups whose sentences documents print as paragraphs"""
+SAMPLE = {"layer": "3", "next": "4", "prev": "2", "last": "4", "unit": "1", "point": "0", "low": "0", "high": "1",
+          "value": "0.25", "a": "0.01", "y": "1", "rate": "0.5", "digits": "7", "before": "0.65", "after": "0.47",
+          "loss": "cross-entropy", "reduction": "mean", "activation": "sigmoid", "function": "σ", "kind": "dense",
+          "shape": "(3)", "out": "(4)", "parameters": "2", "layers": "3, 5, 4", "output": "sigmoid", "lam": "0",
+          "claimed": "0.5", "computed": "0.5", "rounded": "0.5", "wrong": "1", "total": "4", "reverse_mode": "9",
+          "nodes": "5", "inputs": "2", "nudging": "10", "target": "delta[3]", "explanation": "…", "mistake": "…"}
+
+TEXT_MATH = [
+    ("a symbol of mathematics", re.compile("[%s]" % re.escape("".join(set(MATH_CHARS) - {"−", "·"})))),
+    ("a quotient", re.compile(r"\w/\w")),
+    ("a relation", re.compile(r"(?<![A-Za-z])[A-Za-z0-9] ?[=<>] ?[A-Za-z0-9](?![A-Za-z])")),
+    ("a minus between quantities", re.compile(r"(?<![A-Za-z])[A-Za-z0-9] ?− ?[A-Za-z0-9](?![A-Za-z])")),
+]
+LONE = re.compile(r"(?<![A-Za-z0-9'’\-_./])([A-Za-z])(?![A-Za-z0-9'’\-_])")
+"""a letter standing alone: a quantity (m, j, K, x), unless it is the English article a (or I)"""
+
+
+def _sentences():
+    for language in LANGUAGES:
+        for group in PRINTED:
+            for key, text in catalogue(language).table.get(group, {}).items():
+                yield pytest.param(language, text, id=f"{language}.{group}.{key}")
+
+
+def _filled(text: str) -> str:
+    fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+    return text.format(**{f: SAMPLE.get(f, "2") for f in fields})
+
+
+@pytest.mark.parametrize(("language", "text"), list(_sentences()))
+def test_no_mathematics_as_text(language, text):
+    runs = paragraph(_filled(text)).runs
+    for run in runs:
+        if not isinstance(run, Text):
+            continue
+        for what, pattern in TEXT_MATH:
+            assert not pattern.search(run.text), f"{what} set as text: {run.text!r} in {text!r}"
+        for m in LONE.finditer(run.text):
+            letter = m.group(1)
+            after = run.text[m.end():] or "".join(getattr(r, "tex", "x") for r in runs[runs.index(run) + 1:])[:1]
+            article = language == "en" and letter in "aAI" and not re.match(r" ?[=<>≠−+/·∘(]|$", after)
+            plural = run.text[m.start() - 2:m.end() + 1].endswith("(s)") and run.text[m.start() - 2].isalpha()
+            assert article or plural, f"the letter {letter!r} set as text: {run.text!r} in {text!r}"
+
+
+def test_math_letters_become_math():
+    """The catalogue's way of writing a lone quantity: a mathematical italic letter, read as math."""
+    runs = paragraph("over the 𝑚 examples, for 𝑗 ≠ 0, (λ/2𝑚) Σ Θ²").runs
+    assert [type(r) for r in runs] == [Text, Math, Text, Math, Text, Math]
+    assert runs[3].tex.replace(" ", "") == r"j\neq0"
+    assert not any(c in ITALIC for r in runs if isinstance(r, Math) for c in r.tex)
