@@ -62,6 +62,7 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
     profile = PROFILES[net.notation]
     printer = MathPrinter(profile, cases=(words.word("math", "if"), words.word("math", "otherwise")))
     wanted = selected(sections)
+    layered = hasattr(net, "stack")  # a layered network (SPEC §9): derive.document.layered finishes its document
     parts = []
     for section in d.sections:
         equations: list[Equation] = []
@@ -78,7 +79,7 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
         equations = _tagged(section.id, equations, net.notation)
         notes = tuple(dict.fromkeys(line.note for eq in equations for line in eq.lines if line.note))
         blocks: tuple[Any, ...] = (EquationGroup(tuple(equations)),) + ((Notes(notes),) if notes else ())
-        if section.id == "forward":
+        if section.id == "forward" and not layered:
             blocks += (shapes(net, printer, words),)
         parts.append(Section(section.id, paragraph(section_title(net.notation, words, section)), blocks))
     gathered = summary(parts, words)  # of every result, whichever sections are printed
@@ -101,7 +102,12 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
         "output_delta": sp.sstr(r.output_delta),
         "hidden_derivative": None if r.hidden_derivative is None else sp.sstr(r.hidden_derivative),
         "gradient": sp.sstr(r.gradient)}}
-    return Document(meta, paragraph(intro), tuple(parts), Figure("network", net), data)
+    doc = Document(meta, paragraph(intro), tuple(parts), Figure("network", net), data)
+    if layered:
+        from .layered import finish
+
+        doc = finish(doc, net, printer, words)
+    return doc
 
 
 _KINDS = frozenset(k for kinds in SECTIONS.values() for k in kinds)

@@ -21,12 +21,12 @@ import sympy as sp
 
 from ..activations import ACTIVATIONS
 from ..errors import NotSupportedError
-from ..expressions import Applied, Hadamard, Partial, Product
+from ..expressions import Applied, Frac, Hadamard, Partial, Product
 from ..network import Network
 from ..notation import q
 from ..steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
 from .description import Layer, LayeredNetwork
-from .display import Operation, TensorName, indexed
+from .display import Label, Operation, TensorName, indexed
 from .kinds import tensor
 from .registry import KINDS
 
@@ -246,7 +246,7 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     elements = list(np.ndindex(*T.shape))
     sample = list(dict.fromkeys([elements[0], elements[len(elements) // 2], elements[-1]]))
     base = indexed(name, n)
-    idx = sp.symbols("e c i j")[: T.ndim] if name == "a" else sp.symbols("o c u v")[: T.ndim]
+    idx = _indices(layer.kind, name, T.ndim - 1 if name == "a" else T.ndim)  # one example's element: no e
     k = sp.Symbol("k")
     z_k, d_k = indexed(letter, n + 1)[k], indexed("delta", n + 1)[k]
     element = base[idx] if len(idx) > 1 else base[idx[0]]
@@ -257,17 +257,62 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     rule.then("chain_rule", sp.Sum(Product(Partial(J, z_k), Partial(z_k, element)), over), instances=[
         sp.Add(*(Product(Partial(J, o), Partial(o, T[e])) for o in outputs)) for e in sample])
     rule.checker = _plain(ck)
-    rule.then("substitute_partials", sp.Sum(d_k * sp.Derivative(z_k, element), over),
+    rule.then("substitute_partials", sp.Sum(Product(d_k, Partial(z_k, element)), over),
               instances=[derived[e] for e in sample])
-    form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", Partial(J, TensorName(name, n)),
-                 instances=[derived[e] for e in elements])
     extra = KINDS[layer.kind].extra
+    whole = Partial(J, element if "pattern" in extra else
+                    _example_element(layer, name) if layer.kind in NORMS and name == "a" else TensorName(name, n))
+    form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", whole, instances=[derived[e] for e in elements])
+    shown = _lecturer_display(layer, name)
     if "pattern" in extra:  # the index pattern a lecturer writes, checked against every derived element
         form.then("index_pattern", extra["pattern_display"](name, n, layer.config), instances=[
             extra["pattern"](name, *instance[:2], deltas, instance[2], e) for e in elements])
-    form.then("layer_rule", _lecturer_display(layer, name), note=f"{layer.kind}_{name}",
+        shown = shown if name == "b" else Operation("at", shown, *idx)  # the element (c, i, j) of the whole
+    form.then("layer_rule", shown, note=f"{layer.kind}_{name}",
               instances=[lecturer[e] for e in elements], layer=n, next=n + 1)
     return [rule, form]
+
+
+NORMS = ("batchnorm", "layernorm")
+
+
+def _indices(kind: str, name: str, count: int) -> tuple[sp.Symbol, ...]:
+    """The indices a lecturer gives one element of a tensor: (c, i, j) of an image, j of a vector, (o, c, u, v) of
+    a kernel, (i, j) of a weight matrix, i of a bias or of γ, β."""
+    if name == "a":
+        return sp.symbols("c i j")[3 - count:] if count > 1 else (sp.Symbol("j"),)
+    if kind == "conv2d":
+        return sp.symbols("o c u v")[:count]
+    return sp.symbols("i j")[:count]
+
+
+def _example_element(layer: Layer, name: str) -> Any:
+    """The element of example i (batch norm: the statistics couple the examples) or feature i (layer norm)."""
+    return indexed(name, layer.index)[sp.Symbol("i")]
+
+
+def _three_terms(layer: Layer) -> sp.Expr:
+    """The three-term formula for element i of the normalized group (the examples, for batch norm; one example's
+    features, for layer norm): 1/(n σ̂) · [n g_i − Σ_j g_j − x̂_i Σ_j g_j x̂_j], g = γ ∘ ∂J/∂y (γ factored out
+    when it is one number over the group, as in batch norm)."""
+    n = layer.index
+    i, j = sp.symbols("i j")
+    size = Label("n", "n") if layer.kind == "layernorm" else (
+        Label("mHW", "m H W") if len(layer.input) == 3 else Label("m", "m"))
+    delta, xhat, gamma = indexed("delta", n + 1), indexed("xhat", n), indexed("gamma", n)
+    sigma = TensorName("sigmahat", n)
+
+    def g(k: sp.Symbol) -> sp.Expr:
+        return sp.Mul(gamma[k], delta[k], evaluate=False) if layer.kind == "layernorm" else delta[k]
+
+    def times(*factors: sp.Expr) -> sp.Expr:
+        return sp.Mul(*factors, evaluate=False)
+
+    over = (j, 1, size)
+    bracket = sp.Add(times(size, g(i)), times(-1, sp.Sum(g(j), over)),
+                     times(-1, xhat[i], sp.Sum(times(g(j), xhat[j]), over)), evaluate=False)
+    top = sp.Integer(1) if layer.kind == "layernorm" else TensorName("gamma", n)
+    return times(Frac(top, times(size, sigma)), bracket)
 
 
 def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
@@ -280,18 +325,19 @@ def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
     forms: dict[tuple[str, str], sp.Expr] = {
         ("conv2d", "a"): Operation("full_conv", dilated, Operation("rot180", TensorName("K", n))),
         ("conv2d", "K"): Operation("valid_corr", Operation("pad", a, cfg.get("padding", 0)), dilated),
-        ("conv2d", "b"): Operation("sum_pq", delta),
+        ("conv2d", "b"): Operation("sum_pq", delta, sp.Symbol("o")),
         ("dense", "a"): Operation("transpose", TensorName("W", n)) * delta,
         ("dense", "W"): delta * Operation("transpose", a),
         ("dense", "b"): delta,
         ("flatten", "a"): Operation("reshape", delta, _shape(layer.input)),
         ("maxpool", "a"): Operation("route_to_max", delta, cfg.get("size", 1)),
-        ("meanpool", "a"): Operation("upsample", delta, cfg.get("size", 1)) / cfg.get("size", 1) ** 2,
-        ("batchnorm", "a"): Operation("batchnorm_back", delta, TensorName("gamma", n)),
-        ("batchnorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("u", n))),
+        ("meanpool", "a"): Product(sp.Rational(1, cfg.get("size", 1) ** 2), Operation("upsample", delta,
+                                                                                        cfg.get("size", 1))),
+        ("batchnorm", "a"): _three_terms(layer),
+        ("batchnorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("xhat", n))),
         ("batchnorm", "beta"): Operation("sum", delta),
-        ("layernorm", "a"): Operation("layernorm_back", delta, TensorName("gamma", n)),
-        ("layernorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("u", n))),
+        ("layernorm", "a"): _three_terms(layer),
+        ("layernorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("xhat", n))),
         ("layernorm", "beta"): Operation("sum", delta),
     }
     if (layer.kind, name) not in forms:
