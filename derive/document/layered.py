@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..layers.derivation import activated
 from ..render.tex import MathPrinter
 from ..text import Catalogue
 from . import Document, Equation, EquationGroup, Figure, Line, Math, Notes, Paragraph, Run, Section, Table, Text
@@ -56,7 +57,8 @@ def _said(layer: Any, words: Catalogue) -> list[Run]:
     size = {"conv2d": r"%s \times %s \times %s" % (cfg.get("channels"), cfg.get("kernel"), cfg.get("kernel")),
             "dense": str(cfg.get("units")), "maxpool": r"%s \times %s" % (cfg.get("size"), cfg.get("size")),
             "meanpool": r"%s \times %s" % (cfg.get("size"), cfg.get("size"))}.get(layer.kind)
-    runs: list[Run] = [Text(layer.kind + (" " if size else ""))] + ([Math(size)] if size else [])
+    runs: list[Run] = [Text(layer.kind + (" " if size else ""))]
+    runs += [Math(size)] if size else []
     for key, default in (("stride", 1), ("padding", 0)):
         if layer.kind == "conv2d" and cfg.get(key, default) != default:
             runs.append(Text(f", {key} {cfg[key]}"))
@@ -97,6 +99,8 @@ def finish(doc: Document, net: Any, printer: MathPrinter, words: Catalogue) -> D
             extra: tuple[Any, ...] = (layer_shapes(net, layer, printer, words),)
             if layer.kind == "conv2d":
                 extra += (kernel_figure(layer, words),)
+            if layer.kind in ("batchnorm", "layernorm"):
+                blocks = _norm_notes(blocks, layer, printer, words)
             blocks = (*extra, *blocks)
         out.append(replace(section, blocks=blocks))
     gathered = layered_summary(out, words)
@@ -114,6 +118,46 @@ def finish(doc: Document, net: Any, printer: MathPrinter, words: Catalogue) -> D
     return replace(doc, meta=meta, intro=intro, sections=tuple(out), figure=Figure("layers", net))
 
 
+def _norm_notes(blocks: Sequence[Any], layer: Any, printer: MathPrinter, words: Catalogue) -> tuple[Any, ...]:
+    """A normalization layer's notes in the symbols of its equations (x̂, σ̂, the count normalized together)."""
+    n = layer.index
+    count = "n" if layer.kind == "layernorm" else "m H W" if len(layer.input) == 3 else "m"
+    xhat, sigma = r"\hat{x}^{(%d)}" % n, r"\hat{\sigma}^{(%d)}" % n
+    def over(key: str) -> list[Run]:
+        return [Text(words.word("layered", key))]
+
+    batch = "over_batch" if layer.kind == "batchnorm" else None
+    delta = r"\delta^{(%d)}" % (n + 1)
+    said = {
+        "a": sentence(words.word("layered", "norm_a", **{k: "{%s}" % k for k in ("count", "xhat", "sigma", "over")}),
+                      count=count, xhat=r"%s = (%s - \mu)/%s" % (xhat, tensor(printer, "a", n), sigma),
+                      sigma=r"%s = \sqrt{\sigma^{2} + \varepsilon}" % sigma, over=over(batch or "over_features")),
+        "gamma": sentence(words.word("layered", "norm_gamma", **{k: "{%s}" % k for k in ("product", "over")}),
+                          product=r"%s \circ %s" % (delta, xhat), over=over(batch or "over_examples")),
+        "beta": sentence(words.word("layered", "norm_beta", **{k: "{%s}" % k for k in ("delta", "over")}),
+                         delta=delta, over=over(batch or "over_examples")),
+    }
+    swap: dict[Paragraph, Paragraph] = {}
+    out: list[Any] = []
+    for block in blocks:
+        if isinstance(block, EquationGroup):
+            equations = []
+            for eq in block.equations:
+                lines = []
+                for line in eq.lines:
+                    match = re.fullmatch(r"layer\d+\.(a|gamma|beta)\.tensor\.\d+", line.step)
+                    if match and line.note is not None:
+                        swap[line.note] = said[match.group(1)]
+                        line = replace(line, note=said[match.group(1)])
+                    lines.append(line)
+                equations.append(replace(eq, lines=tuple(lines)))
+            block = replace(block, equations=tuple(equations))
+        elif isinstance(block, Notes):
+            block = Notes(tuple(swap.get(p, p) for p in block.paragraphs))
+        out.append(block)
+    return tuple(out)
+
+
 def shape_table(net: Any, printer: MathPrinter, words: Catalogue) -> Table:
     """One row per layer: its kind, the tensor it outputs and the error δ of that output (the same shape), its
     parameters, each with its shape (one example's)."""
@@ -122,7 +166,7 @@ def shape_table(net: Any, printer: MathPrinter, words: Catalogue) -> Table:
              Paragraph((Text("—"),)))]
     for layer in net.stack:
         n = layer.index
-        named = ([tensor(printer, "z", n + 1)] if layer.activation else []) + [tensor(printer, "a", n + 1),
+        named = ([tensor(printer, "z", n + 1)] if activated(net, layer) else []) + [tensor(printer, "a", n + 1),
                                                                                 tensor(printer, "delta", n + 1)]
         params = [member(tensor(printer, name, n), shape) for name, shape in layer.parameters]
         rows.append((Paragraph((Text(f"{n}: "), *_said(layer, words))),

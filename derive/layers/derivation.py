@@ -57,7 +57,7 @@ def backprop(net: LayeredNetwork, *, max_units: int = 10) -> Derivation:
     output, result = _output_delta(net, max_units)
     sections.append(output)
     for layer in reversed(net.stack):
-        if layer.activation and layer.index < len(net.stack):
+        if activated(net, layer) and layer.index < len(net.stack):
             sections.append(_activation_delta(net, layer))
         sections.append(_layer_rule(net, layer))
     results = Results(output_delta=result, hidden_derivative=None, gradient=_one_weight(net.stack[-1]))
@@ -84,9 +84,15 @@ def _shape(shape: tuple[int, ...]) -> str:
     return " × ".join(map(str, shape))
 
 
-def _names(layer: Layer) -> tuple[str, str]:
+def activated(net: LayeredNetwork, layer: Layer) -> bool:
+    """Whether the layer's output passes through an activation the derivation shows: any but a hidden layer's
+    linear one, which changes nothing (its output is then a^(l+1) itself)."""
+    return layer.activation is not None and (layer.activation != "linear" or layer.index == len(net.stack))
+
+
+def _names(net: LayeredNetwork, layer: Layer) -> tuple[str, str]:
     """(the letter of the layer's output, of its error): z and δ = ∂J/∂z when an activation follows."""
-    return ("z", "delta") if layer.activation else ("a", "delta")
+    return ("z", "delta") if activated(net, layer) else ("a", "delta")
 
 
 def _forward(net: LayeredNetwork) -> Section:
@@ -94,13 +100,13 @@ def _forward(net: LayeredNetwork) -> Section:
                                     shape=_shape(net.input))]
     for layer in net.stack:
         n = layer.index
-        out, _ = _names(layer)
+        out, _ = _names(net, layer)
         params = [TensorName(name, n) for name, _ in layer.parameters]
         rhs = Operation(layer.kind, TensorName("a", n), *params)
         steps.append(definition(f"forward.{out}{n + 1}", TensorName(out, n + 1), rhs, note="layer_forward",
                                 kind=layer.kind, layer=n, shape=_shape(layer.output),
                                 parameters=", ".join(f"{p} ({_shape(s)})" for p, s in layer.parameters) or "—"))
-        if layer.activation:
+        if activated(net, layer) and layer.activation is not None:
             steps.append(definition(f"forward.a{n + 1}", TensorName("a", n + 1), Applied(G, TensorName("z", n + 1),
                                                                                      TensorName("z", n + 1)),
                                     note="activation" if ACTIVATIONS[layer.activation].elementwise
@@ -181,7 +187,7 @@ def _layer_rule(net: LayeredNetwork, layer: Layer) -> Section:
     cases = _orderings(layer, x) if layer.kind == "maxpool" else None
     same = Chain(_plain(ck, cases), f"layer{n}.forward", Operation(layer.kind, TensorName("a", n)),
                  instances=list(z_def.ravel()))
-    same.then("forward_code", TensorName(letter := _names(layer)[0], n + 1), instances=list(z.ravel()))
+    same.then("forward_code", TensorName(letter := _names(net, layer)[0], n + 1), instances=list(z.ravel()))
     chains: list[Chain] = [same]
     targets = [("a", x, dx), *((name, params[name], grads[name]) for name in params)]
     for name, T, lecturer in targets:

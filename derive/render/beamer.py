@@ -97,7 +97,7 @@ class BeamerPrinter(LatexPrinter):
         equations = section.equations
         other = [b for b in section.blocks if not isinstance(b, EquationGroup | Notes)]
         if PACKED.fullmatch(section.id) and other and all(isinstance(b, Paragraph) for b in other):
-            lead = "".join("{\\small %s\\par}\n" % self.runs(b) for b in other if isinstance(b, Paragraph))
+            lead = "".join("\\framesubtitle{%s}\n" % self.runs(b) for b in other if isinstance(b, Paragraph))
             return self.packed_frames(heading, equations, lead)
         if other:  # a table, a paragraph: one frame of their own, before the equations
             frames = [self.frame(heading, "\\centering\n\\adjustbox{max width=\\linewidth, max totalheight=0.8"
@@ -141,7 +141,8 @@ class BeamerPrinter(LatexPrinter):
         for eq in equations:
             rows = [(eq.lhs if n == 0 else "", line, eq.tag if n == len(eq.lines) - 1 else None)
                     for n, line in enumerate(eq.lines)]
-            if pages[-1] and len(pages[-1]) + len(rows) > PACKED_LINES:
+            fits = len(pages[-1]) + len(rows) <= PACKED_LINES or (len(rows) == 1 and len(pages[-1]) < PACKED_LINES + 1)
+            if pages[-1] and not fits:  # a one-row result may close a full frame rather than stand alone
                 pages.append([])
             while len(rows) > PACKED_LINES:
                 pages[-1] = rows[:PACKED_LINES]

@@ -55,8 +55,8 @@ def _svg(pieces: list[Piece], x: float, y: float, size: float, anchor: str = "mi
             f'dominant-baseline="central"{extra}>{"".join(out)}</text>')
 
 
-_UNICODE = {"{:}\\,": ": ", r"\delta": "δ", r"\gamma": "γ", r"\beta": "β", r"\mathbb{R}": "ℝ", r"\in": "∈", r"\times": "×",
-            r"\circ": "°", r"\operatorname{rot}": "rot", "{": "", "}": "", r"\,": " ", "\\": ""}
+_UNICODE = {"{:}\\,": ": ", r"\delta": "δ", r"\gamma": "γ", r"\beta": "β", r"\mathbb{R}": "ℝ", r"\in": "∈",
+            r"\times": "×", r"\circ": "°", r"\operatorname{rot}": "rot", "{": "", "}": "", r"\,": " ", "\\": ""}
 
 
 def _plain(text: str) -> str:
@@ -265,13 +265,13 @@ def kernel_tikz(layer: Any) -> str:
                  % (g["x2"] + k * cell / 2, top + 0.05, n))
     lines.append(r"\draw[->, thick] (%.3f,%.3f) -- node[above, font=\scriptsize] {$180^{\circ}$} (%.3f,%.3f);"
                  % (k * cell + 0.3, top - k * cell / 2, g["x2"] - 0.3, top - k * cell / 2))
-    for r, c, text, zero in _delta_cells(g):
+    for r, c, cell_text, zero in _delta_cells(g):
         x, y = g["x3"] + c * big, top - r * big
         lines.append(r"\draw[%s] (%.3f,%.3f) rectangle (%.3f,%.3f);"
                      % ("black!30, fill=black!4" if zero else "fill=green!12", x, y, x + big, y - big))
-        if text is not None:
+        if cell_text is not None:
             lines.append(r"\node[font=\tiny%s] at (%.3f,%.3f) {%s};" % (r", text=black!45" if zero else "",
-                                                                       x + big / 2, y - big / 2, _tex(text)))
+                                                                       x + big / 2, y - big / 2, _tex(cell_text)))
     lines.append(r"\draw[very thick, orange!80!black] (%.3f,%.3f) rectangle (%.3f,%.3f);"
                  % (g["x3"], top, g["x3"] + k * big, top - k * big))
     lines.append(r"\node[above] at (%.3f,%.3f) {$\operatorname{pad}_{%d}(\delta^{(%d)}_{o})$};"
@@ -311,11 +311,11 @@ def kernel_svg(layer: Any) -> str:
                    'stroke-width="1.5" marker-end="url(#derive-kernel-arrow)"/>')
     out.append(_svg([("t", "180°")], (k * cell + g["x2"]) / 2 + pad, k * cell / 2 + top - 0.3, 11))
     out.append(_svg([("t", "⋆")], (g["x2"] + k * cell + g["x3"]) / 2 + pad, k * cell / 2 + top - 0.3, 13))
-    for r, c, text, zero in _delta_cells(g):
+    for r, c, cell_text, zero in _delta_cells(g):
         x, y = g["x3"] + c * big, r * big
         out.append(rect(x, y, big, big, "#f4f4f4" if zero else "#dff3e4", "#999" if zero else "#222", 0.8))
-        if text is not None:
-            out.append(_svg(text, x + big / 2 + pad, y + big / 2 + top, 8, fill="#888" if zero else "#111"))
+        if cell_text is not None:
+            out.append(_svg(cell_text, x + big / 2 + pad, y + big / 2 + top, 8, fill="#888" if zero else "#111"))
     out.append(rect(g["x3"], 0, k * big, k * big, "none", "#c0600a", 2.5))
     out.append(_svg([("t", "pad"), ("sub", str(k - 1)), ("t", "("), ("m", "δ"), ("sup", f"({n + 1})"), ("sub", "o"),
                      ("t", ")")],

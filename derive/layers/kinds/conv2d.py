@@ -131,9 +131,11 @@ def pattern_display(name: str, layer: int, cfg: Config) -> Any:
     delta, K, x = indexed("delta", layer + 1), indexed("K", layer), indexed("a", layer)
     C, H, W = last("C_out"), last("H_out"), last("W_out")
     if name == "a":
-        return sp.Sum(sp.Mul(delta[o, a, b], K[o, c, i + p - s * a, j + p - s * b], evaluate=False), (b, 0, W), (a, 0, H), (o, 0, C))
+        term = sp.Mul(delta[o, a, b], K[o, c, i + p - s * a, j + p - s * b], evaluate=False)
+        return sp.Sum(term, (b, 0, W), (a, 0, H), (o, 0, C))
     if name == "K":
-        return sp.Sum(sp.Mul(x[c, s * a + u - p, s * b + v - p], delta[o, a, b], evaluate=False), (b, 0, W), (a, 0, H))
+        term = sp.Mul(x[c, s * a + u - p, s * b + v - p], delta[o, a, b], evaluate=False)
+        return sp.Sum(term, (b, 0, W), (a, 0, H))
     return sp.Sum(delta[o, a, b], (b, 0, W), (a, 0, H))
 
 
