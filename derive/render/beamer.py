@@ -134,20 +134,24 @@ class BeamerPrinter(LatexPrinter):
         return frames
 
     def packed_frames(self, heading: str, equations: Sequence[Equation], lead: str = "") -> list[str]:
-        """A layer's rules (SPEC §9), its short equations together: each frame takes whole equations while they
-        fit in ``PACKED_LINES`` rows; a longer equation is split as in ``section_frames``. ``lead`` (the
-        shapes) opens the first frame."""
-        pages: list[list[tuple[str, Line, str | None]]] = [[]]
+        """A layer's rules (SPEC §9), its short equations together: the equations of one quantity (∂J/∂K: the
+        chain rule for one element, then the lecturer's form of the whole) stay on one frame, and a frame takes
+        such groups while they fit in ``PACKED_LINES`` rows; a longer group is split as in ``section_frames``.
+        ``lead`` (the shapes) is the first frame's subtitle."""
+        groups: dict[str, list[tuple[str, Line, str | None]]] = {}
         for eq in equations:
-            rows = [(eq.lhs if n == 0 else "", line, eq.tag if n == len(eq.lines) - 1 else None)
-                    for n, line in enumerate(eq.lines)]
-            fits = len(pages[-1]) + len(rows) <= PACKED_LINES or (len(rows) == 1 and len(pages[-1]) < PACKED_LINES + 1)
-            if pages[-1] and not fits:  # a one-row result may close a full frame rather than stand alone
+            rows = groups.setdefault(".".join(eq.id.split(".")[:2]), [])
+            rows += [(eq.lhs if n == 0 else "", line, eq.tag if n == len(eq.lines) - 1 else None)
+                     for n, line in enumerate(eq.lines)]
+        pages: list[list[tuple[str, Line, str | None]]] = [[]]
+        for rows in groups.values():
+            if pages[-1] and len(pages[-1]) + len(rows) > PACKED_LINES:
                 pages.append([])
             while len(rows) > PACKED_LINES:
                 pages[-1] = rows[:PACKED_LINES]
+                lhs = next(r[0] for r in reversed(rows[:PACKED_LINES]) if r[0])
                 first = rows[PACKED_LINES]
-                rows = [("%s = %s" % (eq.lhs, rows[PACKED_LINES - 1][1].rhs), first[1], first[2]),
+                rows = [(first[0] or "%s = %s" % (lhs, rows[PACKED_LINES - 1][1].rhs), first[1], first[2]),
                         *rows[PACKED_LINES + 1:]]
                 pages.append([])
             pages[-1].extend(rows)
