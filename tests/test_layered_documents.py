@@ -191,3 +191,19 @@ def test_the_lecture_set_lists_the_cnn_and_batch_norm_lectures() -> None:
     for name in ("cnn.html", "cnn-zh.tex", "slides-cnn.tex", "batchnorm.md", "batchnorm-zh.json",
                  "slides-batchnorm-zh.tex"):
         assert os.path.exists(os.path.join(outputs, name)) and f'href="{name}"' in index, name
+
+
+def test_markdown_draws_the_layers_as_a_mermaid_flowchart() -> None:
+    text = render(_derivation("cnn"), "markdown")
+    chart = text[text.index("```mermaid"):text.index("```", text.index("```mermaid") + 3)]
+    assert chart.count('  L') >= 2 * len(network(CNN).stack)  # a box and an arrow per layer
+    assert '"a(1): 1×6×6"' in chart and "K(1): 2×1×3×3" in chart and '"a(5): 3"' in chart
+
+
+def test_mean_pooling_spreads_delta_over_size_squared() -> None:
+    from derive.layers.display import Operation, TensorName
+    from derive.notation import PROFILES
+    from derive.render.tex import MathPrinter
+
+    shown = MathPrinter(PROFILES["ng"]).doprint(Operation("spread", TensorName("delta", 3), 3))
+    assert shown == r"\frac{1}{9} \operatorname{up}_{3}(\delta^{(3)})"

@@ -337,8 +337,7 @@ def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
         ("dense", "b"): delta,
         ("flatten", "a"): Operation("reshape", delta, _shape(layer.input)),
         ("maxpool", "a"): Operation("route_to_max", delta, cfg.get("size", 1)),
-        ("meanpool", "a"): Product(sp.Rational(1, cfg.get("size", 1) ** 2), Operation("upsample", delta,
-                                                                                        cfg.get("size", 1))),
+        ("meanpool", "a"): Operation("spread", delta, cfg.get("size", 1)),  # δ/size² over each window
         ("batchnorm", "a"): _three_terms(layer),
         ("batchnorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("xhat", n))),
         ("batchnorm", "beta"): Operation("sum", delta),

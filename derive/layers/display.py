@@ -43,6 +43,8 @@ FORMS: dict[str, Any] = {
         _arg(p, d), str(shape).replace(" × ", r" \times ").replace("×", r"\times")),
     "route_to_max": lambda p, d, s: r"\mathbf{1}_{\max} \circ \operatorname{up}_{%s}\left(%s\right)" % (
         _size(p, s), _arg(p, d)),
+    "spread": lambda p, d, s: r"\frac{1}{%d} \operatorname{up}_{%s}\left(%s\right)" % (int(s) ** 2, _size(p, s),
+                                                                                     _arg(p, d)),
     "upsample": lambda p, d, s: r"\operatorname{up}_{%s}\left(%s\right)" % (_size(p, s), _arg(p, d)),
     "sum": lambda p, a: r"\sum %s" % _group(p, a),
     "sumsq": lambda p, a: r"\left\lVert %s\right\rVert^{2}" % _arg(p, a),

@@ -52,7 +52,7 @@ DRAWINGS: dict[str, dict[str, Callable[[Any], str]]] = {
              "flipped_kernel": _layered("kernel_tikz")},
     "svg": {"network": _network_svg, "graph": _graph_svg, "layers": _layered("layers_svg"),
             "flipped_kernel": _layered("kernel_svg")},
-    "mermaid": {"graph": _graph_mermaid},
+    "mermaid": {"graph": _graph_mermaid, "layers": _layered("layers_mermaid")},
 }
 """how each kind of figure is drawn in each drawing language"""
 

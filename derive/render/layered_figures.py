@@ -322,3 +322,22 @@ def kernel_svg(layer: Any) -> str:
                     g["x3"] + g["W"] * big / 2 + pad, top - 0.4, 14))
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def layers_mermaid(net: Any) -> str:
+    """The network as a Mermaid flowchart for Markdown: a box per layer (its kind and weights), each arrow the
+    tensor passed on with its shape."""
+    out = ["```mermaid", "graph LR", '  x(["x"])']
+    prev = "x"
+    for n, b in enumerate(_boxes(net, len(net.stack))):
+        layer = b["layer"]
+        text = "<br/>".join(_plain("".join({"sup": "", "sub": ""}.get(kind, "") + (
+            "×" if kind == "x" else text) for kind, text in line)) for line in b["lines"])
+        out.append(f'  L{n}["{text}"]')
+        out.append(f'  {prev} -->|"a({layer.index}): {"×".join(map(str, layer.input))}"| L{n}')
+        prev = f"L{n}"
+    last = net.stack[-1]
+    out.append('  J(["J"])')
+    out.append(f'  {prev} -->|"a({last.index + 1}): {"×".join(map(str, last.output))}"| J')
+    out.append("```")
+    return "\n".join(out)
