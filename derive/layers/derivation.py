@@ -258,12 +258,13 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     element = base[idx] if len(idx) > 1 else base[idx[0]]
     derived = {e: sp.Add(*(deltas.ravel()[j] * sp.diff(v, T[e]) for j, v in enumerate(z_def.ravel())))
                for e in elements}
-    over = (k, 1, sp.Symbol("K_z"))
+    def over_k(body: sp.Expr) -> sp.Expr:  # Σ over every element k of the layer's output
+        return Operation("sum_k", body, k)
     rule = Chain(ck, f"layer{n}.{name}.element", Partial(J, element), instances=[Partial(J, T[e]) for e in sample])
-    rule.then("chain_rule", sp.Sum(Product(Partial(J, z_k), Partial(z_k, element)), over), instances=[
+    rule.then("chain_rule", over_k(Product(Partial(J, z_k), Partial(z_k, element))), instances=[
         sp.Add(*(Product(Partial(J, o), Partial(o, T[e])) for o in outputs)) for e in sample])
     rule.checker = _plain(ck)
-    rule.then("substitute_partials", sp.Sum(Product(d_k, Partial(z_k, element)), over),
+    rule.then("substitute_partials", over_k(Product(d_k, Partial(z_k, element))),
               instances=[derived[e] for e in sample])
     extra = KINDS[layer.kind].extra
     whole = Partial(J, element if "pattern" in extra else

@@ -36,6 +36,7 @@ FORMS: dict[str, Any] = {
                                                                                                  _arg(p, a))),
     "dilate": lambda p, d, s: r"\operatorname{dilate}_{%s}\left(%s\right)" % (_size(p, s), _arg(p, d)),
     "sum_pq": lambda p, d, o: r"\sum_{p,\,q} %s_{%s,p,q}" % (_arg(p, d), _arg(p, o)),
+    "sum_k": lambda p, body, k: r"\sum_{%s} %s" % (_arg(p, k), _arg(p, body)),
     "at": lambda p, x, *idx: r"\left(%s\right)_{%s}" % (_arg(p, x), ",".join(_arg(p, i) for i in idx)),
     "transpose": lambda p, a: r"%s^{\mathsf{T}}" % (r"\left(%s\right)" % _arg(p, a)),
     "dJ": lambda p, a: r"\frac{\partial J}{\partial %s}" % _arg(p, a),
