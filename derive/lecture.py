@@ -61,21 +61,36 @@ class Entry:
     """an entry whose web page shows the same content (a deck's derivation)"""
 
 
-@lru_cache(maxsize=8)
 def derived(net: Network) -> Derivation:
     """The derivation of ``net``'s mathematics, once per build of the set: every language and notation of the
     same network prints this one Derivation (the words and symbols are the printer's settings)."""
+    return _derive(net.replace(language="en", notation="ng"))
+
+
+@lru_cache(maxsize=8)
+def _derive(net: Network) -> Derivation:
+    if hasattr(net, "stack"):  # a layered network (SPEC §9)
+        from .layers.derivation import backprop as layered
+
+        return layered(net.replace(language="en", notation="ng"))  # type: ignore[arg-type]
     from .derivation import backprop
 
     return backprop(net.replace(language="en", notation="ng"))
 
 
+def network(spec: Mapping[str, Any]) -> Any:
+    """The Network (SPEC §2) or LayeredNetwork (SPEC §9) that ``spec`` describes."""
+    from .layers import LayeredNetwork, is_layered
+    from .network import Network
+
+    return LayeredNetwork.from_dict(dict(spec)) if is_layered(spec) else Network.from_dict(dict(spec))
+
+
 def derivation_files(spec: Mapping[str, Any]) -> dict[str, str]:
     """The derivation of the network ``spec`` in every document format."""
-    from .network import Network
     from .render import render
 
-    net = Network.from_dict(dict(spec))
+    net = network(spec)
     d = derived(net)
     return {suffix: render(d, fmt, language=net.language, notation=net.notation) for fmt, suffix in FORMATS}
 
@@ -143,44 +158,49 @@ def graph_entry(name: str, title: str, program: str, at: Mapping[str, str], data
 def beamer_entry(name: str, title: str, spec: Mapping[str, Any], companion: str = "") -> Entry:
     """An entry holding the Beamer deck of the derivation of ``spec`` (one .tex); ``companion`` names the entry
     whose web page shows the same derivation."""
-    from .network import Network
     from .render.latex import ENGINES
 
     def files() -> dict[str, str]:
         from .render import render
 
-        net = Network.from_dict(dict(spec))
+        net = network(spec)
         return {".tex": render(derived(net), "beamer", language=net.language, notation=net.notation)}
-    language = Network.from_dict(dict(spec)).language
+    language = network(spec).language
     return Entry(name, title, files, ENGINES[language], kind="beamer", language=language, companion=companion)
 
 
-def layered_entries(name: str, title: str, spec: Mapping[str, Any], *, decks: Mapping[str, str]) -> tuple[Entry, ...]:
-    """A layered network (SPEC §9): its derivation in every format, and a Beamer deck per language in ``decks``
-    (language → title); every document prints the one derivation."""
-    from .layers import LayeredNetwork
+def layered_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
+    """An entry holding the full derivation of the layered network ``spec`` (SPEC §9) in every format."""
     from .render.latex import ENGINES
 
-    def net() -> Any:
-        return LayeredNetwork.from_dict(dict(spec))
-
-    def files() -> dict[str, str]:
-        from .render import render
-
-        return {suffix: render(derived(net()), fmt) for fmt, suffix in FORMATS}
-
-    def deck(language: str) -> dict[str, str]:
-        from .render import render
-
-        return {".tex": render(derived(net()), "beamer", language=language, notation="ng")}
-
-    kinds = ", ".join(f"{layer.kind} {'×'.join(map(str, layer.output))}" for layer in net().stack)
-    description = f"input {'×'.join(map(str, net().input))}; {kinds}; {net().loss.replace('_', '-')} loss"
-    return (Entry(name, title, files, description=description),
-            *(Entry(f"slides-{name}" + ("" if lang == "en" else f"-{lang}"), deck_title, partial(deck, lang),
-                    ENGINES[lang], "derive derivation --format beamer") for lang, deck_title in decks.items()))
+    net = network(spec)
+    layers = ", ".join(_layer_words(layer) for layer in net.stack)
+    description = f"input [{', '.join(map(str, net.input))}]; {layers}; {net.loss.replace('_', '-')} loss"
+    return Entry(name, title, partial(derivation_files, dict(spec)), ENGINES[net.language], description,
+                 language=net.language)
 
 
+def _layer_words(layer: Any) -> str:
+    cfg = layer.config
+    said = {"conv2d": f" {cfg.get('channels')}×{cfg.get('kernel')}×{cfg.get('kernel')}",
+            "dense": f" {cfg.get('units')}", "maxpool": f" {cfg.get('size')}", "meanpool": f" {cfg.get('size')}",
+            "attention": f" dk={cfg.get('dk')} dv={cfg.get('dv')}" + (" causal" if cfg.get("causal") else "")}
+    words = layer.kind + said.get(layer.kind, "")
+    return words + (f" {layer.activation}" if layer.activation and layer.activation != "linear" else "")
+
+
+CNN = {"input": [1, 6, 6], "loss": "cross_entropy", "layer": [
+    {"kind": "conv2d", "channels": 2, "kernel": 3, "activation": "relu"},
+    {"kind": "maxpool", "size": 2},
+    {"kind": "flatten"},
+    {"kind": "dense", "units": 3, "activation": "softmax"}]}
+"""the CNN lecture's network (issue 15): one 3 × 3 convolution of two channels, max pooling, a softmax layer"""
+BATCHNORM = {"input": [4], "loss": "cross_entropy", "layer": [
+    {"kind": "dense", "units": 3},
+    {"kind": "batchnorm"},
+    {"kind": "dense", "units": 3, "activation": "relu"},
+    {"kind": "dense", "units": 2, "activation": "softmax"}]}
+"""the batch-norm lecture's network: batch norm between two dense layers, a softmax layer at the end"""
 ATTENTION = {"input": [4, 3], "loss": "cross_entropy",
              "layer": [{"kind": "attention", "dk": 2, "dv": 3, "causal": True},
                        {"kind": "dense", "units": 2, "activation": "softmax"}]}
@@ -228,10 +248,19 @@ ENTRIES: tuple[Entry, ...] = (
     graph_entry("graph-relu", "Computation graph: two ReLU units (one of them inactive)", RELU_GRAPH,
                 {"x": "1.5", "w1": "0.8", "b1": "-0.2", "w2": "-0.5", "b2": "0.4", "v1": "1.2", "v2": "-0.7",
                  "c": "0.1", "y": "1"}, ("x", "y")),
+    layered_entry("cnn", "A convolutional network: conv 2×3×3 ReLU, 2×2 max pool, flatten, softmax", CNN),
+    layered_entry("cnn-zh", "卷积神经网络：2×3×3 卷积 + ReLU，2×2 最大池化，展平，softmax", {**CNN, "language": "zh"}),
+    beamer_entry("slides-cnn", "Slides (Beamer): the convolutional network", CNN, "cnn"),
+    beamer_entry("slides-cnn-zh", "幻灯片（Beamer）：卷积神经网络", {**CNN, "language": "zh"}, "cnn-zh"),
+    layered_entry("batchnorm", "Batch normalization between dense layers: the three-term formula", BATCHNORM),
+    layered_entry("batchnorm-zh", "批归一化（全连接层之间）：三项公式", {**BATCHNORM, "language": "zh"}),
+    beamer_entry("slides-batchnorm", "Slides (Beamer): batch normalization", BATCHNORM, "batchnorm"),
+    beamer_entry("slides-batchnorm-zh", "幻灯片（Beamer）：批归一化", {**BATCHNORM, "language": "zh"}, "batchnorm-zh"),
+    layered_entry("attention", "Attention: causal self-attention, a softmax at every step", ATTENTION),
+    layered_entry("attention-zh", "注意力：因果自注意力，每一步一个 softmax", {**ATTENTION, "language": "zh"}),
+    beamer_entry("slides-attention", "Slides (Beamer): self-attention", ATTENTION, "attention"),
+    beamer_entry("slides-attention-zh", "幻灯片（Beamer）：自注意力", {**ATTENTION, "language": "zh"}, "attention-zh"),
     grading_entry("grading-class", "Grading a class: the squared-error exercise's answers, each mistake named"),
-    *layered_entries("attention", "Attention: causal self-attention, a softmax at every step (∂J/∂S = P ∘ (∂J/∂P − "
-                     "rowsum(δ ∘ O)))", ATTENTION,
-                     decks={"en": "Slides (Beamer): self-attention", "zh": "幻灯片（Beamer）：自注意力"}),
 )
 
 
@@ -245,7 +274,7 @@ def build(entries: tuple[Entry, ...] = ENTRIES) -> dict[str, str]:
             for suffix, text in entry.build().items():
                 files[entry.name + suffix] = text
     finally:
-        derived.cache_clear()
+        _derive.cache_clear()
     files["index.html"] = index(entries, files)
     return files
 

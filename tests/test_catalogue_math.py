@@ -15,7 +15,7 @@ from derive.network import LANGUAGES
 from derive.text import catalogue
 
 PRINTED = ("rules", "notes", "sections", "mistakes", "nielsen_sections", "nielsen_rules", "nielsen_notes",
-           "nielsen_mistakes", "graph", "claims", "document", "exercise", "example")
+           "nielsen_mistakes", "graph", "claims", "document", "exercise", "example", "layered")
 """the catalogue groups whose sentences documents print as paragraphs"""
 SAMPLE = {"layer": "3", "next": "4", "prev": "2", "last": "4", "unit": "1", "point": "0", "low": "0", "high": "1",
           "value": "0.25", "a": "0.01", "y": "1", "rate": "0.5", "digits": "7", "before": "0.65", "after": "0.47",

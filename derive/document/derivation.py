@@ -119,8 +119,12 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
         "hidden_derivative": None if r.hidden_derivative is None else sp.sstr(r.hidden_derivative),
         "gradient": sp.sstr(r.gradient)}}
     # the fully connected diagram draws a §2 network only: a layered one (SPEC §9) has its layers in the text
-    figure = Figure("network", net) if layered is None else None
-    return Document(meta, paragraph(intro), tuple(parts), figure, data)
+    doc = Document(meta, paragraph(intro), tuple(parts), Figure("network", net), data)
+    if layered is not None:  # its own figures, shapes and summary (the fully connected diagram goes)
+        from .layered import finish
+
+        doc = finish(doc, layered, printer, words)
+    return doc
 
 
 INTERLEAVED = ("example_forward", "example_cost", "example_output_delta", "example_hidden_delta", "example_gradient",

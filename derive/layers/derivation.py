@@ -25,7 +25,7 @@ from ..network import Network
 from ..notation import q
 from ..steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
 from .description import Layer, LayeredNetwork
-from .display import Operation, TensorName, indexed
+from .display import Label, Operation, TensorName, indexed
 from .kinds import tensor
 from .registry import KINDS
 
@@ -56,7 +56,7 @@ def backprop(net: LayeredNetwork, *, max_units: int = 10) -> Derivation:
     output, result = _output_delta(net, max_units)
     sections.append(output)
     for layer in reversed(net.stack):
-        if layer.activation and layer.index < len(net.stack):
+        if activated(net, layer) and layer.index < len(net.stack):
             sections.append(_activation_delta(net, layer))
         sections.append(_layer_rule(net, layer))
     results = Results(output_delta=result, hidden_derivative=None, gradient=_one_weight(net.stack[-1]))
@@ -88,9 +88,15 @@ def _shape(shape: tuple[int, ...]) -> str:
     return " × ".join(map(str, shape))
 
 
-def _names(layer: Layer) -> tuple[str, str]:
+def activated(net: LayeredNetwork, layer: Layer) -> bool:
+    """Whether the layer's output passes through an activation the derivation shows: any but a hidden layer's
+    linear one, which changes nothing (its output is then a^(l+1) itself)."""
+    return layer.activation is not None and (layer.activation != "linear" or layer.index == len(net.stack))
+
+
+def _names(net: LayeredNetwork, layer: Layer) -> tuple[str, str]:
     """(the letter of the layer's output, of its error): z and δ = ∂J/∂z when an activation follows."""
-    return ("z", "delta") if layer.activation else ("a", "delta")
+    return ("z", "delta") if activated(net, layer) else ("a", "delta")
 
 
 def _forward(net: LayeredNetwork) -> Section:
@@ -98,7 +104,7 @@ def _forward(net: LayeredNetwork) -> Section:
                                     shape=_shape(net.input))]
     for layer in net.stack:
         n = layer.index
-        out, _ = _names(layer)
+        out, _ = _names(net, layer)
         params = [TensorName(symbol(layer.kind, name), n) for name, _ in layer.parameters]
         rhs = Operation(layer.kind, TensorName("a", n), *params)
         steps.append(definition(f"forward.{out}{n + 1}", TensorName(out, n + 1), rhs, note="layer_forward",
@@ -106,7 +112,7 @@ def _forward(net: LayeredNetwork) -> Section:
                                 parameters=", ".join(f"{p} ({_shape(s)})" for p, s in layer.parameters) or "—"))
         if "forward" in KINDS[layer.kind].extra:  # the quantities inside the layer (attention's Q, K, V, S, P)
             steps.extend(KINDS[layer.kind].extra["forward"](layer))
-        if layer.activation:
+        if activated(net, layer) and layer.activation is not None:
             steps.append(definition(f"forward.a{n + 1}", TensorName("a", n + 1), Applied(G, TensorName("z", n + 1),
                                                                                      TensorName("z", n + 1)),
                                     note="activation" if ACTIVATIONS[layer.activation].elementwise
@@ -192,7 +198,7 @@ def _layer_rule(net: LayeredNetwork, layer: Layer) -> Section:
     cases = _orderings(layer, x) if layer.kind == "maxpool" else None
     same = Chain(_plain(ck, cases), f"layer{n}.forward", Operation(layer.kind, TensorName("a", n)),
                  instances=list(z_def.ravel()))
-    same.then("forward_code", TensorName(letter := _names(layer)[0], n + 1), instances=list(z.ravel()))
+    same.then("forward_code", TensorName(letter := _names(net, layer)[0], n + 1), instances=list(z.ravel()))
     chains: list[Chain] = [same]
     extra = kind.extra
     for name, T, z_alt, given in extra["landmarks"](x, params, cfg, n) if "landmarks" in extra else ():
@@ -267,28 +273,34 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     sample = list(dict.fromkeys([elements[0], elements[len(elements) // 2], elements[-1]]))
     base = indexed(symbol(layer.kind, name), n)
     names = KINDS[layer.kind].extra.get("indices", {}).get(name)
-    idx = sp.symbols(names or ("e c i j" if name == "a" else "o c u v"))[: T.ndim]
+    # one example's element (no e), unless the kind names its own indices
+    idx = sp.symbols(names)[: T.ndim] if names else _indices(layer.kind, name, T.ndim - 1 if name == "a" else T.ndim)
     k = sp.Symbol("k")
     z_k, d_k = indexed(letter, n + 1)[k], indexed("delta", n + 1)[k]
     element = base[idx] if len(idx) > 1 else base[idx[0]]
     derived = {e: sp.Add(*(deltas.ravel()[j] * sp.diff(v, T[e]) for j, v in enumerate(z_def.ravel())))
                for e in elements}
-    over = (k, 1, sp.Symbol("K_z"))
+    def over_k(body: sp.Expr) -> sp.Expr:  # Σ over every element k of the layer's output
+        return Operation("sum_k", body, k)
     rule = Chain(ck, f"layer{n}.{name}.element", Partial(J, element), instances=[Partial(J, T[e]) for e in sample])
-    rule.then("chain_rule", sp.Sum(Product(Partial(J, z_k), Partial(z_k, element)), over), instances=[
+    rule.then("chain_rule", over_k(Product(Partial(J, z_k), Partial(z_k, element))), instances=[
         sp.Add(*(Product(Partial(J, o), Partial(o, T[e])) for o in outputs)) for e in sample])
     rule.checker = _plain(ck)
-    rule.then("substitute_partials", sp.Sum(d_k * sp.Derivative(z_k, element), over),
+    rule.then("substitute_partials", over_k(Product(d_k, Partial(z_k, element))),
               instances=[derived[e] for e in sample])
-    form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", Partial(J, TensorName(symbol(layer.kind, name), n)),
-                 instances=[derived[e] for e in elements])
     extra = KINDS[layer.kind].extra
+    whole = Partial(J, element if "pattern" in extra else
+                    _example_element(layer, name) if layer.kind in NORMS and name == "a" else
+                    TensorName(symbol(layer.kind, name), n))
+    form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", whole, instances=[derived[e] for e in elements])
+    shown = _lecturer_display(layer, name)
     if "pattern" in extra:  # the index pattern a lecturer writes, checked against every derived element
         form.then("index_pattern", extra["pattern_display"](name, n, layer.config), instances=[
             extra["pattern"](name, *instance[:2], deltas, instance[2], e) for e in elements])
+        shown = shown if name == "b" else Operation("at", shown, *idx)  # the element (c, i, j) of the whole
     for step_rule, display, values in extra["steps"](name, layer, deltas, given) if "steps" in extra else ():
         form.then(step_rule, display, instances=[values[e] for e in elements])  # a lecturer's step on the way
-    form.then("layer_rule", _lecturer_display(layer, name), note=f"{layer.kind}_{name}",
+    form.then("layer_rule", shown, note=f"{layer.kind}_{name}",
               instances=[lecturer[e] for e in elements], layer=n, next=n + 1, shape=_target_shape(layer, name))
     return [rule, form]
 
@@ -301,6 +313,48 @@ def _target_shape(layer: Layer, name: str) -> str:
     return _shape(shapes[name])
 
 
+NORMS = ("batchnorm", "layernorm")
+
+
+def _indices(kind: str, name: str, count: int) -> tuple[sp.Symbol, ...]:
+    """The indices a lecturer gives one element of a tensor: (c, i, j) of an image, j of a vector, (o, c, u, v) of
+    a kernel, (i, j) of a weight matrix, i of a bias or of γ, β."""
+    if name == "a":
+        return sp.symbols("c i j")[3 - count:] if count > 1 else (sp.Symbol("j"),)
+    if kind == "conv2d":
+        return sp.symbols("o c u v")[:count]
+    return sp.symbols("i j")[:count]
+
+
+def _example_element(layer: Layer, name: str) -> Any:
+    """The element of example i (batch norm: the statistics couple the examples) or feature i (layer norm)."""
+    return indexed(name, layer.index)[sp.Symbol("i")]
+
+
+def _three_terms(layer: Layer) -> sp.Expr:
+    """The three-term formula for element i of the normalized group (the examples, for batch norm; one example's
+    features, for layer norm): 1/(n σ̂) · [n g_i − Σ_j g_j − x̂_i Σ_j g_j x̂_j], g = γ ∘ ∂J/∂y (γ factored out
+    when it is one number over the group, as in batch norm)."""
+    n = layer.index
+    i, j = sp.symbols("i j")
+    size = Label("n", "n") if layer.kind == "layernorm" else (
+        Label("mHW", "m H W") if len(layer.input) == 3 else Label("m", "m"))
+    delta, xhat, gamma = indexed("delta", n + 1), indexed("xhat", n), indexed("gamma", n)
+    sigma = TensorName("sigmahat", n)
+
+    def g(k: sp.Symbol) -> sp.Expr:
+        return sp.Mul(gamma[k], delta[k], evaluate=False) if layer.kind == "layernorm" else delta[k]
+
+    def times(*factors: sp.Expr) -> sp.Expr:
+        return sp.Mul(*factors, evaluate=False)
+
+    over = (j, 1, size)
+    bracket = sp.Add(times(size, g(i)), times(-1, sp.Sum(g(j), over)),
+                     times(-1, xhat[i], sp.Sum(times(g(j), xhat[j]), over)), evaluate=False)
+    top = sp.Integer(1) if layer.kind == "layernorm" else TensorName("gamma", n)
+    return times(Frac(top, times(size, sigma)), bracket)
+
+
 def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
     """The lecturer's form of ∂J/∂(name) for the whole tensor, as named operations on whole tensors."""
     n, cfg = layer.index, layer.config
@@ -311,18 +365,18 @@ def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
     forms: dict[tuple[str, str], sp.Expr] = {
         ("conv2d", "a"): Operation("full_conv", dilated, Operation("rot180", TensorName("K", n))),
         ("conv2d", "K"): Operation("valid_corr", Operation("pad", a, cfg.get("padding", 0)), dilated),
-        ("conv2d", "b"): Operation("sum_pq", delta),
+        ("conv2d", "b"): Operation("sum_pq", delta, sp.Symbol("o")),
         ("dense", "a"): Operation("transpose", TensorName("W", n)) * delta,
         ("dense", "W"): delta * Operation("transpose", a),
         ("dense", "b"): delta,
         ("flatten", "a"): Operation("reshape", delta, _shape(layer.input)),
         ("maxpool", "a"): Operation("route_to_max", delta, cfg.get("size", 1)),
-        ("meanpool", "a"): Operation("upsample", delta, cfg.get("size", 1)) / cfg.get("size", 1) ** 2,
-        ("batchnorm", "a"): Operation("batchnorm_back", delta, TensorName("gamma", n)),
-        ("batchnorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("u", n))),
+        ("meanpool", "a"): Operation("spread", delta, cfg.get("size", 1)),  # δ/size² over each window
+        ("batchnorm", "a"): _three_terms(layer),
+        ("batchnorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("xhat", n))),
         ("batchnorm", "beta"): Operation("sum", delta),
-        ("layernorm", "a"): Operation("layernorm_back", delta, TensorName("gamma", n)),
-        ("layernorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("u", n))),
+        ("layernorm", "a"): _three_terms(layer),
+        ("layernorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("xhat", n))),
         ("layernorm", "beta"): Operation("sum", delta),
         **_attention_forms(n, delta),
     }

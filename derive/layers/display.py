@@ -12,8 +12,49 @@ from typing import Any
 import sympy as sp
 
 
+def _arg(printer: Any, a: Any) -> str:
+    return printer._print(a)
+
+
+def _group(printer: Any, a: Any) -> str:
+    """An argument that a postfix or a product follows: a bare tensor as it is, anything else in parentheses."""
+    text = printer._print(a)
+    return text if isinstance(a, TensorName) else r"\left(%s\right)" % text
+
+
+def _size(printer: Any, a: Any) -> str:
+    return str(a) if isinstance(a, sp.Integer | int) else printer._print(a)
+
+
+FORMS: dict[str, Any] = {
+    # the δ passed back by a convolution: δ (dilated) fully convolved with the kernel rotated by 180°
+    "full_conv": lambda p, d, k: r"%s \ast_{\mathrm{full}} %s" % (_arg(p, d), _arg(p, k)),
+    "rot180": lambda p, k: r"\operatorname{rot}_{180^{\circ}}\left(%s\right)" % _arg(p, k),
+    # ∂J/∂K: the (padded) input cross-correlated with δ, valid positions only
+    "valid_corr": lambda p, a, d: r"%s \star_{\mathrm{valid}} %s" % (_arg(p, a), _arg(p, d)),
+    "pad": lambda p, a, n: (_arg(p, a) if n == 0 else r"\operatorname{pad}_{%s}\left(%s\right)" % (_size(p, n),
+                                                                                                 _arg(p, a))),
+    "dilate": lambda p, d, s: r"\operatorname{dilate}_{%s}\left(%s\right)" % (_size(p, s), _arg(p, d)),
+    "sum_pq": lambda p, d, o: r"\sum_{p,\,q} %s_{%s,p,q}" % (_arg(p, d), _arg(p, o)),
+    "sum_k": lambda p, body, k: r"\sum_{%s} %s" % (_arg(p, k), _arg(p, body)),
+    "at": lambda p, x, *idx: r"\left(%s\right)_{%s}" % (_arg(p, x), ",".join(_arg(p, i) for i in idx)),
+    "transpose": lambda p, a: r"%s^{\mathsf{T}}" % (r"\left(%s\right)" % _arg(p, a)),
+    "dJ": lambda p, a: r"\frac{\partial J}{\partial %s}" % _arg(p, a),
+    "reshape": lambda p, d, shape: r"\operatorname{reshape}\left(%s,\ %s\right)" % (
+        _arg(p, d), str(shape).replace(" × ", r" \times ").replace("×", r"\times")),
+    "route_to_max": lambda p, d, s: r"\mathbf{1}_{\max} \circ \operatorname{up}_{%s}\left(%s\right)" % (
+        _size(p, s), _arg(p, d)),
+    "spread": lambda p, d, s: r"\frac{1}{%d} \operatorname{up}_{%s}\left(%s\right)" % (int(s) ** 2, _size(p, s),
+                                                                                     _arg(p, d)),
+    "upsample": lambda p, d, s: r"\operatorname{up}_{%s}\left(%s\right)" % (_size(p, s), _arg(p, d)),
+    "sum": lambda p, a: r"\sum %s" % _group(p, a),
+    "sumsq": lambda p, a: r"\left\lVert %s\right\rVert^{2}" % _arg(p, a),
+}
+"""how a lecturer writes each named operation (LaTeX); one not listed prints as \\operatorname{name}(…)"""
+
+
 class Operation(sp.Expr):
-    """name(arg₁, arg₂, …) printed as \\operatorname{name}."""
+    """name(arg₁, arg₂, …) in the lecturer's notation (``FORMS``), \\operatorname{name}(…) otherwise."""
 
     def __new__(cls, name: str, *args: Any) -> Operation:
         return sp.Expr.__new__(cls, sp.Symbol(name), *args)
@@ -23,7 +64,10 @@ class Operation(sp.Expr):
         return str(self.args[0])
 
     def _latex(self, printer: Any) -> str:
-        inner = ", ".join(printer._print(a) for a in self.args[1:])
+        args = self.args[1:]
+        if self.name in FORMS:
+            return FORMS[self.name](printer, *args)
+        inner = ", ".join(printer._print(a) for a in args)
         return r"\operatorname{%s}\left(%s\right)" % (self.name.replace("_", r"\_"), inner)
 
     def _sympystr(self, printer: Any) -> str:
@@ -42,6 +86,47 @@ class TensorName(sp.Symbol):
         return r"%s^{%s}" % (printer._print(sp.Symbol(letter)), layer)
 
 
+class Label(sp.Symbol):
+    """A symbol of the display only, written as given (C_out − 1 as the upper end of a sum)."""
+
+    def __new__(cls, name: str, tex: str) -> Label:
+        obj = sp.Symbol.__new__(cls, name)
+        obj.tex = tex
+        return obj
+
+    def __getnewargs_ex__(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return (self.name, self.tex), {}
+
+    def _latex(self, printer: Any) -> str:
+        return self.tex
+
+
+class Element(sp.IndexedBase):
+    """The elements of a layer's tensor, printed letter^(layer)_{indices} (no braces around the base)."""
+
+    def _latex(self, printer: Any) -> str:
+        letter, layer = str(self.label).split("^")
+        return r"%s^{%s}" % (printer._print(sp.Symbol(letter)), layer)
+
+    def __getitem__(self, indices: Any, **kw_args: Any) -> sp.Indexed:
+        item = super().__getitem__(indices, **kw_args)
+        return ElementOf(*item.args)
+
+
+class ElementOf(sp.Indexed):
+    """One element: letter^(layer)_{i,j}, the layer above and the indices below the same letter."""
+
+    def _latex(self, printer: Any) -> str:
+        return "%s_{%s}" % (printer._print(self.base), ",".join(printer._print(i) for i in self.indices))
+
+
 def indexed(letter: str, layer: int) -> sp.IndexedBase:
     """The tensor's elements, shown letter^(layer)_{indices}."""
-    return sp.IndexedBase(sp.Symbol(f"{letter}^({layer})"))
+    return Element(sp.Symbol(f"{letter}^({layer})"))
+
+
+def last(name: str) -> sp.Expr:
+    """name − 1 as the upper end of a sum over 0 … name − 1 (C_out − 1, not −1 + C_out)."""
+    base, _, sub = name.partition("_")
+    tex = "%s_{\\mathrm{%s}} - 1" % (base, sub) if sub else "%s - 1" % base
+    return Label(f"{name}-1", tex)

@@ -9,6 +9,7 @@ frames of ``LINES_PER_FRAME`` steps. ``handout=True`` prints the deck without ov
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -34,6 +35,12 @@ PREAMBLE = ("\\usepackage{amsmath,amssymb}\n"
 
 LINES_PER_FRAME = 5
 """at most this many rows of a derivation on a frame"""
+
+PACKED = re.compile(r"(layer|activation_delta)\d+")
+"""the sections of a layered network (SPEC §9) whose short equations share frames"""
+
+PACKED_LINES = 5
+"""at most this many rows on a frame of such a section"""
 
 BREAKS_ANYWHERE = frozenset({"zh"})
 """languages whose lines may break between any two characters"""
@@ -89,6 +96,9 @@ class BeamerPrinter(LatexPrinter):
         heading = self.runs(section.heading)
         equations = section.equations
         other = [b for b in section.blocks if not isinstance(b, EquationGroup | Notes)]
+        if PACKED.fullmatch(section.id) and other and all(isinstance(b, Paragraph) for b in other):
+            lead = "".join("\\framesubtitle{%s}\n" % self.runs(b) for b in other if isinstance(b, Paragraph))
+            return self.packed_frames(heading, equations, lead)
         if other:  # a table, a paragraph: one frame of their own, before the equations
             frames = [self.frame(heading, "\\centering\n\\adjustbox{max width=\\linewidth, max totalheight=0.8"
                                           "\\textheight}{\\begin{minipage}{\\linewidth}\n%s\\end{minipage}}\n"
@@ -101,6 +111,8 @@ class BeamerPrinter(LatexPrinter):
             return [self.frame(heading if start == 0 else self.continued(heading),
                                self.align(defined[start:start + LINES_PER_FRAME], section.notes if start == 0 else ()))
                     for start in range(0, len(defined), LINES_PER_FRAME)]
+        if PACKED.fullmatch(section.id):
+            return self.packed_frames(heading, equations)
         frames = []
         goal = equations[0]
         reminder = "\\framesubtitle{%s$%s = %s$}\n" % (
@@ -119,6 +131,35 @@ class BeamerPrinter(LatexPrinter):
                     frames.append(self.frame(self.continued(heading), reminder + self.align(rows, notes)))
                 else:
                     frames.append(self.frame(heading, self.align(rows, notes)))
+        return frames
+
+    def packed_frames(self, heading: str, equations: Sequence[Equation], lead: str = "") -> list[str]:
+        """A layer's rules (SPEC §9), its short equations together: the equations of one quantity (∂J/∂K: the
+        chain rule for one element, then the lecturer's form of the whole) stay on one frame, and a frame takes
+        such groups while they fit in ``PACKED_LINES`` rows; a longer group is split as in ``section_frames``.
+        ``lead`` (the shapes) is the first frame's subtitle."""
+        groups: dict[str, list[tuple[str, Line, str | None]]] = {}
+        for eq in equations:
+            rows = groups.setdefault(".".join(eq.id.split(".")[:2]), [])
+            rows += [(eq.lhs if n == 0 else "", line, eq.tag if n == len(eq.lines) - 1 else None)
+                     for n, line in enumerate(eq.lines)]
+        pages: list[list[tuple[str, Line, str | None]]] = [[]]
+        for rows in groups.values():
+            if pages[-1] and len(pages[-1]) + len(rows) > PACKED_LINES:
+                pages.append([])
+            while len(rows) > PACKED_LINES:
+                pages[-1] = rows[:PACKED_LINES]
+                lhs = next(r[0] for r in reversed(rows[:PACKED_LINES]) if r[0])
+                first = rows[PACKED_LINES]
+                rows = [(first[0] or "%s = %s" % (lhs, rows[PACKED_LINES - 1][1].rhs), first[1], first[2]),
+                        *rows[PACKED_LINES + 1:]]
+                pages.append([])
+            pages[-1].extend(rows)
+        frames = []
+        for n, rows in enumerate(p for p in pages if p):
+            notes = tuple(dict.fromkeys(line.note for _, line, _ in rows if line.note))
+            frames.append(self.frame(self.continued(heading) if n else heading,
+                                     ("" if n else lead) + self.align(rows, notes)))
         return frames
 
     @staticmethod
@@ -214,7 +255,14 @@ class BeamerPrinter(LatexPrinter):
     def _print_Figure(self, figure: Figure) -> str:
         from . import figures
 
-        return figures.tikz(figure)
+        if figure.kind == "layers":  # a slide is wide and short: three layers a row keep the words legible
+            from .layered_figures import layers_tikz
+
+            return layers_tikz(figure.subject, per_row=3)
+        if figure.caption is None:
+            return figures.tikz(figure)
+        return "{\\centering\n%s\\par}\n\\medskip\n{\\small %s\\par}\n" % (figures.tikz(figure),
+                                                                           self.runs(figure.caption))
 
 
 PRINTER = BeamerPrinter

@@ -39,10 +39,20 @@ def _graph_mermaid(subject: Any) -> str:
     return mermaid(subject)
 
 
+def _layered(name: str) -> Callable[[Any], str]:
+    def draw(subject: Any) -> str:
+        from . import layered_figures
+
+        return str(getattr(layered_figures, name)(subject))
+    return draw
+
+
 DRAWINGS: dict[str, dict[str, Callable[[Any], str]]] = {
-    "tikz": {"network": _network_tikz, "graph": _graph_tikz},
-    "svg": {"network": _network_svg, "graph": _graph_svg},
-    "mermaid": {"graph": _graph_mermaid},
+    "tikz": {"network": _network_tikz, "graph": _graph_tikz, "layers": _layered("layers_tikz"),
+             "flipped_kernel": _layered("kernel_tikz")},
+    "svg": {"network": _network_svg, "graph": _graph_svg, "layers": _layered("layers_svg"),
+            "flipped_kernel": _layered("kernel_svg")},
+    "mermaid": {"graph": _graph_mermaid, "layers": _layered("layers_mermaid")},
 }
 """how each kind of figure is drawn in each drawing language"""
 

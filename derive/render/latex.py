@@ -179,7 +179,10 @@ class LatexPrinter(Printer):
     def _print_Figure(self, figure: Figure) -> str:
         from . import figures
 
-        return figures.tikz(figure)
+        if figure.caption is None:
+            return figures.tikz(figure)
+        return "\\begin{center}\n%s\\end{center}\n{\\small %s\\par}\n\\medskip\n" % (figures.tikz(figure),
+                                                                                self.runs(figure.caption))
 
     def _print_Text(self, run: Text) -> str:
         return escape(self.settable(run.text))

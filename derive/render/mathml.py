@@ -191,7 +191,8 @@ class MathMLPrinter(Printer):
     def _print_Figure(self, figure: Figure) -> str:
         from . import figures
 
-        return f'<figure class="diagram">{figures.svg(figure)}</figure>'
+        caption = f"<figcaption>{self.runs(figure.caption)}</figcaption>" if figure.caption is not None else ""
+        return f'<figure class="diagram">{figures.svg(figure)}{caption}</figure>'
 
     def _print_Text(self, run: Text) -> str:
         return escape(run.text)

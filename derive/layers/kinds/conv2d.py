@@ -133,18 +133,19 @@ def pattern(name: str, x: Any, P: dict[str, Any], delta: Any, cfg: Config, e: tu
 
 def pattern_display(name: str, layer: int, cfg: Config) -> Any:
     """The same patterns for any element, as a lecturer writes them (indices from 0)."""
-    from ..display import indexed
+    from ..display import indexed, last
 
     s, p = cfg["stride"], cfg["padding"]
     o, c, i, j, a, b, u, v = sp.symbols("o c i j p q u v")
     delta, K, x = indexed("delta", layer + 1), indexed("K", layer), indexed("a", layer)
-    C, H, W = sp.symbols("C_out H_out W_out")
+    C, H, W = last("C_out"), last("H_out"), last("W_out")
     if name == "a":
-        return sp.Sum(delta[o, a, b] * K[o, c, i + p - s * a, j + p - s * b], (b, 0, W - 1), (a, 0, H - 1),
-                      (o, 0, C - 1))
+        term = sp.Mul(delta[o, a, b], K[o, c, i + p - s * a, j + p - s * b], evaluate=False)
+        return sp.Sum(term, (b, 0, W), (a, 0, H), (o, 0, C))
     if name == "K":
-        return sp.Sum(delta[o, a, b] * x[c, s * a + u - p, s * b + v - p], (b, 0, W - 1), (a, 0, H - 1))
-    return sp.Sum(delta[o, a, b], (b, 0, W - 1), (a, 0, H - 1))
+        term = sp.Mul(x[c, s * a + u - p, s * b + v - p], delta[o, a, b], evaluate=False)
+        return sp.Sum(term, (b, 0, W), (a, 0, H))
+    return sp.Sum(delta[o, a, b], (b, 0, W), (a, 0, H))
 
 
 register(LayerKind("conv2d", {"channels": Key("int", None, 1, 1024), "kernel": Key("int", None, 1, 64),
