@@ -164,6 +164,18 @@ def grading_entry(name: str, title: str) -> Entry:
     return Entry(name, title, files, description="derive grade examples/grade-net.toml --answers examples/class.csv")
 
 
+def sheet_entry(name: str, title: str, spec: Mapping[str, Any], *, variants: int, seed: int) -> Entry:
+    """An entry holding an exercise sheet folder (derive sheet): its files under ``name/``."""
+    def files() -> dict[str, str | bytes]:
+        from .network import Network
+        from .sheet.files import sheet_files
+        from .sheet.variants import make_sheet
+
+        net = Network.from_dict(dict(spec))
+        return {"/" + n: data for n, data in sheet_files(make_sheet(net, count=variants, seed=seed)).items()}
+    return Entry(name, title, files, description=f"derive sheet --variants {variants} --seed {seed}")
+
+
 ENTRIES: tuple[Entry, ...] = (
     derivation("backprop-sigmoid-cross-entropy", "Backpropagation: sigmoid + cross-entropy (the slides' network)",
                SLIDES),
@@ -188,6 +200,8 @@ ENTRIES: tuple[Entry, ...] = (
                 {"x": "1.5", "w1": "0.8", "b1": "-0.2", "w2": "-0.5", "b2": "0.4", "v1": "1.2", "v2": "-0.7",
                  "c": "0.1", "y": "1"}, ("x", "y")),
     grading_entry("grading-class", "Grading a class: the squared-error exercise's answers, each mistake named"),
+    sheet_entry("sheet-example", "An exercise sheet: three variants of the slides' network, keys and quizzes", SLIDES,
+                variants=3, seed=2026),
 )
 
 
