@@ -313,3 +313,28 @@ def test_sheets_and_keys_compile_without_overfull_boxes(tmp_path, spec, program,
         pdf, log = compile_tex((out / f"{name}.tex").read_text(encoding="utf-8"), program, tmp_path, name)
         assert not _overfull(log), _overfull(log)
         shutil.copy(pdf, os.path.join(artifacts, f"sheet-{program}-{name}.pdf"))
+
+
+@pytest.mark.pdflatex
+def test_formula_questions_reach_the_sheet_the_key_and_the_answers(tmp_path):
+    """Formula questions (derive.sheet.formulas) are printed on the sheet with their target, on the key with the
+    expected formula (a long one wraps), and in answers.csv once per variant."""
+    from derive.sheet.model import Formula, Mistake
+
+    net = Network.from_dict(SLIDES)
+    long = " + ".join(f"Theta[3][{k}][1]*delta[4][{k}]" for k in range(1, 5))
+    formulas = (Formula("delta[4][1]", "Derive δ^(4)_1 for one example.", "a[4][1] - y[1]",
+                        (Mistake("sign_flipped", "y[1] - a[4][1]", "the sign is flipped"),)),
+                Formula("delta[3][1]", "Derive δ^(3)_1 for one example.", f"({long})*a[3][1]*(1 - a[3][1])", ()))
+    sheet = make_sheet(net, count=2, seed=3, formulas=formulas)
+    made = sheet_files_module.sheet_files(sheet)
+    rows = list(csv.reader(io.StringIO(made["answers.csv"].decode())))
+    assert [r for r in rows if r[1] == "delta[3][1]" and r[2].startswith("(")] == \
+        [["1", "delta[3][1]", formulas[1].expected], ["2", "delta[3][1]", formulas[1].expected]]
+    for name in ("sheet-1", "key-1"):
+        source = made[f"{name}.tex"].decode()
+        assert "delta[4][1]" in source.replace("\\allowbreak{}", "")
+        _, log = compile_tex(source, "pdflatex", tmp_path, name)
+        assert not _overfull(log), _overfull(log)
+    key = made["key-1.tex"].decode().replace("\\allowbreak{}", "")
+    assert "Theta[3][4][1]*delta[4][4]" in key

@@ -21,6 +21,9 @@ from . import Code, Document, Equation, EquationGroup, Figure, Line, Math, Meta,
 from .derivation import presentation
 from .words import paragraph
 
+BLANK = "_" * 24
+"""the line a student writes an answer on"""
+
 
 def _printer(net: Network) -> MathPrinter:
     words = catalogue(net.language)
@@ -68,7 +71,7 @@ def questions(sheet: Sheet, net: Network, v: Variant) -> tuple[Section, ...]:
     header = tuple(paragraph(words.word("sheet", c)) for c in ("column_number", "column_quantity", "column_name",
                                                                  "column_answer"))
     rows = tuple((Paragraph((Text(str(n)),)), Paragraph((_quantity(net, a.name, printer),)),
-                  Paragraph((Code(a.name),)), Paragraph(()))
+                  Paragraph((Code(a.name),)), Paragraph((Text(BLANK),)))
                  for n, a in enumerate(v.questions, start=1))
     out = [Section("sheet_questions", paragraph(words.word("sheet", "questions")), (Table(header, rows),))]
     if sheet.formulas:
@@ -116,8 +119,7 @@ def key_document(sheet: Sheet, v: Variant, example: Derivation, *, notation: str
     worked = document(example, language=net.language, notation=net.notation, title=meta.title, author=author,
                       date=date)
     sections = [given(net, v), *worked.sections]
-    if sheet.formulas:
-        header = tuple(paragraph(words.word("sheet", c)) for c in ("column_name", "column_expected"))
-        rows = tuple((Paragraph((Code(f.target),)), Paragraph((Code(f.expected),))) for f in sheet.formulas)
-        sections.append(Section("sheet_formulas", paragraph(words.word("sheet", "formulas")), (Table(header, rows),)))
+    if sheet.formulas:  # paragraphs, not a table: a long formula wraps at its operators
+        blocks = tuple(Paragraph((Code(f.target), Text(" = "), Code(f.expected))) for f in sheet.formulas)
+        sections.append(Section("sheet_formulas", paragraph(words.word("sheet", "formulas")), blocks))
     return replace(worked, meta=meta, intro=_intro(words, sheet, v, net), sections=tuple(sections))
