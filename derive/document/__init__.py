@@ -7,6 +7,7 @@ Mathematics is carried as LaTeX of one expression (``Math``); every format conve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,8 +90,14 @@ class Line:
     note: Paragraph | None = None
     text: str = ""
     """the rule and note as one plain sentence (the JSON form's text)"""
-    sympy: str = ""
-    """SymPy's string of the right-hand side"""
+    source: str | Callable[[], str] = field(default="", compare=False)
+    """SymPy's string of the right-hand side, or how to make it: only the JSON form prints it, so a document
+    printed in another format (a sheet's hundreds of keys) never spends the time"""
+
+    @property
+    def sympy(self) -> str:
+        """SymPy's string of the right-hand side"""
+        return self.source() if callable(self.source) else self.source
 
 
 @dataclass(frozen=True)

@@ -241,7 +241,7 @@ def _line(step: Step, printer: MathPrinter, profile: Profile, words: Catalogue, 
                 _terms(shown.rhs, printer), step.rule,
                 paragraph(word(profile, words, "rules", step.rule, **dict(step.args))),
                 paragraph(note) if note else None,  # a profile may have nothing to add (an empty note)
-                step_text(profile, words, step), written(sp.sstr(step.rhs), profile))
+                step_text(profile, words, step), lambda: written(sp.sstr(step.rhs), profile))
 
 
 def _terms(expr: sp.Basic, printer: MathPrinter) -> tuple[str, ...]:
