@@ -35,6 +35,8 @@ RATES = (0.5, 0.1, 0.02)
 """learning rates of the key's descent step, the first that lowers the cost"""
 PARALLEL_FROM = 16
 """variants from which the keys are worked out in parallel processes"""
+MAX_WORKERS = 8
+"""processes at most, whatever the machine's cores"""
 
 
 def writers() -> list[tuple[str, Callable[[Sheet], str | bytes]]]:
@@ -96,7 +98,7 @@ def _each(sheet: Sheet, engine: Engine, settings: dict[str, Any]) -> Iterator[di
     """Each variant's files, in order: in forked processes for many variants, here otherwise."""
     global _shared
     numbers = [v.number for v in sheet.variants]
-    workers = min(os.cpu_count() or 1, 8)
+    workers = min(_cores(), MAX_WORKERS)
     if len(numbers) < PARALLEL_FROM or workers < 2 or "fork" not in _start_methods():
         yield from (variant_files(sheet, engine, v, settings) for v in sheet.variants)
         return
@@ -110,6 +112,12 @@ def _each(sheet: Sheet, engine: Engine, settings: dict[str, Any]) -> Iterator[di
             yield from pool.map(_one, numbers, chunksize=max(1, len(numbers) // (4 * workers)))
     finally:
         _shared = None
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity where the system tells it, else the machine's)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
 def _start_methods() -> Sequence[str]:

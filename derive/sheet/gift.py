@@ -36,7 +36,7 @@ def tolerance(q: Numerical) -> str:
 def quiz_gift(sheet: Sheet) -> str:
     """The GIFT file of ``sheet``: ``$CATEGORY`` per variant, then ``::title::text{#value:tolerance}`` per question."""
     words = catalogue(sheet.language)
-    out = [f"// derive sheet: {len(sheet.variants)} variants, seed {sheet.seed}", ""]
+    out = [f"// derive sheet --variants {len(sheet.variants)} --seed {sheet.seed}", ""]
     for v in sheet.variants:
         out += [f"$CATEGORY: $course$/derive-sheet-{sheet.seed}/variant-{v.number}", ""]
         for q in v.questions:
