@@ -83,8 +83,9 @@ class Line:
     relation: str
     """'=' or ':=' (an update in place)"""
     rhs: str
-    terms: tuple[str, ...]
-    """the rhs split at its top-level + and − (a wide sum breaks there)"""
+    term_source: tuple[str, ...] | Callable[[], tuple[str, ...]] = field(compare=False)
+    """the rhs split at its top-level + and − (a wide sum breaks there), or how to split it (made when a printer
+    asks: only a wide line is broken)"""
     rule: str
     words: Paragraph
     note: Paragraph | None = None
@@ -93,6 +94,11 @@ class Line:
     source: str | Callable[[], str] = field(default="", compare=False)
     """SymPy's string of the right-hand side, or how to make it: only the JSON form prints it, so a document
     printed in another format (a sheet's hundreds of keys) never spends the time"""
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """the rhs split at its top-level + and −"""
+        return self.term_source() if callable(self.term_source) else self.term_source
 
     @property
     def sympy(self) -> str:
