@@ -161,13 +161,17 @@ def test_the_answers_hold_as_claims_of_derive_check(made, tmp_path, capsys):
     net = tmp_path / "net.toml"
     net.write_text(toml(SLIDES))
     for k in (1, 2, 3):
-        data = json.loads((out / f"variant-{k}.json").read_text())
-        params, sample, claims = tmp_path / "p.json", tmp_path / "d.json", tmp_path / "c.json"
-        params.write_text(json.dumps({"Theta": data["Theta"]}))
-        sample.write_text(json.dumps({"X": data["X"], "Y": data["Y"]}))
+        variant = str(out / f"variant-{k}.json")  # parameters and data in one file, read as both
+        claims = tmp_path / "c.json"
         claims.write_text(json.dumps({"claims": {q: v for (v_k, q), v in table.items() if v_k == k}}))
-        assert main(["check", str(net), "--params", str(params), "--data", str(sample), "--claims", str(claims)]) == 0
+        assert main(["check", str(net), "--params", variant, "--data", variant, "--claims", str(claims)]) == 0
     capsys.readouterr()
+    variant = str(out / "variant-1.json")
+    assert main(["numeric", str(net), "--params", variant, "--data", variant]) == 0
+    data = json.loads((out / "variant-1.json").read_text())
+    computed = json.loads(capsys.readouterr().out)
+    assert computed["cost"] == pytest.approx(oracle.cost(SLIDES, data["Theta"], np.array(data["X"]),
+                                                         np.array(data["Y"])), rel=1e-12)
 
 
 def parse_gift(path: Path) -> list[dict]:
