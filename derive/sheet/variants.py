@@ -105,7 +105,7 @@ def questions(net: Network) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def prompt(net: Network, name: str, language: str, decimals: int) -> str:
+def prompt(name: str, language: str, decimals: int) -> str:
     """The question in words, the quantity named as the sheet's notation writes it."""
     return catalogue(language).word("sheet", "numerical", name=name, decimals=decimals)
 
@@ -113,7 +113,7 @@ def prompt(net: Network, name: str, language: str, decimals: int) -> str:
 def variant(engine: Engine, number: int, rng: np.random.Generator, language: str, *,
             decimals: int = DECIMALS) -> Variant:
     """The next variant drawn from ``rng``, its questions' values computed by the engine and checked."""
-    from ..claims import check
+    from ..claims import QUANTITIES, check, index
 
     net = engine.net
     thetas = [hundredths(rng, *PARAMETERS, (net.layers[n + 1], net.layers[n] + 1)) for n in range(net.L - 1)]
@@ -124,15 +124,13 @@ def variant(engine: Engine, number: int, rng: np.random.Generator, language: str
     asked = []
     claims = {}
     for canonical in questions(net):
-        from ..claims import QUANTITIES, index
-
         name = profile.written(canonical)
         kind, idx = index(net, name)
         value = float(QUANTITIES[kind].value({**computed, "parameters": thetas}, idx))
         if not np.isfinite(value):
             raise CheckError(f"variant {number}: {name}", f"the engine's value {value!r} is not finite")
         claims[name] = f"{value:.{decimals}f}"
-        asked.append(Numerical(name, prompt(net, name, language, decimals), value, decimals))
+        asked.append(Numerical(name, prompt(name, language, decimals), value, decimals))
     wrong = [c for c in check(net, computed, claims, source=f"variant {number}", params=thetas) if not c.holds]
     if wrong:
         raise CheckError(f"variant {number}: {wrong[0].name}",
