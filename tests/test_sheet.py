@@ -343,3 +343,13 @@ def test_formula_questions_reach_the_sheet_the_key_and_the_answers(tmp_path):
         assert not _overfull(log), _overfull(log)
     key = made["key-1.tex"].decode().replace("\\allowbreak{}", "")
     assert "Theta[3][4][1]*delta[4][4]" in key
+
+
+def test_title_author_and_date_reach_every_sheet_and_key(tmp_path):
+    code, out = run_sheet(tmp_path, NETWORKS["squared"], "--variants", "2", "--seed", "1", "--title", "Quiz 3 & more",
+                          "--author", "Dr. Ng", "--date", "2026-12-02")
+    assert code == 0
+    for k in (1, 2):
+        for kind in ("sheet", "key"):
+            tex = (out / f"{kind}-{k}.tex").read_text(encoding="utf-8")
+            assert f"Quiz 3 \\& more — {k}" in tex and "Dr. Ng" in tex and "2026-12-02" in tex
