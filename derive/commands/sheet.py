@@ -20,7 +20,7 @@ def whole(text: str) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..sheet.variants import MAX_SEED, MAX_VARIANTS
+    from ..sheet.limits import MAX_SEED, MAX_VARIANTS
 
     p.add_argument("network", metavar="NET.toml")
     p.add_argument("--variants", required=True, type=whole, metavar="N",

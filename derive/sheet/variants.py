@@ -21,14 +21,9 @@ from ..losses import LOSSES
 from ..network import Network
 from ..notation import PROFILES
 from ..text import catalogue
+from .limits import MAX_NUMBERS, MAX_SEED, MAX_VARIANTS
 from .model import Formula, Numerical, Sheet, Variant
 
-MAX_VARIANTS = 500
-"""variants of one sheet (a class, a few times over)"""
-MAX_SEED = 2**32 - 1
-"""seeds are whole numbers 0 … MAX_SEED"""
-MAX_NUMBERS = 50_000
-"""weights over all variants (variants × the network's weights): each is worked out on a key"""
 DECIMALS = 4
 """the digits after the point a numerical question asks for"""
 SCALE = 100
