@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("derive.commands.check", "check the numbers claimed in a worked example"),
     "lecture": ("derive.commands.lecture", "regenerate the lecture set in outputs/"),
     "grade": ("derive.commands.grade", "grade an answer (or a class file) against the derivation"),
+    "sheet": ("derive.commands.sheet", "exercise variants from a seed, with answer keys and quizzes"),
 }
 
 

@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -68,27 +69,7 @@ class Num(sp.Expr):
 
     def parts(self) -> tuple[str, str, int | None, tuple[int, int] | None]:
         """(sign, digits with a point, power of ten or None, (numerator, denominator) of a fraction or None)."""
-        value = self.args[0]
-        if self.digits:
-            with localcontext(Context(prec=self.digits + 20)):  # a Decimal: no underflow below a double's range
-                text = f"{Decimal(int(value.p)) / Decimal(int(value.q)):.{self.digits}g}"
-            mantissa, _, exponent = text.lower().partition("e")
-            sign = "-" if mantissa.startswith("-") else ""
-            if exponent:
-                digits = mantissa.lstrip("-")
-                digits = digits.rstrip("0").rstrip(".") if "." in digits else digits
-                return sign, digits, int(exponent), None
-            return sign, _plain(Decimal(mantissa.lstrip("-"))), None, None
-        exact = terminating(value)
-        sign = "-" if value < 0 else ""
-        if exact is None:
-            return sign, "", None, (abs(int(value.p)), int(value.q))
-        exact = exact.copy_abs()  # abs() would round to the context's 28 digits
-        if exact and exact.adjusted() not in PLAIN_EXPONENTS:
-            figures = exact.as_tuple().digits
-            mantissa = str(figures[0]) + ("." + "".join(map(str, figures[1:])) if len(figures) > 1 else "")
-            return sign, mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa, exact.adjusted(), None
-        return sign, _plain(exact), None, None
+        return _parts(self.args[0], self.digits)
 
     def text(self) -> str:
         """The LaTeX of the number."""
@@ -126,6 +107,31 @@ class Num(sp.Expr):
         """Whether it prints in its own parentheses: asked to (a factor), and signed or a power of ten."""
         sign, _, exponent, _ = self.parts()
         return self.args[2] is sp.true and bool(sign or exponent is not None)
+
+
+@lru_cache(maxsize=4096)
+def _parts(value: sp.Rational, digits: int) -> tuple[str, str, int | None, tuple[int, int] | None]:
+    """Num.parts, remembered: a page asks for the parts of each number many times (to print, to bracket it)."""
+    if digits:
+        with localcontext(Context(prec=digits + 20)):  # a Decimal: no underflow below a double's range
+            text = f"{Decimal(int(value.p)) / Decimal(int(value.q)):.{digits}g}"
+        mantissa, _, exponent = text.lower().partition("e")
+        sign = "-" if mantissa.startswith("-") else ""
+        if exponent:
+            shown = mantissa.lstrip("-")
+            shown = shown.rstrip("0").rstrip(".") if "." in shown else shown
+            return sign, shown, int(exponent), None
+        return sign, _plain(Decimal(mantissa.lstrip("-"))), None, None
+    exact = terminating(value)
+    sign = "-" if value < 0 else ""
+    if exact is None:
+        return sign, "", None, (abs(int(value.p)), int(value.q))
+    exact = exact.copy_abs()  # abs() would round to the context's 28 digits
+    if exact and exact.adjusted() not in PLAIN_EXPONENTS:
+        figures = exact.as_tuple().digits
+        mantissa = str(figures[0]) + ("." + "".join(map(str, figures[1:])) if len(figures) > 1 else "")
+        return sign, mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa, exact.adjusted(), None
+    return sign, _plain(exact), None, None
 
 
 def terminating(value: sp.Rational) -> Decimal | None:
@@ -353,8 +359,12 @@ class _Shown:
         return ("rounded_value", (("digits", digits),)) if digits else ("exact_value", ())
 
 
-def worked_example(net: Network, problem: Problem, *, rate: float = 0.5, digits: int = 7) -> Derivation:
-    """The worked example as a Derivation (so every printer renders it), sections as on the slides."""
+def worked_example(net: Network, problem: Problem, *, rate: float = 0.5, digits: int = 7,
+                   derivation: Derivation | None = None, functions: Any = None) -> Derivation:
+    """The worked example as a Derivation (so every printer renders it), sections as on the slides.
+
+    ``derivation`` (``backprop(net)``) and ``functions`` (``lambdify(net)``) may be given when many examples of one
+    network are worked out (an exercise sheet's variants): the network is then derived once, not per example."""
     from .numeric import lambdify
 
     if not 1 <= digits <= 15:
@@ -366,8 +376,8 @@ def worked_example(net: Network, problem: Problem, *, rate: float = 0.5, digits:
     if net.weight_count > MAX_WEIGHTS_SHOWN:
         raise InputError(f"the network's {net.weight_count} weights are too many to show every number; "
                          f"at most {MAX_WEIGHTS_SHOWN}")
-    d = backprop(net)
-    fn = lambdify(net)
+    d = derivation if derivation is not None else backprop(net)
+    fn = functions if functions is not None else lambdify(net)
     thetas, X, Y = problem.floats
     out = fn.backward(thetas, X, Y)
     exact = exact_example(net, d, problem)

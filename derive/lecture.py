@@ -44,11 +44,12 @@ FORMATS: tuple[tuple[str, str], ...] = (("html", ".html"), ("latex", ".tex"), ("
 
 @dataclass(frozen=True)
 class Entry:
-    """One document of the set: ``name`` is the file stem, ``build`` gives {suffix: text}."""
+    """One document of the set: ``name`` is the file stem, ``build`` gives {suffix: text}; a suffix starting with
+    ``/`` puts the file in a folder of that name (a sheet's files)."""
 
     name: str
     title: str
-    build: Callable[[], Mapping[str, str]]
+    build: Callable[[], Mapping[str, str | bytes]]
     engine: str = "pdflatex"
     """the program that compiles the entry's .tex"""
     description: str = ""
@@ -223,6 +224,18 @@ def grading_entry(name: str, title: str) -> Entry:
     return Entry(name, title, files, kind="grading")
 
 
+def sheet_entry(name: str, title: str, spec: Mapping[str, Any], *, variants: int, seed: int) -> Entry:
+    """An entry holding an exercise sheet folder (derive sheet): its files under ``name/``."""
+    def files() -> dict[str, str | bytes]:
+        from .network import Network
+        from .sheet.files import sheet_files
+        from .sheet.variants import make_sheet
+
+        net = Network.from_dict(dict(spec))
+        return {"/" + n: data for n, data in sheet_files(make_sheet(net, count=variants, seed=seed)).items()}
+    return Entry(name, title, files, kind="sheet", description=f"{variants}")
+
+
 ENTRIES: tuple[Entry, ...] = (
     derivation("backprop-sigmoid-cross-entropy", "Backpropagation: sigmoid + cross-entropy (the slides' network)",
                SLIDES),
@@ -261,14 +274,16 @@ ENTRIES: tuple[Entry, ...] = (
     beamer_entry("slides-attention", "Slides (Beamer): self-attention", ATTENTION, "attention"),
     beamer_entry("slides-attention-zh", "幻灯片（Beamer）：自注意力", {**ATTENTION, "language": "zh"}, "attention-zh"),
     grading_entry("grading-class", "Grading a class: the squared-error exercise's answers, each mistake named"),
+    sheet_entry("sheet-example", "An exercise sheet: three variants of the slides' network, keys and quizzes", SLIDES,
+                variants=3, seed=2026),
 )
 
 
-def build(entries: tuple[Entry, ...] = ENTRIES) -> dict[str, str]:
+def build(entries: tuple[Entry, ...] = ENTRIES) -> dict[str, str | bytes]:
     """Every file of the set, by file name, the index page included."""
     from .progress import track
 
-    files: dict[str, str] = {}
+    files: dict[str, str | bytes] = {}
     try:
         for entry in track(entries, "lecture"):
             for suffix, text in entry.build().items():
@@ -279,7 +294,7 @@ def build(entries: tuple[Entry, ...] = ENTRIES) -> dict[str, str]:
     return files
 
 
-def index(entries: tuple[Entry, ...], files: Mapping[str, str]) -> str:
+def index(entries: tuple[Entry, ...], files: Mapping[str, str | bytes]) -> str:
     """The page linking every file of the set: a Document of one table, printed as HTML."""
     from .document import Document, Link, Meta, Paragraph, Section, Table, Text
     from .document.words import paragraph
@@ -290,7 +305,7 @@ def index(entries: tuple[Entry, ...], files: Mapping[str, str]) -> str:
     rows = []
     for e in entries:
         own = catalogue(e.language)
-        names = sorted((n for n in files if n.startswith(e.name + ".")), key=_link_order)
+        names = sorted((n for n in files if n.startswith((e.name + ".", e.name + "/"))), key=_link_order)
         opened = next((n for n in names if n.endswith(".html")), f"{e.companion}.html" if e.companion else "")
         about = own.word("lecture", f"about_{e.kind}", network=e.description)
         title: Link | Text = Link(e.title, opened) if opened else Text(e.title)
@@ -299,7 +314,8 @@ def index(entries: tuple[Entry, ...], files: Mapping[str, str]) -> str:
             suffix = name.rsplit(".", 1)[1]
             key = "beamer" if e.kind == "beamer" and suffix == "tex" else suffix
             links += [Text(" · ")] if links else []
-            said = own.word("lecture", key, engine=e.engine) if key in own.table["lecture"] else suffix
+            said = (name.split("/", 1)[1] if "/" in name  # a folder's file: its own name
+                    else own.word("lecture", key, engine=e.engine) if key in own.table["lecture"] else suffix)
             links.append(Link(said, name))
         if e.companion:
             links += [Text(" · "), Link(own.word("lecture", "companion"), f"{e.companion}.html")]
@@ -313,6 +329,8 @@ def index(entries: tuple[Entry, ...], files: Mapping[str, str]) -> str:
 
 def _link_order(name: str) -> tuple[int, str]:
     suffixes = [s for _, s in FORMATS]
+    if "/" in name:  # a folder's files, in name order after the documents
+        return (len(suffixes) + 1, name)
     suffix = name[name.index("."):]
     return (suffixes.index(suffix) if suffix in suffixes else len(suffixes), name)
 
@@ -323,25 +341,37 @@ STAGING = TEMP_PREFIX + "lecture-"
 """the prefix of the folders a run builds the set in (and, after the swap, removes the old set from)"""
 MAX_MANIFEST = 1_000_000
 """bytes: a larger manifest is not derive's"""
+LECTURE = "derive lecture"
+"""the writer named in the lecture set's manifest"""
 
 
-def manifest(files: Mapping[str, bytes]) -> bytes:
-    """The manifest of ``files`` (name → bytes): every file with its size and SHA-256, in name order."""
+def manifest(files: Mapping[str, bytes], by: str = LECTURE) -> bytes:
+    """The manifest of ``files`` (name → bytes): every file with its size and SHA-256, in name order; ``by``
+    names the command that wrote them (only that command replaces the folder)."""
     rows = [f"  {json.dumps(name, ensure_ascii=False)}: "
             f"{json.dumps({'bytes': len(data), 'sha256': hashlib.sha256(data).hexdigest()})}"
             for name, data in sorted(files.items())]
-    note = "derive lecture replaces this folder only while every file in it is listed here, unchanged"
-    text = '{\n "written_by": "derive lecture",\n "note": %s,\n "files": {\n%s\n }\n}\n' % (
-        json.dumps(note), ",\n".join(rows))
+    note = f"{by} replaces this folder only while every file in it is listed here, unchanged"
+    text = '{\n "written_by": %s,\n "note": %s,\n "files": {\n%s\n }\n}\n' % (
+        json.dumps(by), json.dumps(note), ",\n".join(rows))
     return text.encode("utf-8")
 
 
 def write(out: Path, entries: tuple[Entry, ...] = ENTRIES) -> list[str]:
     """Build the set and put it in ``out``, replacing what was there only once everything is written, and
     only when it is empty or a set derive wrote (see the module's docstring). Returns the files' names."""
+    return write_folder(out, lambda: {name: text.encode("utf-8") if isinstance(text, str) else text
+                                      for name, text in build(entries).items()})
+
+
+def write_folder(out: Path, make: Callable[[], Mapping[str, bytes]], *, by: str = LECTURE) -> list[str]:
+    """Put the files ``make`` returns (name → bytes; a name may hold folders, a/b.tex) in the folder ``out``
+    with their manifest, replacing what was there only once everything is written, and only when it is empty
+    or a folder ``by`` wrote, unchanged (see the module's docstring). ``out`` is checked before ``make`` runs.
+    Returns the files' names."""
     out = Path(out)
     target = _target(out)
-    _refuse_foreign(out, target)
+    _refuse_foreign(out, target, by=by)
     try:
         _clean_leftovers(target.parent)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=STAGING))
@@ -353,13 +383,14 @@ def write(out: Path, entries: tuple[Entry, ...] = ENTRIES) -> list[str]:
             lock = _lock(staging)  # from now on, another run's cleaning leaves the folder alone
         except OSError as e:
             raise InputError(f"--out {out}: cannot write in {target.parent} ({e.strerror or e})") from None
-        files = {name: text.encode("utf-8") for name, text in build(entries).items()}
-        files[MANIFEST] = manifest(files)
+        files = dict(make())
+        files[MANIFEST] = manifest(files, by)
         try:
             for name in [MANIFEST] + sorted(set(files) - {MANIFEST}):  # the manifest first: a leftover is ours
+                (staging / name).parent.mkdir(parents=True, exist_ok=True)
                 (staging / name).write_bytes(files[name])
             _keep_mode(staging, target)
-            _swap(out, target, staging)
+            _swap(out, target, staging, by)
         except OSError as e:
             raise InputError(f"--out {out}: cannot write ({e.strerror or e})") from None
     except BaseException:
@@ -392,33 +423,40 @@ def _target(out: Path) -> Path:
     return target
 
 
-def _refuse_foreign(out: Path, target: Path, *, during: bool = False) -> None:
-    """Refuse ``target`` unless it is missing, empty or a set derive wrote, unchanged."""
+def _refuse_foreign(out: Path, target: Path, *, during: bool = False, by: str = LECTURE) -> None:
+    """Refuse ``target`` unless it is missing, empty or a folder ``by`` wrote, unchanged."""
     if not os.path.lexists(target):
         return
-    reason = _foreign(target)
+    reason = _foreign(target, by=by)
     if reason and during:
-        raise _changed(out, reason)
+        raise _changed(out, reason, by)
     if reason:
-        raise InputError(f"--out {out}: {reason}; derive lecture replaces only an empty folder or a set it wrote "
+        raise InputError(f"--out {out}: {reason}; {by} replaces only an empty folder or a folder it wrote "
                          f"(every file listed in {MANIFEST}, unchanged): choose a new folder")
 
 
-def _foreign(folder: Path, *, partial: bool = False) -> str | None:
-    """Why ``folder`` is not derive's to replace, or None when it is empty or a set derive wrote, unchanged.
+def _foreign(folder: Path, *, partial: bool = False, by: str | None = LECTURE) -> str | None:
+    """Why ``folder`` is not ``by``'s to replace, or None when it is empty or a folder ``by`` wrote, unchanged
+    (``by`` None: any command's, for a staging folder).
 
     With ``partial`` (a staging folder of a killed run) a listed file may be shorter than listed."""
     try:
-        names = sorted(os.listdir(folder))
+        names, folders = _contents(folder)
     except OSError as e:
         return f"cannot be read ({e.strerror or e})"
-    if not names:
+    if not names and not folders:
         return None
+    writer = by or "derive"
     if MANIFEST not in names:
-        return f"holds {names[0]!r} and no {MANIFEST}, so derive lecture did not write it"
-    listed = _listed(folder / MANIFEST)
-    if listed is None:
-        return f"its {MANIFEST} is not one derive lecture wrote"
+        shown = (names or folders)[0]
+        return f"holds {shown!r} and no {MANIFEST}, so {writer} did not write it"
+    written = _listed(folder / MANIFEST)
+    if written is None or (by is not None and written[0] != by):
+        return f"its {MANIFEST} is not one {writer} wrote"
+    listed = written[1]
+    for name in folders:  # a folder is derive's while a listed file lives in it
+        if not any(n.startswith(name + "/") for n in listed) or os.path.islink(folder / name):
+            return f"holds {name!r}, which {writer} did not write"
     for name in names:
         if name == MANIFEST:
             continue
@@ -428,23 +466,45 @@ def _foreign(folder: Path, *, partial: bool = False) -> str | None:
         except OSError:
             return f"holds {name!r}, which cannot be read"
         if name not in listed or not stat.S_ISREG(st.st_mode):
-            return f"holds {name!r}, which derive lecture did not write"
+            return f"holds {name!r}, which {writer} did not write"
         size, digest = listed[name]
         if partial and st.st_size < size:
             continue
         if st.st_size != size or _sha256(path) != digest:
-            return f"holds {name!r}, changed since derive lecture wrote it"
+            return f"holds {name!r}, changed since {writer} wrote it"
     return None
 
 
-def _listed(path: Path) -> dict[str, tuple[int, str]] | None:
-    """{name: (size, sha256)} from a manifest, or None when it is not a manifest derive wrote."""
+def _contents(folder: Path) -> tuple[list[str], list[str]]:
+    """(every file and link, every folder) inside ``folder``, as sorted paths relative to it (a/b.tex); links to
+    folders are not followed."""
+    names, folders = [], []
+    for root, dirs, files in os.walk(folder, onerror=_raise):
+        here = Path(root).relative_to(folder)
+        for d in list(dirs):
+            relative = (here / d).as_posix()
+            if os.path.islink(Path(root) / d):
+                names.append(relative)
+                dirs.remove(d)
+            else:
+                folders.append(relative)
+        names += [(here / f).as_posix() for f in files]
+    return sorted(names), sorted(folders)
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def _listed(path: Path) -> tuple[str, dict[str, tuple[int, str]]] | None:
+    """(the writer, {name: (size, sha256)}) from a manifest, or None when it is not a manifest derive wrote."""
     try:
         if not stat.S_ISREG(path.lstat().st_mode) or path.lstat().st_size > MAX_MANIFEST:
             return None
         doc = json.loads(path.read_bytes())
         files = doc["files"]
-        return {str(name): (int(v["bytes"]), str(v["sha256"])) for name, v in files.items()}
+        return str(doc.get("written_by", LECTURE)), {str(name): (int(v["bytes"]), str(v["sha256"]))
+                                                     for name, v in files.items()}
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
 
@@ -461,11 +521,14 @@ def _remove(folder: Path, *, partial: bool = False) -> None:
     """Remove a folder derive wrote (checked again first): its listed files, the manifest last, then the
     folder. Anything not derive's stays; a folder gone meanwhile is fine."""
     try:
-        if _foreign(folder, partial=partial):
+        if _foreign(folder, partial=partial, by=None):
             return
-        for name in sorted(os.listdir(folder)):
+        names, folders = _contents(folder)
+        for name in names:
             if name != MANIFEST:
                 (folder / name).unlink(missing_ok=True)
+        for name in reversed(folders):  # the innermost first
+            (folder / name).rmdir()
         (folder / MANIFEST).unlink(missing_ok=True)
         folder.rmdir()
     except OSError:
@@ -515,10 +578,10 @@ def _keep_mode(staging: Path, target: Path) -> None:
         os.chown(staging, st.st_uid, st.st_gid)
 
 
-def _swap(out: Path, target: Path, staging: Path) -> None:
+def _swap(out: Path, target: Path, staging: Path, by: str) -> None:
     """Put the finished ``staging`` folder under ``target``'s name; the old folder, checked again right before
     and right after the swap, is removed last (a folder changed meanwhile is swapped back and refused)."""
-    _refuse_foreign(out, target, during=True)
+    _refuse_foreign(out, target, during=True, by=by)
     if not os.path.lexists(target):
         try:
             rename_new(staging, target)
@@ -526,10 +589,10 @@ def _swap(out: Path, target: Path, staging: Path) -> None:
             raise InputError(f"--out {out}: was made while the set was built; left as it is, run again") from None
         return
     if exchange(staging, target):  # staging now holds the old folder
-        reason = _foreign(staging)
+        reason = _foreign(staging, by=by)
         if reason:  # changed in the instant between the check and the swap: put it back
             exchange(staging, target)
-            raise _changed(out, reason)
+            raise _changed(out, reason, by)
         _remove(staging)
         return
     old = Path(tempfile.mkdtemp(dir=target.parent, prefix=STAGING))  # no exchange here: two renames
@@ -540,15 +603,15 @@ def _swap(out: Path, target: Path, staging: Path) -> None:
     except BaseException:
         os.rename(old, target)
         raise
-    reason = _foreign(old)
+    reason = _foreign(old, by=by)
     if reason:
         os.rename(target, staging)
         os.rename(old, target)
-        raise _changed(out, reason)
+        raise _changed(out, reason, by)
     _remove(old)
 
 
-def _changed(out: Path, reason: str) -> InputError:
-    return InputError(f"--out {out}: {reason} (it changed while the set was built); derive lecture replaces only "
-                      f"an empty folder or a set it wrote (every file listed in {MANIFEST}, unchanged): choose a "
+def _changed(out: Path, reason: str, by: str = LECTURE) -> InputError:
+    return InputError(f"--out {out}: {reason} (it changed while the set was built); {by} replaces only "
+                      f"an empty folder or a folder it wrote (every file listed in {MANIFEST}, unchanged): choose a "
                       "new folder")

@@ -226,6 +226,17 @@ CASES = [
     # --- lecture
     Case("lecture into a missing folder", ["lecture", "--out", "nowhere/outputs"], "folder", output=False),
     Case("lecture into a file", ["lecture", "--out", "net.toml"], "--out net.toml: is a file", output=False),
+    # --- sheet
+    Case("sheet no variants", ["sheet", "net.toml", "--variants", "0", "--seed", "1", "--out", "s"],
+         "--variants 0: choose from 1 to 500", output=False),
+    Case("sheet too many variants", ["sheet", "net.toml", "--variants", "501", "--seed", "1", "--out", "s"],
+         "choose from 1 to 500", output=False),
+    Case("sheet seed not whole", ["sheet", "net.toml", "--variants", "2", "--seed", "0.5", "--out", "s"],
+         "--seed: expected a whole number", output=False),
+    Case("sheet into a file", ["sheet", "net.toml", "--variants", "2", "--seed", "1", "--out", "net.toml"],
+         "--out net.toml: is a file", output=False),
+    Case("sheet into a foreign folder", ["sheet", "net.toml", "--variants", "2", "--seed", "1", "--out", "mine"],
+         "holds 'notes.txt' and no derive-manifest.json", {"mine/notes.txt": "mine"}, output=False),
     # --- exercise
     Case("exercise unknown", ["exercise", "cross-entropy"], "unknown exercise 'cross-entropy'"),
     Case("exercise bad layers", ["exercise", "squared-error", "--layers", "3,x"],

@@ -43,3 +43,13 @@ def test_latency_benchmark_smoke_runs(tmp_path):
     slides = names["derive derivation --preset ng-4-layer --format latex"]
     assert floor["best"] > 0 and slides["best"] > 0 and len(slides["walls"]) == 1   # one round, no timing asserted
     assert "derive lecture" not in names
+
+
+@pytest.mark.slow
+def test_sheet_benchmark_smoke_runs(tmp_path):
+    out = tmp_path / "sheet.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "sheet_bench.py"), "3", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["variants"] == 3 and len(result["wall_s"]) == 3 and all(t > 0 for t in result["cpu_s"])

@@ -26,19 +26,24 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def files(folder: Path) -> list[str]:
+    """Every file in ``folder`` and its folders (a sheet's), as relative paths."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
 def test_committed_outputs_are_what_derive_lecture_writes(generated):
-    want = sorted(p.name for p in generated.iterdir())
-    have = sorted(p.name for p in OUTPUTS.iterdir()) if OUTPUTS.is_dir() else []
+    want = files(generated)
+    have = files(OUTPUTS) if OUTPUTS.is_dir() else []
     assert have == want, "outputs/ is stale: run `derive lecture --out outputs` and commit it"
     changed = [n for n in want if (generated / n).read_bytes() != (OUTPUTS / n).read_bytes()]
     assert not changed, f"outputs/ differs in {changed}: run `derive lecture --out outputs` and commit it"
 
 
 def test_the_set_has_each_entry_in_every_format_and_an_index(generated):
-    names = {p.name for p in generated.iterdir()}
+    names = set(files(generated))
     assert "index.html" in names
     for entry in lecture.ENTRIES:
-        assert any(n.startswith(entry.name + ".") for n in names)
+        assert any(n.startswith((entry.name + ".", entry.name + "/")) for n in names)
         if entry.name.startswith("backprop-"):
             assert {entry.name + s for _, s in lecture.FORMATS} <= names
     for required in ("backprop-sigmoid-cross-entropy", "backprop-sigmoid-squared-error",
@@ -49,19 +54,24 @@ def test_the_set_has_each_entry_in_every_format_and_an_index(generated):
 def test_index_links_every_file_and_nothing_else(generated):
     html = (generated / "index.html").read_text(encoding="utf-8")
     links = set(re.findall(r'href="([^"#]+)"', html))
-    assert links == {p.name for p in generated.iterdir()} - {"index.html", lecture.MANIFEST}
+    assert links == set(files(generated)) - {"index.html", lecture.MANIFEST}
     assert_offline(html)
 
 
 def _compiled(entry: lecture.Entry) -> object:
     """Decks (many overlays) and xelatex documents take seconds each: marked slow."""
-    slow = entry.engine != "pdflatex" or entry.name.startswith("slides-")
+    slow = entry.engine != "pdflatex" or entry.name.startswith(("slides-", "sheet-"))
     return pytest.param(entry, id=entry.name, marks=[pytest.mark.slow] if slow else [])
 
 
 @pytest.mark.pdflatex
 @pytest.mark.parametrize("entry", [_compiled(e) for e in lecture.ENTRIES])
 def test_every_tex_of_the_set_compiles(entry, generated, tmp_path, artifacts):
+    folder = generated / entry.name
+    if folder.is_dir():  # a sheet: its first sheet and key (test_sheet compiles the others' kind)
+        for name in ("sheet-1", "key-1"):
+            compile_tex((folder / f"{name}.tex").read_text(encoding="utf-8"), entry.engine, tmp_path, name)
+        return
     source = (generated / f"{entry.name}.tex").read_text(encoding="utf-8")
     pdf, _ = compile_tex(source, entry.engine, tmp_path, entry.name)
     need("pdftoppm")

@@ -23,14 +23,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="derive a softmax output of up to N units (default 10)")
 
 
+ONE_FILE = ("Theta", "X", "Y")
+"""the keys of parameters and data in one file (a variant of derive sheet), read as --params and as --data"""
+
+
 def read_json(path: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    """A JSON object with exactly ``keys``, every failure one InputError line naming the file."""
+    """A JSON object with exactly ``keys`` (or, for parameters or data, the three keys of ``ONE_FILE``), every
+    failure one InputError line naming the file."""
     from ..errors import InputError
     from ..network import read_json as parse
 
     value = parse(path)
     if not isinstance(value, dict):
         raise InputError(f"{path}: expected an object with keys {', '.join(keys)}")
+    if set(keys) < set(ONE_FILE) and sorted(value) == sorted(ONE_FILE):
+        return {k: value[k] for k in keys}
     missing = [k for k in keys if k not in value]
     extra = sorted(set(value) - set(keys))
     if missing or extra:

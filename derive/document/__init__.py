@@ -7,6 +7,7 @@ Mathematics is carried as LaTeX of one expression (``Math``); every format conve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,15 +85,27 @@ class Line:
     relation: str
     """'=' or ':=' (an update in place)"""
     rhs: str
-    terms: tuple[str, ...]
-    """the rhs split at its top-level + and − (a wide sum breaks there)"""
+    term_source: tuple[str, ...] | Callable[[], tuple[str, ...]] = field(compare=False)
+    """the rhs split at its top-level + and − (a wide sum breaks there), or how to split it (made when a printer
+    asks: only a wide line is broken)"""
     rule: str
     words: Paragraph
     note: Paragraph | None = None
     text: str = ""
     """the rule and note as one plain sentence (the JSON form's text)"""
-    sympy: str = ""
-    """SymPy's string of the right-hand side"""
+    source: str | Callable[[], str] = field(default="", compare=False)
+    """SymPy's string of the right-hand side, or how to make it: only the JSON form prints it, so a document
+    printed in another format (a sheet's hundreds of keys) never spends the time"""
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """the rhs split at its top-level + and −"""
+        return self.term_source() if callable(self.term_source) else self.term_source
+
+    @property
+    def sympy(self) -> str:
+        """SymPy's string of the right-hand side"""
+        return self.source() if callable(self.source) else self.source
 
 
 @dataclass(frozen=True)

@@ -302,10 +302,10 @@ def _line(step: Step, printer: MathPrinter, profile: Profile, words: Catalogue, 
     """The line of one step; ``shown`` is the step as printed (the cost's with its example index)."""
     note = word(profile, words, "notes", step.note, **dict(step.args)) if step.note else ""
     return Line(step.id, ":=" if step.rule in ASSIGNMENTS else "=", printer.doprint(shown.rhs),
-                _terms(shown.rhs, printer), step.rule,
+                lambda: _terms(shown.rhs, printer), step.rule,
                 paragraph(word(profile, words, "rules", step.rule, **dict(step.args))),
                 paragraph(note) if note else None,  # a profile may have nothing to add (an empty note)
-                step_text(profile, words, step), written(sp.sstr(step.rhs), profile))
+                step_text(profile, words, step), lambda: written(sp.sstr(step.rhs), profile))
 
 
 def _terms(expr: sp.Basic, printer: MathPrinter) -> tuple[str, ...]:

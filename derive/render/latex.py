@@ -146,11 +146,15 @@ class LatexPrinter(Printer):
 
     @staticmethod
     def pieces(line: Line) -> list[str]:
-        """The right-hand side, broken at its top-level + and − when wider than ``WRAP`` shown symbols."""
-        if width(line.rhs) <= WRAP or len(line.terms) == 1:
+        """The right-hand side, broken at its top-level + and − when wider than ``WRAP`` shown symbols (a product
+        with no top-level sum, at the + and − of the sum in its first brackets)."""
+        if width(line.rhs) <= WRAP:
+            return [line.rhs]
+        terms = line.terms if len(line.terms) > 1 else inner_terms(line.rhs)
+        if len(terms) == 1:
             return [line.rhs]
         rows, current = [], ""
-        for term in line.terms:
+        for term in terms:
             if current and width(current + term) > WRAP:
                 rows.append(current)
                 current = ""
@@ -212,6 +216,25 @@ class LatexPrinter(Printer):
 
 
 PRINTER = LatexPrinter
+
+
+def inner_terms(tex: str) -> tuple[str, ...]:
+    """``(t₁ + t₂ − t₃) \\cdot g`` split before the + and − of the first bracket's sum (one bracket deep), so that a
+    wide product breaks inside its sum; brackets sized with \\left … \\right (which cannot span rows) are kept whole."""
+    if "\\left" in tex or "\\right" in tex or not tex.startswith("("):
+        return (tex,)
+    cuts, depth = [], 0
+    for n, c in enumerate(tex):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif depth == 1 and c in "+-" and tex[n - 1:n] == " " and tex[n + 1:n + 2] == " ":
+            cuts.append(n)
+    bounds = [0, *cuts, len(tex)]
+    return tuple(tex[a:b].strip() for a, b in zip(bounds, bounds[1:]))
 
 
 def text(words: str) -> str:
