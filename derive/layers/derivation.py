@@ -112,12 +112,17 @@ def _cost(net: LayeredNetwork) -> Section:
     from ..derivation import REDUCTIONS
     from ..losses import LOSSES
 
-    k, i = sp.symbols("k i")
+    k, i, t = sp.symbols("k i t")
     last = len(net.stack) + 1
     out = ACTIVATIONS[net.output]
-    term = LOSSES[net.loss].term(q("a", last, k), q("y", k), out)
     scale = REDUCTIONS[net.reduction](q("m"))
-    data = scale * sp.Sum(sp.Sum(term, (k, 1, math.prod(net.output_shape))), (i, 1, q("m")))
+    if net.sequence_output:  # a sequence of outputs: the loss of every time step, summed over the T steps
+        term = LOSSES[net.loss].term(q("a", last, t, k), q("y", t, k), out)
+        per_example = sp.Sum(sp.Sum(term, (k, 1, net.output_shape[-1])), (t, 1, net.output_shape[0]))
+    else:
+        term = LOSSES[net.loss].term(q("a", last, k), q("y", k), out)
+        per_example = sp.Sum(term, (k, 1, math.prod(net.output_shape)))
+    data = scale * sp.Sum(per_example, (i, 1, q("m")))
     weights = [TensorName(w, layer.index) for layer in net.stack for w in KINDS[layer.kind].weights]
     reg = q("lambda") * scale / 2 * sp.Add(*(Operation("sumsq", w) for w in weights)) if weights else 0
     return section("cost", definition("cost.J", J, sp.Add(data, reg, evaluate=False), note="layered_cost",
@@ -130,7 +135,7 @@ def _output_delta(net: LayeredNetwork, max_units: int) -> tuple[Section, sp.Expr
     from ..derivation import _within_bounds
 
     last = net.stack[-1]
-    width = math.prod(last.output)
+    width = last.output[-1] if net.sequence_output else math.prod(last.output)  # a sequence: one time step's
     flat = Network(layers=(1,) * len(net.stack) + (width,), activations=("linear",) * (len(net.stack) - 1),
                    output=net.output, loss=net.loss, reduction=net.reduction)
     _within_bounds(flat, max_units)

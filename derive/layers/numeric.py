@@ -59,7 +59,7 @@ class LayeredFunctions:
         from ..numeric import lambdify
 
         self.network = net
-        width = math.prod(net.output_shape)
+        width = net.output_shape[-1] if net.sequence_output else math.prod(net.output_shape)
         flat = Network(layers=(1, width), activations=(), output=net.output, loss=net.loss, reduction=net.reduction)
         head = lambdify(flat) if max_units is None else lambdify(flat, max_units=max_units)
         self._output = head._layers[0].activation   # g of the last layer (softmax over the whole layer)
@@ -77,7 +77,7 @@ class LayeredFunctions:
             for layer, p in zip(self.network.stack, P):
                 Z, cache_ = KINDS[layer.kind].forward(A, p, layer.config)
                 if layer.index == len(self.network.stack):
-                    A = self._output(Z.reshape(len(Z), -1)).reshape(Z.shape) if layer.activation else Z
+                    A = self._output(self._rows(Z)).reshape(Z.shape) if layer.activation else Z
                 elif layer.index in self._hidden:
                     A = self._hidden[layer.index][0](Z)
                 else:
@@ -94,7 +94,7 @@ class LayeredFunctions:
     def _cost(self, P: Params, Z: Array, Yv: Array) -> float:
         scale = self._scale(len(Yv))
         with np.errstate(over="ignore"):
-            data = float(np.sum(self._loss(Z.reshape(len(Z), -1), Yv.reshape(len(Yv), -1))))
+            data = float(np.sum(self._loss(self._rows(Z), self._rows(Yv))))
         penalty = sum(float(np.sum(p[w] ** 2)) for layer, p in zip(self.network.stack, P)
                       for w in KINDS[layer.kind].weights)
         return scale * data + self.network.lam * scale / 2 * penalty
@@ -109,11 +109,12 @@ class LayeredFunctions:
         P = self._params(params)
         outs, caches = self.forward(P, X)
         Yv = self._targets(Y, len(outs[0]))
-        m, scale = len(Yv), self._scale(len(Yv))
+        scale = self._scale(len(Yv))
         Z = caches[-1][1]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            flat = self._delta(outs[-1].reshape(m, -1), Yv.reshape(m, -1), Z.reshape(m, -1))
-            D = np.broadcast_to(flat, (m, Z[0].size)).reshape(Z.shape) * scale
+            rows = self._rows(Z)
+            flat = self._delta(self._rows(outs[-1]), self._rows(Yv), rows)
+            D = np.broadcast_to(flat, rows.shape).reshape(Z.shape) * scale
             grads: list[dict[str, Array]] = [{} for _ in net.stack]
             for layer, p, (cache_, Zl) in reversed(list(zip(net.stack, P, caches))):
                 if layer.index in self._hidden and layer.index < len(net.stack):
@@ -126,6 +127,13 @@ class LayeredFunctions:
                 grads[layer.index - 1] = {name: np.asarray(g[name], dtype=float) for name, _ in layer.parameters}
                 D = D_in
         return {"cost": self._cost(P, Z, Yv), "gradients": grads}
+
+    def _rows(self, A: Array) -> Array:
+        """One row per example, or, for a sequence output [T, K], one row per example and time step: the loss
+        and a softmax act on each time step's K outputs, and the loss is summed over the time steps."""
+        if self.network.sequence_output:
+            return A.reshape(-1, A.shape[-1])
+        return A.reshape(len(A), -1)
 
     # --- input checks
     def _scale(self, m: int) -> float:
@@ -188,8 +196,9 @@ class LayeredFunctions:
         loss, g = LOSSES[net.loss], ACTIVATIONS[net.output]
         if loss.targets and (Yv.min() < loss.targets[0] or Yv.max() > loss.targets[1]):
             raise InputError(f"Y: loss {net.loss!r} needs targets in [{loss.targets[0]:g}, {loss.targets[1]:g}]")
-        if g.sums_to_one and not np.allclose(Yv.reshape(m, -1).sum(axis=1), 1.0, atol=1e-9):
-            raise InputError(f"Y: output {net.output!r} needs each target row to sum to 1 (e.g. one-hot)")
+        if g.sums_to_one and not np.allclose(self._rows(Yv).sum(axis=1), 1.0, atol=1e-9):
+            each = "each time step's targets" if net.sequence_output else "each target row"
+            raise InputError(f"Y: output {net.output!r} needs {each} to sum to 1 (e.g. one-hot)")
         return Yv
 
 

@@ -11,7 +11,7 @@ from . import dilate, np, pad, sp, windows, zeros
 
 def _output(shape: Shape, cfg: Config) -> Shape:
     if len(shape) != 3:
-        raise ShapeError(f"its input has shape [{shape[0]}]; conv2d needs an image [C, H, W]")
+        raise ShapeError(f"its input has shape {'×'.join(map(str, shape))}; conv2d needs an image [C, H, W]")
     c, h, w = shape
     k, s, p = cfg["kernel"], cfg["stride"], cfg["padding"]
     if p >= k:

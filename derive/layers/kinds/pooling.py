@@ -11,7 +11,7 @@ from . import np, sp
 
 def _output(shape: Shape, cfg: Config) -> Shape:
     if len(shape) != 3:
-        raise ShapeError(f"its input has shape [{shape[0]}]; pooling needs an image [C, H, W]")
+        raise ShapeError(f"its input has shape {'×'.join(map(str, shape))}; pooling needs an image [C, H, W]")
     c, h, w = shape
     s = cfg["size"]
     if h % s or w % s:
