@@ -86,13 +86,29 @@ def _returned(H: Any, cfg: Config) -> Any:
     return H[:, 1:] if cfg["returns"] == "sequence" else H[:, -1]
 
 
+# The array code keeps its tensors time-major (T × m × …), so that one time step's slice is contiguous.
+def _time_major(A: Any) -> Any:
+    return A.transpose(1, 0, *range(2, A.ndim))
+
+
+def _returned_from(H: Any, cfg: Config) -> Any:
+    """The layer's output (m × T × u or m × u) from the time-major states h_0 … h_T ((T+1) × m × u)."""
+    return _time_major(H[1:]) if cfg["returns"] == "sequence" else H[-1]
+
+
 def _share(dZ: Any, shape: tuple[int, ...], cfg: Config) -> Any:
-    """The output's share of ∂J/∂h_t for every t (m × T × u): δ of the layer above at every step, or at T only."""
+    """The output's share of ∂J/∂h_t for every t (T × m × u): δ of the layer above at every step, or at T only."""
     if cfg["returns"] == "sequence":
-        return dZ
+        return _time_major(dZ)
     out = zeros(shape, dZ)
-    out[:, -1] = dZ
+    out[-1] = dZ
     return out
+
+
+def _record(trace: dict[str, Any] | None, **values: Any) -> None:
+    """Hand the backward pass's intermediate errors to the derivation, batch-major (m × T × …)."""
+    if trace is not None:
+        trace.update({k: _time_major(v) for k, v in values.items()})
 
 
 # --- rnn
@@ -120,14 +136,15 @@ def rnn_forward(X: Any, P: dict[str, Any], cfg: Config) -> tuple[Any, Any]:
     W, U, b = P["W"], P["U"], P["b"]
     m, T, _ = X.shape
     u = W.shape[0]
-    inputs = X @ U.T + b                                   # U x_t + b for every t at once: m × T × u
-    H = zeros((m, T + 1, u), inputs)
-    Z = zeros((m, T, u), inputs)
+    Xt = _time_major(X)
+    inputs = Xt @ U.T + b                                  # U x_t + b for every t at once: T × m × u
+    H = zeros((T + 1, m, u), inputs)
+    Z = zeros((T, m, u), inputs)
     Wt = W.T
     for t in range(T):
-        Z[:, t] = H[:, t] @ Wt + inputs[:, t]
-        H[:, t + 1] = g(name, Z[:, t])
-    return _returned(H, cfg), (X, H, Z)
+        Z[t] = H[t] @ Wt + inputs[t]
+        H[t + 1] = g(name, Z[t])
+    return _returned_from(H, cfg), (Xt, H, Z)
 
 
 def rnn_backward(dZ: Any, cache_: Any, P: dict[str, Any], cfg: Config,
@@ -135,35 +152,33 @@ def rnn_backward(dZ: Any, cache_: Any, P: dict[str, Any], cfg: Config,
     """Backpropagation through time: δh_t = share_t + Wᵀ ε_{t+1}, ε_t = δh_t ∘ g′(z_t); the weight gradients
     are sums over t (one product over all the time steps at once). ``trace`` receives every δh_t ("h")."""
     name = _config(cfg, "rnn")
-    X, H, Z = cache_
+    Xt, H, Z = cache_
     W = P["W"]
-    m, T, u = Z.shape
-    dH = _share(dZ, (m, T, u), cfg)
-    E = zeros((m, T, u), dH)                               # ε_t = ∂J/∂z_t
-    slope = g_prime(name, Z, H[:, 1:])
-    carried = None                                          # Wᵀ ε_{t+1}, from the step after t
+    T, m, u = Z.shape
+    dH = _share(dZ, (T, m, u), cfg)
+    E = zeros((T, m, u), dH)                               # ε_t = ∂J/∂z_t
+    D = zeros((T, m, u), dH)                               # δh_t
+    slope = g_prime(name, Z, H[1:])
     for t in range(T - 1, -1, -1):
-        dh = dH[:, t] if carried is None else dH[:, t] + carried
-        E[:, t] = dh * slope[:, t]
-        carried = E[:, t] @ W
-        if trace is not None:
-            trace.setdefault("h", zeros((m, T, u), dH))[:, t] = dh
-    return _gradients(E, X, H)
+        D[t] = dH[t] if t == T - 1 else dH[t] + E[t + 1] @ W
+        E[t] = D[t] * slope[t]
+    _record(trace, h=D)
+    return _gradients(E, Xt, H)
 
 
-def _gradients(E: Any, X: Any, H: Any) -> tuple[Any, dict[str, Any]]:
-    """From the pre-activation errors ε (m × T × r): ∂J/∂x_t = Uᵀ ε_t (returned as ε, multiplied by the caller's
-    U below), ∂J/∂W = Σ_t ε_t h_{t−1}ᵀ, ∂J/∂U = Σ_t ε_t x_tᵀ, ∂J/∂b = Σ_t ε_t, summed over the examples."""
+def _gradients(E: Any, Xt: Any, H: Any) -> tuple[Any, dict[str, Any]]:
+    """From the pre-activation errors ε (T × m × r): ∂J/∂W = Σ_t ε_t h_{t−1}ᵀ, ∂J/∂U = Σ_t ε_t x_tᵀ,
+    ∂J/∂b = Σ_t ε_t, summed over the examples; ε is returned for ∂J/∂x_t = Uᵀ ε_t."""
     rows = E.reshape(-1, E.shape[-1])
-    previous = H[:, :-1].reshape(-1, H.shape[-1])
-    inputs = X.reshape(-1, X.shape[-1])
+    previous = H[:-1].reshape(-1, H.shape[-1])
+    inputs = Xt.reshape(-1, Xt.shape[-1])
     return E, {"W": rows.T @ previous, "U": rows.T @ inputs, "b": rows.sum(axis=0)}
 
 
 def _with_input(backward: Any) -> Any:
     def run(dZ: Any, cache_: Any, P: dict[str, Any], cfg: Config, *, inputs: bool = True) -> tuple[Any, Any]:
         E, grads = backward(dZ, cache_, P, cfg)
-        return (E @ P["U"] if inputs else None), grads
+        return (_time_major(E @ P["U"]) if inputs else None), grads
 
     run.__doc__ = backward.__doc__
     return run
@@ -197,23 +212,23 @@ def lstm_forward(X: Any, P: dict[str, Any], cfg: Config) -> tuple[Any, Any]:
     W, U, b = P["W"], P["U"], P["b"]
     m, T, _ = X.shape
     u = W.shape[1]
-    inputs = X @ U.T + b                                   # m × T × 4u
-    H = zeros((m, T + 1, u), inputs)
-    C = zeros((m, T + 1, u), inputs)
-    S = zeros((m, T, 4 * u), inputs)                       # the gates' weighted sums
-    gates = zeros((m, T, 4 * u), inputs)                   # i, f, g, o after their functions
-    tanh_c = zeros((m, T, u), inputs)
+    Xt = _time_major(X)
+    inputs = Xt @ U.T + b                                  # T × m × 4u
+    H = zeros((T + 1, m, u), inputs)
+    C = zeros((T + 1, m, u), inputs)
+    S = zeros((T, m, 4 * u), inputs)                       # the gates' weighted sums
+    gates = zeros((T, m, 4 * u), inputs)                   # i, f, g, o after their functions
+    tanh_c = zeros((T, m, u), inputs)
     Wt = W.T
     for t in range(T):
-        S[:, t] = s = H[:, t] @ Wt + inputs[:, t]
-        gates[:, t, : 2 * u] = g("sigmoid", s[:, : 2 * u])
-        gates[:, t, 2 * u: 3 * u] = g("tanh", s[:, 2 * u: 3 * u])
-        gates[:, t, 3 * u:] = g("sigmoid", s[:, 3 * u:])
-        i, f, gg, o = gates[:, t, :u], gates[:, t, u: 2 * u], gates[:, t, 2 * u: 3 * u], gates[:, t, 3 * u:]
-        C[:, t + 1] = f * C[:, t] + i * gg
-        tanh_c[:, t] = g("tanh", C[:, t + 1])
-        H[:, t + 1] = o * tanh_c[:, t]
-    return _returned(H, cfg), (X, H, C, S, gates, tanh_c)
+        S[t] = s = H[t] @ Wt + inputs[t]
+        gates[t] = g("sigmoid", s)                         # σ for i, f, o; the g block is replaced by tanh
+        gates[t, :, 2 * u: 3 * u] = g("tanh", s[:, 2 * u: 3 * u])
+        i, f, gg, o = gates[t, :, :u], gates[t, :, u: 2 * u], gates[t, :, 2 * u: 3 * u], gates[t, :, 3 * u:]
+        C[t + 1] = f * C[t] + i * gg
+        tanh_c[t] = g("tanh", C[t + 1])
+        H[t + 1] = o * tanh_c[t]
+    return _returned_from(H, cfg), (Xt, H, C, S, gates, tanh_c)
 
 
 def lstm_backward(dZ: Any, cache_: Any, P: dict[str, Any], cfg: Config,
@@ -221,36 +236,28 @@ def lstm_backward(dZ: Any, cache_: Any, P: dict[str, Any], cfg: Config,
     """The gate errors and the cell recursion δc_{t−1} = δc_t ∘ f_t + (the share through h_{t−1}), over t from T
     down to 1; the weight gradients are sums over t of the gate errors times h_{t−1}ᵀ and x_tᵀ. ``trace``
     receives every δh_t ("h"), δc_t ("c") and the gate errors ("s")."""
-    X, H, C, S, gates, tanh_c = cache_
+    Xt, H, C, S, gates, tanh_c = cache_
     W = P["W"]
-    m, T, u = tanh_c.shape
-    dH = _share(dZ, (m, T, u), cfg)
-    E = zeros((m, T, 4 * u), dH)                           # the gate errors ∂J/∂(weighted sum), gate order
+    T, m, u = tanh_c.shape
+    dH = _share(dZ, (T, m, u), cfg)
+    E = zeros((T, m, 4 * u), dH)                           # the gate errors ∂J/∂(weighted sum), gate order
+    D = zeros((T, m, u), dH)                               # δh_t
+    DC = zeros((T, m, u), dH)                              # δc_t
     # σ′ and tanh′ (by sympy.diff over SymPy arrays; over floats written in the values, σ(1 − σ) and 1 − tanh²)
-    slope = np.concatenate([g_prime("sigmoid", S[..., : 2 * u], gates[..., : 2 * u]),
-                            g_prime("tanh", S[..., 2 * u: 3 * u], gates[..., 2 * u: 3 * u]),
-                            g_prime("sigmoid", S[..., 3 * u:], gates[..., 3 * u:])], axis=-1)
-    tanh_slope = g_prime("tanh", C[:, 1:], tanh_c)
-    carried_h = None                                        # Wᵀ ε_{t+1}: ∂J/∂h_t through the next step
-    carried_c = None                                        # δc_{t+1} ∘ f_{t+1}: ∂J/∂c_t through the next step
+    slope = g_prime("sigmoid", S, gates)
+    slope[..., 2 * u: 3 * u] = g_prime("tanh", S[..., 2 * u: 3 * u], gates[..., 2 * u: 3 * u])
+    tanh_slope = g_prime("tanh", C[1:], tanh_c)
     for t in range(T - 1, -1, -1):
-        i, f, gg, o = gates[:, t, :u], gates[:, t, u: 2 * u], gates[:, t, 2 * u: 3 * u], gates[:, t, 3 * u:]
-        dh = dH[:, t] if carried_h is None else dH[:, t] + carried_h
-        dc = dh * o * tanh_slope[:, t]
-        if carried_c is not None:
-            dc = dc + carried_c
-        E[:, t, :u] = dc * gg * slope[:, t, :u]                          # δi ∘ σ′
-        E[:, t, u: 2 * u] = dc * C[:, t] * slope[:, t, u: 2 * u]         # δf ∘ σ′
-        E[:, t, 2 * u: 3 * u] = dc * i * slope[:, t, 2 * u: 3 * u]       # δg ∘ tanh′
-        E[:, t, 3 * u:] = dh * tanh_c[:, t] * slope[:, t, 3 * u:]        # δo ∘ σ′
-        carried_h = E[:, t] @ W
-        carried_c = dc * f
-        if trace is not None:
-            trace.setdefault("h", zeros((m, T, u), dH))[:, t] = dh
-            trace.setdefault("c", zeros((m, T, u), dH))[:, t] = dc
-    if trace is not None:
-        trace["s"] = E
-    return _gradients(E, X, H)
+        i, gg, o = gates[t, :, :u], gates[t, :, 2 * u: 3 * u], gates[t, :, 3 * u:]
+        D[t] = dh = dH[t] if t == T - 1 else dH[t] + E[t + 1] @ W
+        through_h = dh * o * tanh_slope[t]                               # plus δc_{t+1} ∘ f_{t+1}:
+        DC[t] = dc = through_h if t == T - 1 else through_h + DC[t + 1] * gates[t + 1, :, u: 2 * u]
+        E[t, :, :u] = dc * gg * slope[t, :, :u]                          # δi ∘ σ′
+        E[t, :, u: 2 * u] = dc * C[t] * slope[t, :, u: 2 * u]           # δf ∘ σ′
+        E[t, :, 2 * u: 3 * u] = dc * i * slope[t, :, 2 * u: 3 * u]       # δg ∘ tanh′
+        E[t, :, 3 * u:] = dh * tanh_c[t] * slope[t, :, 3 * u:]          # δo ∘ σ′
+    _record(trace, h=D, c=DC, s=E)
+    return _gradients(E, Xt, H)
 
 
 # --- small instances for the proofs
@@ -289,8 +296,9 @@ def _shown(kind: str) -> Any:
     def through_time(n: int, cfg: Config) -> list[tuple[str, tuple[int, int] | None, Any, Any, str]]:
         """(state, its rows (for the LSTM's gates), ∂J/∂(state) shown, the recursion shown, note)."""
         W = TensorName("W", n)
-        h: list[tuple[str, tuple[int, int] | None, Any, Any, str]] = [("h", None, Partial(J, Timed("h", n, t)), share(n, cfg) + Transposed(W) * error(n, t + 1),
-              f"{kind}_h")]
+        recursion = share(n, cfg) + Transposed(W) * error(n, t + 1)
+        h: list[tuple[str, tuple[int, int] | None, Any, Any, str]] = [
+            ("h", None, Partial(J, Timed("h", n, t)), recursion, f"{kind}_h")]
         if kind == "rnn":
             return h
         dc, dh = Timed(r"\delta c", n, t), Timed(r"\delta h", n, t)
