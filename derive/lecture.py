@@ -146,6 +146,37 @@ def beamer_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
     return Entry(name, title, files, ENGINES[language], "derive derivation --format beamer")
 
 
+def layered_files(spec: Mapping[str, Any], *, beamer: bool = False) -> dict[str, str]:
+    """The derivation of the layered network ``spec`` (SPEC §9) in every document format, or as a Beamer deck."""
+    from .layers import LayeredNetwork
+    from .layers.derivation import backprop
+    from .render import render
+
+    net = LayeredNetwork.from_dict(dict(spec))
+    d = backprop(net.replace(language="en", notation="ng"))
+    if beamer:
+        return {".tex": render(d, "beamer", language=net.language, notation=net.notation)}
+    return {suffix: render(d, fmt, language=net.language, notation=net.notation) for fmt, suffix in FORMATS}
+
+
+def layered_entry(name: str, title: str, spec: Mapping[str, Any], *, beamer: bool = False) -> Entry:
+    """An entry holding the derivation of a layered network (.html, .tex, .md, .json), or its Beamer deck."""
+    from .layers import LayeredNetwork
+    from .render.latex import ENGINES
+
+    net = LayeredNetwork.from_dict(dict(spec))
+    kinds = ", ".join(layer.kind for layer in net.stack)
+    description = "derive derivation --format beamer" if beamer else \
+        f"input {'×'.join(map(str, net.input))}, layers {kinds}, {net.loss.replace('_', '-')} loss"
+    return Entry(name, title, partial(layered_files, dict(spec), beamer=beamer), ENGINES[net.language], description)
+
+
+RNN_LECTURE = {"input": [4, 3], "loss": "cross_entropy",
+               "layer": [{"kind": "rnn", "units": 3, "returns": "sequence"},
+                         {"kind": "dense", "units": 2, "activation": "softmax"}]}
+"""the BPTT lecture's network: a tanh rnn over T = 4 steps of 3 inputs, a softmax over 2 classes at every step"""
+
+
 WORKED = {"Theta": [[[0.5, 0.05, 0.1], [0.2, -0.3, 0.4]], [[0.1, 0.6, -0.7]]]}, {"X": [[0.02, 0.04]], "Y": [[1]]}
 """the worked example's parameters and data (a_1^(2) = g(0.5 + 0.05·0.02 + 0.1·0.04) = g(0.505))"""
 LINEAR_GRAPH = "c = w * x\na = c + b\nd = a - y\nJ = d**2 / 2\n"
@@ -187,6 +218,13 @@ ENTRIES: tuple[Entry, ...] = (
                 {"x": "1.5", "w1": "0.8", "b1": "-0.2", "w2": "-0.5", "b2": "0.4", "v1": "1.2", "v2": "-0.7",
                  "c": "0.1", "y": "1"}, ("x", "y")),
     grading_entry("grading-class", "Grading a class: the squared-error exercise's answers, each mistake named"),
+    layered_entry("rnn-bptt", "Recurrent network: backpropagation through time (tanh rnn, softmax at every step)",
+                  RNN_LECTURE),
+    layered_entry("rnn-bptt-zh", "循环神经网络：随时间反向传播（tanh RNN，每一步 softmax）",
+                  {**RNN_LECTURE, "language": "zh"}),
+    layered_entry("slides-rnn-bptt", "Slides (Beamer): backpropagation through time", RNN_LECTURE, beamer=True),
+    layered_entry("slides-rnn-bptt-zh", "幻灯片（Beamer）：随时间反向传播", {**RNN_LECTURE, "language": "zh"},
+                  beamer=True),
 )
 
 
