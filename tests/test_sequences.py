@@ -242,3 +242,29 @@ def test_the_numeric_command_on_an_lstm(tmp_path: object) -> None:
     r = subprocess.run(run, capture_output=True, text=True)
     assert r.returncode == 2 and "X: shape 2×2×2 does not fit the network; expected m × 3×2" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_the_unrolled_figure_in_tikz_and_svg(tmp_path: object) -> None:
+    """The RNN's derivation carries the unrolled graph: a TikZ picture that pdflatex compiles, an SVG that parses."""
+    import shutil
+    import subprocess
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    from derive.layers.derivation import backprop
+    from derive.render import render
+
+    d = backprop(LayeredNetwork.from_dict({**_recurrent("rnn", "last"), "input": [7, 3]}))
+    html = render(d, "html")
+    svg = html[html.index("<svg"): html.index("</svg>") + 6]
+    root = ET.fromstring(svg)
+    texts = "".join(root.itertext())
+    assert "⋯" in texts and root.get("class") == "derive-unrolled"   # 7 steps: 1, 2, …, T
+    latex = render(d, "latex")
+    assert r"\node[state] (h4)" in latex and r"x_{T}" in latex and latex.count(r"\node[data] (y") == 1
+    if shutil.which("pdflatex"):
+        folder = Path(str(tmp_path))
+        (folder / "d.tex").write_text(latex)
+        r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"], cwd=folder,
+                           capture_output=True, text=True, timeout=240)
+        assert r.returncode == 0, r.stdout[-800:]

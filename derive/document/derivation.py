@@ -101,7 +101,8 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
         "output_delta": sp.sstr(r.output_delta),
         "hidden_derivative": None if r.hidden_derivative is None else sp.sstr(r.hidden_derivative),
         "gradient": sp.sstr(r.gradient)}}
-    return Document(meta, paragraph(intro), tuple(parts), Figure("network", net), data)
+    recurrent = any(getattr(layer, "kind", "") in ("rnn", "lstm") for layer in getattr(net, "stack", ()))
+    return Document(meta, paragraph(intro), tuple(parts), Figure("unrolled" if recurrent else "network", net), data)
 
 
 _KINDS = frozenset(k for kinds in SECTIONS.values() for k in kinds)

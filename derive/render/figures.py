@@ -39,9 +39,21 @@ def _graph_mermaid(subject: Any) -> str:
     return mermaid(subject)
 
 
+def _unrolled_tikz(subject: Any) -> str:
+    from .unrolled import tikz
+
+    return tikz(subject)
+
+
+def _unrolled_svg(subject: Any) -> str:
+    from .unrolled import svg
+
+    return svg(subject)
+
+
 DRAWINGS: dict[str, dict[str, Callable[[Any], str]]] = {
-    "tikz": {"network": _network_tikz, "graph": _graph_tikz},
-    "svg": {"network": _network_svg, "graph": _graph_svg},
+    "tikz": {"network": _network_tikz, "graph": _graph_tikz, "unrolled": _unrolled_tikz},
+    "svg": {"network": _network_svg, "graph": _graph_svg, "unrolled": _unrolled_svg},
     "mermaid": {"graph": _graph_mermaid},
 }
 """how each kind of figure is drawn in each drawing language"""
