@@ -268,3 +268,22 @@ def test_the_unrolled_figure_in_tikz_and_svg(tmp_path: object) -> None:
         r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"], cwd=folder,
                            capture_output=True, text=True, timeout=240)
         assert r.returncode == 0, r.stdout[-800:]
+
+
+@pytest.mark.parametrize("text, message", [
+    ('input = [3, 2]\n[[layer]]\nkind = "rnn"\nunits = 2\nreturns = "every"\n',
+     "layer 1 (rnn): 'returns' is 'every'; allowed: sequence | last"),
+    ('input = [3]\n[[layer]]\nkind = "lstm"\nunits = 2\n', "layer 1 (lstm): its input has shape 3, not a sequence"),
+])
+def test_bad_recurrent_description_through_the_command(tmp_path: object, text: str, message: str) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "n.toml"
+    path.write_text('loss = "squared_error"\n' + text)
+    out = Path(str(tmp_path)) / "out.tex"
+    r = subprocess.run([sys.executable, "-c", "import sys; from derive.cli import main; sys.exit(main())",
+                        "derivation", str(path), "-o", str(out)], capture_output=True, text=True)
+    assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr and not out.exists()

@@ -60,6 +60,13 @@ def tikz(net: Any) -> str:
     return "\n".join(out)
 
 
+def _scripts(sub: str, sup: str, size: int) -> str:
+    """A superscript then a subscript, placed by explicit offsets (dy accumulates, baseline-shift does not
+    render the same everywhere)."""
+    up = f'<tspan dy="-6" font-size="{size}">{escape(sup)}</tspan>' if sup else ""
+    return up + f'<tspan dy="{10 if sup else 4}" font-size="{size}">{escape(sub)}</tspan>'
+
+
 def svg(net: Any) -> str:
     layer, steps, every = _columns(net)
     n, dx, r = layer.index, 110, 20
@@ -68,9 +75,8 @@ def svg(net: Any) -> str:
     ys = {"y": 35, "h": 115, "x": 195}
 
     def label(x: float, y: float, base: str, sub: str, sup: str = "") -> str:
-        sup_text = f'<tspan baseline-shift="super" font-size="10">({escape(sup)})</tspan>' if sup else ""
         return (f'<text x="{x}" y="{y + 5}" text-anchor="middle" font-size="15" font-style="italic">'
-                f'{escape(base)}{sup_text}<tspan baseline-shift="sub" font-size="10">{escape(sub)}</tspan></text>')
+                f'{escape(base)}{_scripts(sub, sup and f"({sup})", 10)}</text>')
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="derive-unrolled" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label={quoteattr(title)} '
@@ -103,6 +109,10 @@ def svg(net: Any) -> str:
             nodes.append(f'<rect x="{x - 22}" y="{ys["y"] - 14}" width="44" height="28" fill="white" stroke="#333"/>')
             nodes.append(label(x, ys["y"], "a", t, str(n + 1)))
             edges.append(f'<line x1="{x}" y1="{ys["h"] - r}" x2="{x}" y2="{ys["y"] + 16}"/>')
+            edges.append(f'<path d="M{x + 22},{ys["y"] + 4} C{x + 45},{ys["y"] + 20} {x + 40},{ys["h"] - 30} '
+                         f'{x + 15},{ys["h"] - r + 4}" fill="none" stroke="#a33" stroke-dasharray="4 3"/>')
+            nodes.append(f'<text x="{x + 44}" y="{(ys["y"] + ys["h"]) / 2 + 2}" font-size="12" fill="#a33" '
+                         f'font-style="italic">δ{_scripts(t, f"({n + 1})", 9)}</text>')
     out += ['<g stroke="#555" stroke-width="1" marker-end="url(#derive-unrolled-arrow)">', *edges, "</g>", *nodes,
             "</svg>"]
     return "".join(out)
