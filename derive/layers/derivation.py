@@ -197,12 +197,13 @@ def _layer_rule(net: LayeredNetwork, layer: Layer) -> Section:
     kind = KINDS[layer.kind]
     n = layer.index
     shape, cfg, m = kind.instance(layer.input, layer.config)
-    x = tensor(f"a{n}", (m, *shape))
-    params = {name: tensor(f"{name}{n}", s) for name, s in kind.parameters(shape, cfg).items()}
+    real = "through_time" in kind.extra  # the unrolled recurrences: real symbols keep SymPy's queries cheap
+    x = tensor(f"a{n}", (m, *shape), real=real)
+    params = {name: tensor(f"{name}{n}", s, real=real) for name, s in kind.parameters(shape, cfg).items()}
     z_def = kind.definition(x, params, cfg)
     z, cache = kind.forward(x, params, cfg)
     outputs = [sp.Symbol(f"z{n}[{i}]") for i in range(z_def.size)]
-    deltas = tensor(f"delta{n + 1}", z_def.shape)
+    deltas = tensor(f"delta{n + 1}", z_def.shape, real=real)
     dx, grads = kind.backward(deltas, cache, params, cfg)
     ck = _checker(layer, x, z_def, outputs, deltas)
     cases = _orderings(layer, x) if layer.kind == "maxpool" else None
@@ -314,7 +315,7 @@ def _through_time(ck: Checker, layer: Layer, x: Any, params: dict[str, Any], cfg
     for state, rows, lhs, rhs, note in kind.extra["through_time"](n, layer.config):
         values = trace[state]
         if state not in derived:
-            nu = tensor(f"nu_{state}{n}", values.shape)
+            nu = tensor(f"nu_{state}{n}", values.shape, real=True)
             outputs = kind.extra["nudged"](x, params, cfg, {state: nu}).ravel()
             zero = {v: 0 for v in nu.ravel()}
             derived[state] = {idx: sp.Add(*(d * sp.diff(o, nu[idx]) for d, o in zip(deltas.ravel(), outputs)))
