@@ -287,3 +287,25 @@ def test_bad_recurrent_description_through_the_command(tmp_path: object, text: s
                         "derivation", str(path), "-o", str(out)], capture_output=True, text=True)
     assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert "Traceback" not in r.stderr and not out.exists()
+
+
+def test_an_lstm_without_the_forget_gate_error_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from derive.errors import CheckError
+    from derive.layers import registry
+    from derive.layers.derivation import backprop
+    from derive.layers.kinds import recurrent
+
+    entry = registry.KINDS["lstm"]
+
+    def forgetful(dZ, cache, P, cfg, trace=None):  # noqa: ANN001, ANN202
+        out = recurrent.lstm_backward(dZ, cache, P, cfg, trace)
+        if trace is not None:
+            u = trace["h"].shape[-1]
+            trace["s"][..., u: 2 * u] = sympy.Integer(0)   # the forget gate's error dropped
+        return out
+
+    monkeypatch.setitem(registry.KINDS, "lstm", dataclasses.replace(entry, extra={**entry.extra, "trace": forgetful}))
+    with pytest.raises(CheckError, match="layer1.sf.time"):
+        backprop(LayeredNetwork.from_dict(_recurrent("lstm", "sequence")))
