@@ -182,7 +182,6 @@ def test_a_wrong_recursion_through_time_is_refused(monkeypatch: pytest.MonkeyPat
         backprop(LayeredNetwork.from_dict(_recurrent("rnn", "last")))
 
 
-@pytest.mark.slow
 def test_the_lstm_gate_errors_and_cell_recursion_are_derived_and_checked() -> None:
     from derive.layers.derivation import backprop
 
