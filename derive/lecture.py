@@ -185,7 +185,8 @@ def _layer_words(layer: Any) -> str:
     cfg = layer.config
     said = {"conv2d": f" {cfg.get('channels')}×{cfg.get('kernel')}×{cfg.get('kernel')}",
             "dense": f" {cfg.get('units')}", "maxpool": f" {cfg.get('size')}", "meanpool": f" {cfg.get('size')}",
-            "attention": f" dk={cfg.get('dk')} dv={cfg.get('dv')}" + (" causal" if cfg.get("causal") else "")}
+            "attention": f" dk={cfg.get('dk')} dv={cfg.get('dv')}" + (" causal" if cfg.get("causal") else ""),
+            "rnn": f" {cfg.get('units')}", "lstm": f" {cfg.get('units')}"}
     words = layer.kind + said.get(layer.kind, "")
     return words + (f" {layer.activation}" if layer.activation and layer.activation != "linear" else "")
 
@@ -206,6 +207,10 @@ ATTENTION = {"input": [4, 3], "loss": "cross_entropy",
              "layer": [{"kind": "attention", "dk": 2, "dv": 3, "causal": True},
                        {"kind": "dense", "units": 2, "activation": "softmax"}]}
 """the attention lecture's network: causal self-attention over 4 steps, then a softmax classifier at every step"""
+RNN_LECTURE = {"input": [4, 3], "loss": "cross_entropy",
+               "layer": [{"kind": "rnn", "units": 3, "returns": "sequence"},
+                         {"kind": "dense", "units": 2, "activation": "softmax"}]}
+"""the BPTT lecture's network: a tanh rnn over T = 4 steps of 3 inputs, a softmax over 2 classes at every step"""
 
 WORKED = {"Theta": [[[0.5, 0.05, 0.1], [0.2, -0.3, 0.4]], [[0.1, 0.6, -0.7]]]}, {"X": [[0.02, 0.04]], "Y": [[1]]}
 """the worked example's parameters and data (a_1^(2) = g(0.5 + 0.05·0.02 + 0.1·0.04) = g(0.505))"""
@@ -274,6 +279,13 @@ ENTRIES: tuple[Entry, ...] = (
     beamer_entry("slides-attention", "Slides (Beamer): self-attention", ATTENTION, "attention"),
     beamer_entry("slides-attention-zh", "幻灯片（Beamer）：自注意力", {**ATTENTION, "language": "zh"}, "attention-zh"),
     grading_entry("grading-class", "Grading a class: the squared-error exercise's answers, each mistake named"),
+    layered_entry("rnn-bptt", "Recurrent network: backpropagation through time (tanh rnn, softmax at every step)",
+                  RNN_LECTURE),
+    layered_entry("rnn-bptt-zh", "循环神经网络：随时间反向传播（tanh RNN，每一步 softmax）",
+                  {**RNN_LECTURE, "language": "zh"}),
+    beamer_entry("slides-rnn-bptt", "Slides (Beamer): backpropagation through time", RNN_LECTURE, "rnn-bptt"),
+    beamer_entry("slides-rnn-bptt-zh", "幻灯片（Beamer）：随时间反向传播", {**RNN_LECTURE, "language": "zh"},
+                 "rnn-bptt-zh"),
     sheet_entry("sheet-example", "An exercise sheet: three variants of the slides' network, keys and quizzes", SLIDES,
                 variants=3, seed=2026),
 )

@@ -124,6 +124,8 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
         from .layered import finish
 
         doc = finish(doc, layered, printer, words)
+        if any(layer.kind in ("rnn", "lstm") for layer in layered.stack):  # the network unrolled through time
+            doc = replace(doc, figure=Figure("unrolled", layered))
     return doc
 
 

@@ -15,7 +15,7 @@ from ..activations import ACTIVATIONS
 from ..errors import InputError
 from ..losses import LOSSES
 from ..network import LANGUAGES, NOTATIONS, REDUCTIONS, show
-from .registry import KINDS, LATER, Shape, ShapeError
+from .registry import KINDS, LATER, Shape, ShapeError, is_sequence
 
 MAX_LAYERS = 32
 """at most this many [[layer]] tables"""
@@ -25,6 +25,8 @@ MAX_VALUES = 1_000_000
 """the most values one example's tensor may hold (C·H·W)"""
 MAX_PARAMETERS = 10_000_000
 """the most parameters a whole network may have"""
+MAX_STEPS = 1024
+"""the most time steps T of a sequence input [T, n]"""
 
 DEFAULTS: dict[str, Any] = {"loss": "cross_entropy", "reduction": "mean", "lambda": 0.0, "notation": "ng",
                             "language": "en"}
@@ -50,8 +52,15 @@ class Layer:
     @property
     def activation(self) -> str | None:
         """The activation applied after the layer's linear part, if the kind has one."""
+        if KINDS[self.kind].activation_inside:
+            return None
         value = self.config.get("activation")
         return value if isinstance(value, str) else None
+
+    @property
+    def sequence(self) -> bool:
+        """Whether the layer's output is a sequence [T, …] (time steps first)."""
+        return is_sequence(self.output)
 
     @property
     def parameter_count(self) -> int:
@@ -87,13 +96,20 @@ class LayeredNetwork:
 
     @property
     def sequence_output(self) -> bool:
-        """Whether the last layer returns a sequence [T, units]: the loss then sums over the time steps."""
-        return len(self.output_shape) == 2
+        """Whether the network's output is a sequence [T, K]: the loss is then summed over the time steps, and a
+        softmax acts on each time step's K outputs."""
+        return is_sequence(self.output_shape)
 
     @property
     def output_width(self) -> int:
         """The values one loss term covers: one time step's output for a sequence, the whole output otherwise."""
         return self.output_shape[-1] if self.sequence_output else math.prod(self.output_shape)
+
+    @property
+    def steps(self) -> int:
+        """T, the time steps of a sequence input (1 for a vector or an image)."""
+        return self.input[0] if is_sequence(self.input) else 1
+
 
     @property
     def layers(self) -> tuple[int, ...]:
@@ -182,6 +198,9 @@ def _input(value: Any, source: str) -> Shape:
         raise InputError(f"{source}: 'input' must be [n] (a vector), [T, n] (a sequence) or [C, H, W] (an image), "
                          f"got {show(value)}")
     _sizes(value, f"{source}: 'input'")
+    if len(value) == 2 and value[0] > MAX_STEPS:
+        raise InputError(f"{source}: 'input' = {show(value)} has {value[0]} time steps; at most {MAX_STEPS} are "
+                         "allowed")
     return tuple(value)
 
 
@@ -219,6 +238,9 @@ def _layer(n: int, table: dict[str, Any], shape: Shape, *, last: bool, source: s
             raise InputError(f"{where}: {name!r} is {show(value)}; {problem}")
         options[name] = value
     activation = options.get("activation")
+    if isinstance(activation, str) and not ACTIVATIONS[activation].elementwise and entry.activation_inside:
+        fits = [name for name, g in ACTIVATIONS.items() if g.elementwise]
+        raise InputError(f"{where}: 'activation' is {activation!r}; allowed: {' | '.join(fits)} (one unit at a time)")
     if isinstance(activation, str) and not ACTIVATIONS[activation].elementwise:
         if not last or len(shape) != 1 and kind != "dense":
             raise InputError(f"{where}: activation {activation!r} couples a layer's units and is allowed only on "

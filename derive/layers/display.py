@@ -130,3 +130,59 @@ def last(name: str) -> sp.Expr:
     base, _, sub = name.partition("_")
     tex = "%s_{\\mathrm{%s}} - 1" % (base, sub) if sub else "%s - 1" % base
     return Label(f"{name}-1", tex)
+
+
+class Timed(sp.Expr):
+    """A recurrent layer's quantity at time step t (or t ± 1, or T): head^(layer)_t, e.g. δh^(1)_{t+1}. ``head`` is
+    LaTeX (``\\delta h``, ``\\bar{\\imath}``)."""
+
+    def __new__(cls, head: str, layer: int, t: Any) -> Timed:
+        return sp.Expr.__new__(cls, sp.Symbol(head), sp.Integer(layer), sp.sympify(t))
+
+    is_commutative = False
+
+    def _latex(self, printer: Any) -> str:
+        head, layer, t = self.args
+        return r"%s^{(%s)}_{%s}" % (head.name, layer, _step(t, printer))
+
+    def _sympystr(self, printer: Any) -> str:
+        head, layer, t = self.args
+        return "%s^(%s)_%s" % (head.name.replace("\\", ""), layer, printer._print(t))
+
+
+def _step(t: sp.Expr, printer: Any) -> str:
+    """t + 1 and t − 1 written with t first (SymPy orders the constant first)."""
+    if isinstance(t, sp.Add) and len(t.args) == 2 and t.args[0].is_Integer:
+        k, var = t.args
+        return "%s %s %s" % (printer._print(var), "+" if k > 0 else "-", abs(k))
+    return printer._print(t)
+
+
+class Transposed(sp.Expr):
+    """(M)ᵀ of a whole tensor, printed with a superscript ⊤."""
+
+    def __new__(cls, matrix: sp.Expr) -> Transposed:
+        return sp.Expr.__new__(cls, matrix)
+
+    is_commutative = False
+
+    def _latex(self, printer: Any) -> str:
+        return r"\left(%s\right)^{\top}" % printer._print(self.args[0])
+
+    def _sympystr(self, printer: Any) -> str:
+        return "transpose(%s)" % printer._print(self.args[0])
+
+
+class Grouped(sp.Expr):
+    """An expression in parentheses, as a factor: Wᵀ(δh ∘ g′)."""
+
+    def __new__(cls, inner: sp.Expr) -> Grouped:
+        return sp.Expr.__new__(cls, inner)
+
+    is_commutative = False
+
+    def _latex(self, printer: Any) -> str:
+        return r"\left(%s\right)" % printer._print(self.args[0])
+
+    def _sympystr(self, printer: Any) -> str:
+        return "(%s)" % printer._print(self.args[0])

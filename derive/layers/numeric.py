@@ -141,8 +141,11 @@ class LayeredFunctions:
         return out
 
     def _rows(self, A: Array) -> Array:
-        """One row per loss term: per example, or per example and time step for a sequence output."""
-        return A.reshape(-1, self._width)
+        """One row per example, or, for a sequence output [T, K], one row per example and time step: the loss
+        and a softmax act on each time step's K outputs, and the loss is summed over the time steps."""
+        if self.network.sequence_output:
+            return A.reshape(-1, A.shape[-1])
+        return A.reshape(len(A), -1)
 
     # --- input checks
     def _scale(self, m: int) -> float:
@@ -206,7 +209,8 @@ class LayeredFunctions:
         if loss.targets and (Yv.min() < loss.targets[0] or Yv.max() > loss.targets[1]):
             raise InputError(f"Y: loss {net.loss!r} needs targets in [{loss.targets[0]:g}, {loss.targets[1]:g}]")
         if g.sums_to_one and not np.allclose(self._rows(Yv).sum(axis=1), 1.0, atol=1e-9):
-            raise InputError(f"Y: output {net.output!r} needs each target row to sum to 1 (e.g. one-hot)")
+            each = "each time step's targets" if net.sequence_output else "each target row"
+            raise InputError(f"Y: output {net.output!r} needs {each} to sum to 1 (e.g. one-hot)")
         return Yv
 
 

@@ -28,19 +28,43 @@ class ShapeError(ValueError):
     """A layer that does not fit its input; the description adds which layer."""
 
 
+# --- sequences (SPEC §9: input [T, n]; a recurrent layer returns the sequence [T, u] or its last step [u])
+RETURNS = ("sequence", "last")
+"""what a recurrent layer's ``returns`` key allows"""
+
+
+def is_sequence(shape: Shape) -> bool:
+    """Whether one example's tensor is a sequence [T, n] (time steps first)."""
+    return len(shape) == 2
+
+
+def recurrent_output(shape: Shape, cfg: Config, kind: str) -> Shape:
+    """The output of a recurrent layer on a sequence input: [T, units] or [units]."""
+    if not is_sequence(shape):
+        got = "×".join(map(str, shape))
+        raise ShapeError(f"its input has shape {got}, not a sequence; {kind} needs a sequence [T, n]: give "
+                         "input = [T, n], and put it before any layer that returns the last step only")
+    units = cfg["units"]
+    return (shape[0], units) if cfg["returns"] == "sequence" else (units,)
+
+
 @dataclass(frozen=True)
 class Key:
-    """One key of a [[layer]] table: a whole number in [low, high], a positive number, true or false, or an
-    activation."""
+    """One key of a [[layer]] table: a whole number in [low, high], a positive number, true or false, an
+    activation, or one of a few words (``choices``)."""
 
     type: str
-    """'int', 'float', 'bool' or 'activation'"""
+    """'int', 'float', 'bool', 'activation' or 'choice'"""
     default: Any = None
     """None: the key is required"""
     low: float = 1
     high: float = 4096
+    choices: tuple[str, ...] = ()
+    """the words a 'choice' key allows"""
 
     def describe(self) -> str:
+        if self.type == "choice":
+            return " | ".join(self.choices)
         if self.type == "activation":
             return "an activation: " + " | ".join(ACTIVATIONS)
         if self.type == "bool":
@@ -51,7 +75,9 @@ class Key:
 
     def problem(self, value: Any) -> str | None:
         """None when ``value`` is allowed, otherwise what is allowed."""
-        if self.type == "activation":
+        if self.type == "choice":
+            ok = isinstance(value, str) and value in self.choices
+        elif self.type == "activation":
             ok = isinstance(value, str) and value in ACTIVATIONS
         elif self.type == "bool":
             ok = isinstance(value, bool)
@@ -81,6 +107,9 @@ class LayerKind:
     """the parameters L2 regularization applies to (never biases, β or γ)"""
     couples_examples: bool = False
     """whether one example's output depends on the others (batch norm in training mode)"""
+    activation_inside: bool = False
+    """whether the kind applies its ``activation`` key itself (rnn: inside the recurrence), so that its output
+    is already activated and no activation step follows it"""
     display: Callable[..., Any] | None = None
     """(layer number, config) -> the generic element-wise and lecturer forms shown in the derivation"""
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -88,7 +117,7 @@ class LayerKind:
 
 KINDS: dict[str, LayerKind] = {}
 
-LATER = ("rnn", "lstm")
+LATER: tuple[str, ...] = ()
 """kinds of SPEC §9 not in this version: a description naming one is refused as not yet supported"""
 
 
@@ -106,6 +135,7 @@ def _load() -> None:
     from .kinds import flatten  # noqa: F401
     from .kinds import normalization  # noqa: F401
     from .kinds import attention  # noqa: F401
+    from .kinds import recurrent  # noqa: F401
 
 
 _load()

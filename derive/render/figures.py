@@ -47,11 +47,19 @@ def _layered(name: str) -> Callable[[Any], str]:
     return draw
 
 
+def _unrolled(name: str) -> Callable[[Any], str]:
+    def draw(subject: Any) -> str:
+        from . import unrolled
+
+        return str(getattr(unrolled, name)(subject))
+    return draw
+
+
 DRAWINGS: dict[str, dict[str, Callable[[Any], str]]] = {
     "tikz": {"network": _network_tikz, "graph": _graph_tikz, "layers": _layered("layers_tikz"),
-             "flipped_kernel": _layered("kernel_tikz")},
+             "flipped_kernel": _layered("kernel_tikz"), "unrolled": _unrolled("tikz")},
     "svg": {"network": _network_svg, "graph": _graph_svg, "layers": _layered("layers_svg"),
-            "flipped_kernel": _layered("kernel_svg")},
+            "flipped_kernel": _layered("kernel_svg"), "unrolled": _unrolled("svg")},
     "mermaid": {"graph": _graph_mermaid, "layers": _layered("layers_mermaid")},
 }
 """how each kind of figure is drawn in each drawing language"""

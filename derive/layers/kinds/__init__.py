@@ -53,11 +53,13 @@ def windows(array: Any, k: int, h: int | None = None) -> Any:
     return sliding_window_view(array, (k, h if h is not None else k), axis=(-2, -1))
 
 
-def tensor(name: str, shape: tuple[int, ...]) -> Any:
+def tensor(name: str, shape: tuple[int, ...], *, real: bool = False) -> Any:
     """An object array of SymPy symbols name[i,j,…] (0-based), for the proofs (plain symbols: SymPy
-    differentiates through them many times faster than through Indexed objects)."""
+    differentiates through them many times faster than through Indexed objects). ``real``: symbols known to be
+    real, which spares SymPy's real/imaginary queries inside nested exp and tanh (the unrolled recurrences)."""
     out = np.empty(shape, dtype=object)
     for idx in np.ndindex(*shape):
-        out[idx] = sp.Symbol(f"{name}[{','.join(map(str, idx))}]")
+        out[idx] = sp.Symbol(f"{name}[{','.join(map(str, idx))}]", real=True) if real else \
+            sp.Symbol(f"{name}[{','.join(map(str, idx))}]")
     return out
 

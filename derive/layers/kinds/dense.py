@@ -1,5 +1,5 @@
-"""dense: a = g(W x + b), W of shape units × n_in, b of shape units; over a sequence [T, n] the same W and b
-at every time step (a_t = g(W x_t + b))."""
+"""dense: a = g(W x + b), W of shape units × n_in, b of shape units; on a sequence [T, n] (after a recurrent
+layer that returns the sequence) the same W and b at every time step: a_t = g(W x_t + b)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from . import np, sp
 
 
 def _output(shape: Shape, cfg: Config) -> Shape:
-    if len(shape) == 3:
+    if len(shape) not in (1, 2):
         raise ShapeError(f"its input has shape {'×'.join(map(str, shape))}; dense needs a vector [n] or a "
                          "sequence [T, n]: put a flatten layer before it")
     return (*shape[:-1], cfg["units"])
@@ -21,12 +21,13 @@ def _parameters(shape: Shape, cfg: Config) -> dict[str, Shape]:
 
 
 def definition(x: Any, P: dict[str, Any], cfg: Config) -> Any:
-    *lead, n = x.shape
+    """z[e, (t,) i] = Σ_j W[i, j] x[e, (t,) j] + b[i], at every time step of a sequence."""
+    n = x.shape[-1]
     W, b = P["W"], P["b"]
-    out = np.empty((*lead, W.shape[0]), dtype=object)
-    for e in np.ndindex(*lead):  # every example (and every time step of a sequence)
+    out = np.empty((*x.shape[:-1], W.shape[0]), dtype=object)
+    for lead in np.ndindex(*x.shape[:-1]):
         for i in range(W.shape[0]):
-            out[(*e, i)] = sp.Add(*(W[i, j] * x[(*e, j)] for j in range(n))) + b[i]
+            out[(*lead, i)] = sp.Add(*(W[i, j] * x[(*lead, j)] for j in range(n))) + b[i]
     return out
 
 
@@ -35,7 +36,7 @@ def forward(X: Any, P: dict[str, Any], cfg: Config) -> tuple[Any, Any]:
 
 
 def backward(dZ: Any, X: Any, P: dict[str, Any], cfg: Config) -> tuple[Any, dict[str, Any]]:
-    """∂J/∂x = Wᵀδ, ∂J/∂W = δ xᵀ, ∂J/∂b = δ, summed over the examples (rows) and the time steps."""
+    """∂J/∂x = Wᵀδ, ∂J/∂W = δ xᵀ, ∂J/∂b = δ, summed over the examples (and the time steps of a sequence)."""
     rows, inputs = dZ.reshape(-1, dZ.shape[-1]), X.reshape(-1, X.shape[-1])
     return dZ @ P["W"], {"W": rows.T @ inputs, "b": rows.sum(axis=0)}
 

@@ -1,6 +1,6 @@
 """batchnorm and layernorm: y = γ ∘ x̂ + β with x̂ = (x − μ)/√(σ² + ε), the mean μ and the biased variance
 σ² taken over the examples (and H, W for images) for batch norm in training mode, over one example's
-features for layer norm."""
+features (one time step's, for a sequence [T, n]) for layer norm."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from . import np, sp, sqrt
 def _axes(ndim: int, kind: str) -> tuple[int, ...]:
     """The axes the statistics run over, for a batch of ndim axes (examples first)."""
     if kind == "layernorm":
-        return (1,)
-    return (0,) if ndim == 2 else (0, 2, 3)
+        return (ndim - 1,)
+    return (0,) if ndim == 2 else (0, 1) if ndim == 3 else (0, 2, 3)
 
 
 def _broadcast(v: Any, ndim: int) -> Any:
-    """γ or β (one per feature or channel) shaped to multiply a batch."""
-    return v if ndim == 2 else v[:, None, None]
+    """γ or β (one per feature, or per channel of an image) shaped to multiply a batch (m × n, m × T × n for a
+    sequence, m × C × H × W for images)."""
+    return v if ndim <= 3 else v[:, None, None]
 
 
 def _count(shape: tuple[int, ...], axes: tuple[int, ...]) -> int:
@@ -40,7 +41,7 @@ def _make(kind: str) -> tuple[Any, Any, Any]:
             group = [x[j] for j in np.ndindex(*x.shape) if all(j[a] == idx[a] for a in range(x.ndim) if a not in axes)]
             mu = sp.Add(*group) / n
             var = sp.Add(*((g - mu) ** 2 for g in group)) / n
-            feature = idx[1]  # γ and β are per feature, or per channel of an image
+            feature = idx[-1] if x.ndim == 3 else idx[1]  # per feature (of a time step), or per channel of an image
             out[idx] = P["gamma"][feature] * (x[idx] - mu) / sp.sqrt(var + _eps(cfg, True)) + P["beta"][feature]
         return out
 
@@ -70,20 +71,21 @@ def _make(kind: str) -> tuple[Any, Any, Any]:
 
 def _batch_output(shape: Shape, cfg: Config) -> Shape:
     if len(shape) == 2:
-        raise ShapeError(f"its input is a sequence {'×'.join(map(str, shape))}; batchnorm normalizes a vector [n] "
-                         "or an image [C, H, W]")
+        raise ShapeError(f"its input is a sequence {'×'.join(map(str, shape))}; batchnorm takes a vector [n] or "
+                         "an image [C, H, W]: use layernorm, which normalizes each time step's features")
     return shape
 
 
 def _layer_output(shape: Shape, cfg: Config) -> Shape:
-    if len(shape) != 1:
+    if len(shape) not in (1, 2):
         raise ShapeError(f"its input has shape {'×'.join(map(str, shape))}; layernorm normalizes a vector of "
-                         "features [n]: put a flatten layer before it")
+                         "features [n] (or each time step's, of a sequence [T, n]): put a flatten layer before it")
     return shape
 
 
 def _parameters(shape: Shape, cfg: Config) -> dict[str, Shape]:
-    return {"gamma": (shape[0],), "beta": (shape[0],)}
+    return {"gamma": (shape[-1],), "beta": (shape[-1],)} if len(shape) == 2 else {"gamma": (shape[0],),
+                                                                                  "beta": (shape[0],)}
 
 
 def _batch_instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], int]:
@@ -92,7 +94,8 @@ def _batch_instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], i
 
 
 def _layer_instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], int]:
-    return (min(shape[0], 3),), {**cfg, "eps": sp.Symbol("epsilon", positive=True)}, 1
+    small = (min(shape[0], 2), min(shape[1], 2)) if len(shape) == 2 else (min(shape[0], 3),)
+    return small, {**cfg, "eps": sp.Symbol("epsilon", positive=True)}, 1
 
 
 _EPS = {"eps": Key("float", 1e-5, 0, 1.0)}
