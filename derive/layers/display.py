@@ -117,7 +117,10 @@ class ElementOf(sp.Indexed):
     """One element: letter^(layer)_{i,j}, the layer above and the indices below the same letter."""
 
     def _latex(self, printer: Any) -> str:
-        return "%s_{%s}" % (printer._print(self.base), ",".join(printer._print(i) for i in self.indices))
+        base = printer._print(self.base)
+        if "_" in str(self.base.label).split("^")[0]:  # a letter with its own subscript (W_q): braced, not W_q^(1)_ij
+            base = "{%s}" % base
+        return "%s_{%s}" % (base, ",".join(printer._print(i) for i in self.indices))
 
 
 def indexed(letter: str, layer: int) -> sp.IndexedBase:
