@@ -44,7 +44,7 @@ class Command:
     """the checkout whose derive runs (``--compare`` adds another's)"""
     env: tuple[tuple[str, str], ...] = ()
     """environment beyond the run's own (every command keeps its proven checks in the run's folder, see
-    derive.steps.ProvenBefore: the first round proves them, the later ones read them)"""
+    derive.engine.derivation.ProvenBefore: the first round proves them, the later ones read them)"""
 
 
 @dataclass

@@ -84,7 +84,8 @@ def main() -> None:
     args = parser.parse_args()
     r = lstm(args.rounds)
     print(f"LSTM gradients, T = {T}, n = {N}, {UNITS} units, m = {M}, {r['parameters']:,} parameters: derive "
-          f"{r['derive'] * 1e3:.2f} ms, PyTorch {r['torch_version']} ({r['threads']} thread) {r['torch'] * 1e3:.2f} ms, "
+          f"{r['derive'] * 1e3:.2f} ms, PyTorch {r['torch_version']} ({r['threads']} thread) "
+          f"{r['torch'] * 1e3:.2f} ms, "
           f"ratio {r['ratio']:.2f} (median of paired ratios {r['median_ratio']:.2f}; target ≤ 2)")
 
 

@@ -40,8 +40,8 @@ import sympy as sp  # noqa: E402
 from sympy.core.cache import clear_cache  # noqa: E402
 
 import derive  # noqa: E402
-from derive.notation import q  # noqa: E402
-from derive.weight_gradients import elementwise, naive_cost  # noqa: E402
+from derive.engine.weight_gradients import elementwise, naive_cost  # noqa: E402
+from derive.model.notation import q  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

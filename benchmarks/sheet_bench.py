@@ -28,7 +28,7 @@ TARGET_S = 30.0
 
 
 def stages(count: int) -> dict[str, float]:
-    from derive.network import Network
+    from derive.model.network import Network
     from derive.sheet.files import sheet_files
     from derive.sheet.variants import Engine, make_sheet
 

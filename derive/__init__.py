@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from derive.model.network import Network
+
 from .errors import CheckError, DeriveError, InputError, NotSupportedError
-from .network import Network
 
 if TYPE_CHECKING:
-    from .derivation import backprop
-    from .numeric import lambdify
+    from derive.engine.backprop import backprop
+    from derive.engine.numeric import lambdify
 
 __all__ = ["Network", "backprop", "lambdify", "grade", "DeriveError", "InputError", "NotSupportedError", "CheckError"]
 
-_LAZY = {"backprop": "derive.derivation", "lambdify": "derive.numeric", "Derivation": "derive.steps",
-         "Step": "derive.steps", "grade": "derive.grading",
-         "elementwise": "derive.weight_gradients"}
+_LAZY = {"backprop": "derive.engine.backprop", "lambdify": "derive.engine.numeric",
+         "Derivation": "derive.engine.derivation", "Step": "derive.engine.derivation", "grade": "derive.grading",
+         "elementwise": "derive.engine.weight_gradients"}
 
 
 def __getattr__(name: str) -> Any:

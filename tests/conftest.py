@@ -20,7 +20,8 @@ settings.load_profile("derive")
 
 REQUIRE_TOOLS = os.environ.get("DERIVE_REQUIRE_TOOLS") == "1"
 
-# checks proven in earlier processes (derive.steps.ProvenBefore) are kept in a folder of this run, not the user's
+# checks proven in earlier processes (derive.engine.derivation.ProvenBefore) are kept in a folder of this run,
+# not the user's
 os.environ.setdefault("DERIVE_CACHE", tempfile.mkdtemp(prefix="derive-checks-"))
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")

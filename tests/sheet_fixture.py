@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 import derive
-from derive.network import Network
+from derive.model.network import Network
 from derive.sheet.formulas import formula_questions
 from derive.sheet.model import Numerical, Sheet, Variant
 

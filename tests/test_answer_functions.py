@@ -16,11 +16,11 @@ import pytest
 import sympy as sp
 
 from derive import Network
-from derive.activations import ACTIVATIONS, Activation, register
 from derive.grading import grader
 from derive.grading.exact import Clock, approximate, evaluate
 from derive.grading.language import ELEMENTARY, function_names, parse
 from derive.grading.names import Vocabulary
+from derive.model.activations import ACTIVATIONS, Activation, register
 
 ELEMENTWISE = [name for name, a in ACTIVATIONS.items() if a.elementwise]
 POINTS = [sp.Rational(-7, 4), sp.Rational(-1, 3), sp.Integer(0), sp.Rational(2, 5), sp.Rational(9, 2)]

@@ -97,9 +97,9 @@ def _frames(deck: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("spec", [{}, {"language": "zh", "notation": "nielsen", "loss": "squared_error"},
                                   {"layers": (2, 3, 3, 2), "activation": "tanh"}])
 def test_algorithm_frames_are_the_loop_over_the_examples_with_the_documents_results(spec):
+    from derive.catalogue import catalogue
     from derive.document.derivation import build
     from derive.render.beamer import ALGORITHM_LINES
-    from derive.text import catalogue
 
     d, deck = _deck(**spec)
     doc = build(d)
@@ -123,7 +123,7 @@ def test_algorithm_frames_are_the_loop_over_the_examples_with_the_documents_resu
 
 
 def test_continued_frames_say_so_and_recall_the_goal():
-    from derive.text import catalogue
+    from derive.catalogue import catalogue
 
     d, deck = _deck()
     words = catalogue("en")

@@ -10,12 +10,12 @@ from functools import cache
 import pytest
 
 import derive
-from derive.activations import ACTIVATIONS
+from derive.catalogue import catalogue
 from derive.errors import InputError
-from derive.losses import LOSSES
-from derive.network import LANGUAGES, REDUCTIONS
-from derive.notation import PROFILES, section_title, step_text, text_args
-from derive.text import catalogue
+from derive.model.activations import ACTIVATIONS
+from derive.model.losses import LOSSES
+from derive.model.network import LANGUAGES, REDUCTIONS
+from derive.model.notation import PROFILES, section_title, step_text, text_args
 
 HIDDEN = [name for name, g in ACTIVATIONS.items() if g.elementwise]
 

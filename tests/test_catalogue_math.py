@@ -9,10 +9,10 @@ import string
 
 import pytest
 
+from derive.catalogue import catalogue
 from derive.document import Math, Text
 from derive.document.words import ITALIC, MATH_CHARS, paragraph
-from derive.network import LANGUAGES
-from derive.text import catalogue
+from derive.model.network import LANGUAGES
 
 PRINTED = ("rules", "notes", "sections", "mistakes", "nielsen_sections", "nielsen_rules", "nielsen_notes",
            "nielsen_mistakes", "graph", "claims", "document", "exercise", "example", "layered")

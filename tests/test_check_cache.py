@@ -6,12 +6,12 @@ import pytest
 import sympy as sp
 
 import derive
-import derive.derivation as bp
-from derive import steps
-from derive.activations import ACTIVATIONS
+import derive.engine.backprop as bp
+from derive.engine import derivation as steps
+from derive.engine.expressions import Partial
 from derive.errors import CheckError
-from derive.expressions import Partial
-from derive.notation import q
+from derive.model.activations import ACTIVATIONS
+from derive.model.notation import q
 
 
 def _recursion(layer: int, theta_layer: int | None = None, transposed: bool = False) -> tuple[sp.Expr, sp.Expr]:
@@ -155,7 +155,7 @@ _RUN = """
 import sys
 import derive
 from derive import steps
-from derive.derivation import backprop
+from derive.engine.backprop import backprop
 net = derive.Network.from_dict({"layers": [3, 5, 5, 4]})
 if sys.argv[1] == "nothing again":
     def refuse(expr, **kw):

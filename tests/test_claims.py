@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import derive
-from derive.claims import check, claimed_text, holds, section
 from derive.cli import main
+from derive.document.claims import check, claimed_text, holds, section
 from derive.errors import InputError
 
 from .oracle import ACT, cost

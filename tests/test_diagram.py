@@ -12,8 +12,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from derive import Network, diagram
-from derive.diagram import MAX_UNITS, layout, network_svg, network_tikz, svg_symbol
+from derive import Network
+from derive.render import network_diagram as diagram
+from derive.render.network_diagram import MAX_UNITS, layout, network_svg, network_tikz, svg_symbol
 
 from .conftest import need
 

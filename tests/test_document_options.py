@@ -30,9 +30,9 @@ def _small(**spec: object) -> derive.Derivation:
 
 def test_one_derivation_prints_in_every_language_and_notation_without_deriving_again(monkeypatch):
     d = _small(activation="tanh")
-    import derive.derivation
+    import derive.engine.backprop
 
-    monkeypatch.setattr(derive.derivation, "backprop", lambda *a, **k: pytest.fail("derived again"))
+    monkeypatch.setattr(derive.engine.backprop, "backprop", lambda *a, **k: pytest.fail("derived again"))
     zh = render(d, "markdown", language="zh", notation="nielsen")
     assert re.search(r"[\u4e00-\u9fff]", zh) and r"\Theta" not in zh and "w^{" in zh
     assert d.network.language == "en" and d.network.notation == "ng"  # the mathematics is untouched
@@ -129,7 +129,7 @@ def test_the_cost_carries_the_example_index(spec):
 
 
 def test_worked_example_has_its_own_title_and_the_new_weights(tmp_path):
-    from derive.example import problem, worked_example
+    from derive.document.worked_example import problem, worked_example
 
     net = derive.Network.from_dict({"layers": [2, 2, 1]})
     thetas = [[[0.5, 0.05, 0.1], [0.2, -0.3, 0.4]], [[0.1, 0.6, -0.7]]]
@@ -149,8 +149,8 @@ def test_worked_example_has_its_own_title_and_the_new_weights(tmp_path):
 
 @pytest.mark.pdflatex
 def test_a_wrong_claim_is_marked_with_a_cross_not_a_times_sign(tmp_path):
-    from derive.claims import check, section
-    from derive.example import problem, with_claims, worked_example
+    from derive.document.claims import check, section
+    from derive.document.worked_example import problem, with_claims, worked_example
 
     net = derive.Network.from_dict({"layers": [2, 2, 1]})
     thetas = [[[0.5, 0.05, 0.1], [0.2, -0.3, 0.4]], [[0.1, 0.6, -0.7]]]

@@ -133,8 +133,8 @@ class _Sample(dict):
 @pytest.mark.parametrize(("language", "program"), [("en", "pdflatex"), ("zh", "xelatex")])
 def test_every_catalogue_text_compiles(language, program, tmp_path):
     """Whatever a section, rule or note says, its LaTeX compiles (no $…$$…$, no bare Unicode symbol)."""
+    from derive.catalogue import catalogue
     from derive.render.latex import COMMON, PREAMBLES
-    from derive.text import catalogue
 
     table = catalogue(language).table
     lines = [text(value.format_map(_Sample(activation="sigmoid", loss="cross_entropy")))

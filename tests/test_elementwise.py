@@ -8,8 +8,8 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.notation import q
-from derive.weight_gradients import _product, elementwise, naive_cost
+from derive.engine.weight_gradients import _product, elementwise, naive_cost
+from derive.model.notation import q
 
 NETWORKS = [
     {"layers": [2, 3, 2]},
@@ -95,5 +95,5 @@ def test_callable_as_derive_elementwise_before_and_after_its_module_is_imported(
 
     net = derive.Network.from_dict({"layers": [1, 1]})
     first = derive.elementwise(net)
-    importlib.import_module("derive.weight_gradients")
+    importlib.import_module("derive.engine.weight_gradients")
     assert derive.elementwise(net).gradients == first.gradients == elementwise(net).gradients

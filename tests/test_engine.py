@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import derive
-from derive.activations import ACTIVATIONS, Activation, register
 from derive.errors import CheckError, InputError
-from derive.losses import LOSSES, Loss
-from derive.losses import register as register_loss
+from derive.model.activations import ACTIVATIONS, Activation, register
+from derive.model.losses import LOSSES, Loss
+from derive.model.losses import register as register_loss
 
 from .oracle import cost, numgrad, problem
 
@@ -136,7 +136,7 @@ def test_new_activation_and_loss_are_one_entry_each():
 
 
 def test_a_failing_check_names_the_step(monkeypatch):
-    import derive.derivation as bp
+    import derive.engine.backprop as bp
 
     monkeypatch.setattr(bp, "tidy", lambda e: sp.Integer(2) * sp.sympify(e).doit())
     with pytest.raises(CheckError, match="output_delta"):
@@ -170,10 +170,10 @@ def test_network_round_trips_through_its_dict():
 
 
 def test_the_recursion_is_proven_for_an_arbitrary_loss_and_a_wrong_index_is_caught():
-    from derive.activations import ACTIVATIONS as acts
-    from derive.derivation import J, _arbitrary_loss
-    from derive.expressions import Partial
-    from derive.notation import q
+    from derive.engine.backprop import J, _arbitrary_loss
+    from derive.engine.expressions import Partial
+    from derive.model.activations import ACTIVATIONS as acts
+    from derive.model.notation import q
 
     ck = _arbitrary_loss(2, 2, 2, acts["sigmoid"])
     lhs = Partial(J, q("z", 2, 1))

@@ -12,7 +12,7 @@ import sympy as sp
 
 import derive
 from derive.cli import main
-from derive.example import Num, read_problem, worked_example
+from derive.document.worked_example import Num, read_problem, worked_example
 from derive.render import render
 from derive.render.tex import latex
 

@@ -9,10 +9,10 @@ import pytest
 import sympy as sp
 
 import derive
+from derive.catalogue import catalogue
 from derive.cli import main
-from derive.exercise import squared_error
+from derive.document.exercise import squared_error
 from derive.render import render
-from derive.text import catalogue
 
 from .conftest import need
 
@@ -41,7 +41,7 @@ def test_it_is_the_engines_derivation_plus_two_sections(answer):
 def test_recursion_keeps_its_form_and_carries_the_new_factor(answer):
     steps = answer.section("exercise_recursion").steps
     assert [s.rule for s in steps] == ["same_form", "substitute"] * 2
-    a4, y1 = derive.notation.q("a", 4, "k"), derive.notation.q("y", "k")
+    a4, y1 = derive.model.notation.q("a", 4, "k"), derive.model.notation.q("y", "k")
     substituted = steps[1].rhs
     assert substituted.has(a4) and substituted.has(y1)
     # the summand holds the squared-error δ^(4)_k itself
@@ -51,7 +51,7 @@ def test_recursion_keeps_its_form_and_carries_the_new_factor(answer):
 
 def test_comparison_ratio_is_the_activation_derivative(answer):
     steps = {s.id: s for s in answer.section("exercise_comparison").steps}
-    a4 = derive.notation.q("a", 4)
+    a4 = derive.model.notation.q("a", 4)
     ratio = steps["exercise_comparison.ratio.2"].rhs
     assert sp.simplify(ratio - a4 * (1 - a4)) == 0
     assert sp.simplify(steps["exercise_comparison.loss.2"].rhs - a4 * (1 - a4)) == 0

@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import derive.numeric
+import derive.engine.numeric
 from derive import cli
 from derive.errors import InputError
-from derive.network import Network, read_json, read_toml
+from derive.model.network import Network, read_json, read_toml
 
 BUDGET = int(os.environ.get("DERIVE_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=BUDGET, derandomize=True, deadline=None, database=None,
@@ -60,11 +60,11 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module", autouse=True)
 def cached_lambdify():
     """lambdify once per network, so that the budget goes to the readers rather than to SymPy."""
-    real = derive.numeric.lambdify
+    real = derive.engine.numeric.lambdify
     cached = lru_cache(maxsize=64)(lambda net, max_units=None: real(net, max_units=max_units))
-    derive.numeric.lambdify = lambda net, *, max_units=None: cached(net, max_units)
+    derive.engine.numeric.lambdify = lambda net, *, max_units=None: cached(net, max_units)
     yield
-    derive.numeric.lambdify = real
+    derive.engine.numeric.lambdify = real
 
 
 def run(argv: list[str], reader: str) -> tuple[int, str, str]:

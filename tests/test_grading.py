@@ -352,7 +352,7 @@ def test_a_hostile_answer_runs_nothing_in_a_fresh_process(net_file, tmp_path):
 
 
 def test_the_grading_code_never_evaluates_text():
-    for path in [*(ROOT / "derive" / "grading").glob("*.py"), ROOT / "derive" / "commands" / "grade.py"]:
+    for path in [*(ROOT / "derive" / "grading").glob("*.py"), ROOT / "derive" / "cli" / "commands" / "grade.py"]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         calls = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]
         names = {f.id for f in calls if isinstance(f, ast.Name)}
@@ -421,7 +421,7 @@ def test_a_bad_class_file_is_exit_2(net_file, tmp_path, capsys, text):
 def test_the_progress_bar_draws_on_a_terminal_only():
     import io
 
-    from derive.commands.grade import _progress
+    from derive.cli.commands.grade import _progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -442,7 +442,7 @@ def test_the_example_class_file_grades(capsys):
 
 # --- the report of a class, and the lecture set's example class ----------------------------------------
 def test_the_examples_are_the_lecture_sets_class():
-    from derive.grading.example import CLASS, NETWORK
+    from derive.grading.example_class import CLASS, NETWORK
 
     assert (ROOT / "examples" / "class.csv").read_text(encoding="utf-8") == CLASS
     assert derive.Network.from_toml(ROOT / "examples" / "grade-net.toml") == derive.Network.from_dict(NETWORK)
@@ -450,7 +450,7 @@ def test_the_examples_are_the_lecture_sets_class():
 
 @pytest.fixture(scope="module")
 def report_files():
-    from derive.grading.example import lecture_files
+    from derive.grading.example_class import lecture_files
 
     return lecture_files()
 

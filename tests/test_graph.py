@@ -14,8 +14,8 @@ import pytest
 
 import derive
 from derive.cli import main
+from derive.engine.computation_graph import graph
 from derive.errors import InputError
-from derive.graph import graph
 from derive.render import render
 from derive.render.graph import name_latex
 

@@ -12,11 +12,11 @@ import xml.etree.ElementTree as ET
 import pytest
 import sympy as sp
 
-from derive.activations import ACTIVATIONS, Activation
 from derive.cli import main
 from derive.document.graph import build
+from derive.engine.computation_graph import graph, parse
 from derive.errors import InputError
-from derive.graph import graph, parse
+from derive.model.activations import ACTIVATIONS, Activation
 from derive.render import render
 from derive.render.graph import layout
 

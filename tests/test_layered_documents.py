@@ -15,8 +15,8 @@ import pytest
 from derive.document import Figure, Paragraph, Table
 from derive.document import Math as MathRun
 from derive.document.derivation import build
+from derive.document.lecture_set import BATCHNORM, CNN, derived, network
 from derive.layers import LayeredNetwork
-from derive.lecture import BATCHNORM, CNN, derived, network
 from derive.render import layered_figures as figures
 from derive.render import render
 
@@ -181,7 +181,7 @@ def shutil_which(name: str) -> str | None:
 
 
 def test_the_lecture_set_lists_the_cnn_and_batch_norm_lectures() -> None:
-    from derive.lecture import ENTRIES
+    from derive.document.lecture_set import ENTRIES
 
     names = {e.name for e in ENTRIES}
     assert {"cnn", "cnn-zh", "slides-cnn", "slides-cnn-zh", "batchnorm", "batchnorm-zh", "slides-batchnorm",
@@ -202,7 +202,7 @@ def test_markdown_draws_the_layers_as_a_mermaid_flowchart() -> None:
 
 def test_mean_pooling_spreads_delta_over_size_squared() -> None:
     from derive.layers.display import Operation, TensorName
-    from derive.notation import PROFILES
+    from derive.model.notation import PROFILES
     from derive.render.tex import MathPrinter
 
     shown = MathPrinter(PROFILES["ng"]).doprint(Operation("spread", TensorName("delta", 3), 3))

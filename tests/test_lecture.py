@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from derive import lecture
 from derive.cli import main
+from derive.document import lecture_set as lecture
 
 from .conftest import need
 from .test_documents import assert_laid_out, assert_offline, compile_tex, math_sizes, screenshot

@@ -11,8 +11,8 @@ import pytest
 
 import derive.render as rendering
 from derive.document import Document, EquationGroup, Math, Notes, Text
+from derive.document.lecture_set import ENTRIES, index
 from derive.document.words import plain
-from derive.lecture import ENTRIES, index
 
 
 @pytest.fixture(scope="module")

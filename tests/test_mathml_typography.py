@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from derive.diagram import _svg_text
 from derive.render.html import style
 from derive.render.mathml import MATHML, THIN, fragment
+from derive.render.network_diagram import _svg_text
 
 M = "{%s}" % MATHML
 

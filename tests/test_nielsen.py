@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from derive.cli import main
-from derive.notation import PROFILES, Alias, shift
+from derive.model.notation import PROFILES, Alias, shift
 
 from . import oracle
 from .test_documents import compile_tex

@@ -9,9 +9,9 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.notation import PROFILES, section_title, step_text
+from derive.catalogue import catalogue
+from derive.model.notation import PROFILES, section_title, step_text
 from derive.render.tex import latex
-from derive.text import catalogue
 
 NAMES = [
     # name, ng, nielsen

@@ -24,12 +24,12 @@ import sympy as sp
 
 import derive
 from derive import cli
-from derive.claims import MAX_CLAIMS
+from derive.document.claims import MAX_CLAIMS
+from derive.document.worked_example import MAX_EXACT_DIGITS, Num, problem, worked_example
+from derive.engine.computation_graph import MAX_EXACT_DIGITS as GRAPH_DIGITS
+from derive.engine.computation_graph import exact_digits, parse
 from derive.errors import InputError
-from derive.example import MAX_EXACT_DIGITS, Num, problem, worked_example
-from derive.graph import MAX_EXACT_DIGITS as GRAPH_DIGITS
-from derive.graph import exact_digits, parse
-from derive.numbers import MAX_DIGITS, read_decimal
+from derive.io.decimals import MAX_DIGITS, read_decimal
 from derive.render import render
 from derive.render.latex import engine
 from derive.render.tex import latex

@@ -17,8 +17,8 @@ import mpmath
 import numpy as np
 import pytest
 
-from derive.network import Network
-from derive.numeric import lambdify
+from derive.engine.numeric import lambdify
+from derive.model.network import Network
 
 DIGITS = 500
 """enough that 1 − σ(800) ≈ e^−800 ≈ 10^−348 keeps its own digits in the textbook formulas"""

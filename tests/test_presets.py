@@ -9,7 +9,7 @@ import sympy as sp
 
 from derive.cli import main
 from derive.errors import InputError
-from derive.presets import PRESETS, preset
+from derive.model.presets import PRESETS, preset
 
 
 @pytest.mark.parametrize("name", list(PRESETS))

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from derive import progress
+from derive.io import progress
 
 
 def test_nothing_is_drawn_when_stderr_is_not_a_terminal(capsys):

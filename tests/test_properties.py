@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from derive.engine.numeric import NumericFunctions, lambdify
 from derive.errors import InputError
-from derive.network import MAX_LAYERS, Network
-from derive.numeric import NumericFunctions, lambdify
+from derive.model.network import MAX_LAYERS, Network
 
 from .oracle import cost, numgrad, problem
 

@@ -16,7 +16,7 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.graph import graph
+from derive.engine.computation_graph import graph
 from derive.render.tex import latex
 
 SPEC = {"layers": [2, 2, 2], "activation": "relu", "output": "relu", "loss": "squared_error"}

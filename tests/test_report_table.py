@@ -10,7 +10,7 @@ from .conftest import need
 
 
 def test_grading_report_table_has_no_overfull_box(tmp_path):
-    from derive.grading.example import lecture_files
+    from derive.grading.example_class import lecture_files
 
     tex = lecture_files()[".tex"]
     assert "\\allowbreak" in tex

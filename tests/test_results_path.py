@@ -12,11 +12,11 @@ import itertools
 import pytest
 
 import derive
-from derive.activations import ACTIVATIONS
-from derive.derivation import backprop, results
+from derive.engine.backprop import backprop, results
+from derive.engine.derivation import Checker
 from derive.errors import CheckError
-from derive.losses import LOSSES
-from derive.steps import Checker
+from derive.model.activations import ACTIVATIONS
+from derive.model.losses import LOSSES
 
 
 def _combinations():

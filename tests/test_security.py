@@ -37,7 +37,7 @@ FORBIDDEN_NAMES = {"eval", "exec", "compile", "__import__", "sympify", "parse_ex
 ALLOWED_ATTRIBUTE_CALLS = {("re", "compile")}
 """``re.compile`` builds a regular expression, it runs nothing"""
 
-IMPORT_MODULE_ALLOWED = {"cli.py", "__init__.py", "render/__init__.py", "lazy.py"}
+IMPORT_MODULE_ALLOWED = {"cli/__init__.py", "__init__.py", "render/__init__.py", "model/lazy_import.py"}
 """modules whose import_module takes a name from derive's own code (COMMANDS, FORMATS, lazy exports, LazyModule)"""
 
 
@@ -226,7 +226,7 @@ def assert_safe_markdown(doc: str) -> None:
 def _report(ids_and_answers: list[tuple[str, str]], fmt: str) -> str:
     from derive.grading.classfile import Row
     from derive.grading.report import FORMATS, grade_rows
-    from derive.network import Network
+    from derive.model.network import Network
 
     net = Network.from_dict({"layers": [1, 1], "loss": "squared_error"})
     rows = [Row(i, t, a) for i, (t, a) in zip([s for s, _ in ids_and_answers], [("delta[2][1]", a) for _, a in

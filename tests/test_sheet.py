@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from derive.cli import main
-from derive.lecture import MANIFEST
-from derive.network import Network
+from derive.document.lecture_set import MANIFEST
+from derive.model.network import Network
 from derive.sheet import files as sheet_files_module
 from derive.sheet.gift import escape, quiz_gift
 from derive.sheet.model import Numerical, Sheet, Variant

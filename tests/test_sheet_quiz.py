@@ -21,14 +21,15 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.activations import ACTIVATIONS
+from derive.catalogue import catalogue
 from derive.errors import NotSupportedError
 from derive.grading.grader import grader_of
 from derive.grading.language import parse
 from derive.grading.names import Vocabulary
 from derive.grading.targets import DERIVED, parse_target
-from derive.network import Network
-from derive.notation import q
+from derive.model.activations import ACTIVATIONS
+from derive.model.network import Network
+from derive.model.notation import q
 from derive.sheet.canvas import canvas_zip, escape
 from derive.sheet.formulas import answer_text, formula_questions
 from derive.sheet.moodle import (
@@ -41,7 +42,6 @@ from derive.sheet.moodle import (
     stack_nodes,
     stack_parts,
 )
-from derive.text import catalogue
 
 from .conftest import need
 from .sheet_fixture import NETWORKS, network, small_sheet

@@ -18,9 +18,9 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.activations import ACTIVATIONS, Activation, register
 from derive.errors import InputError
-from derive.notation import q
+from derive.model.activations import ACTIVATIONS, Activation, register
+from derive.model.notation import q
 from derive.render import document
 from derive.render.json import as_dict
 from derive.render.tex import latex
@@ -87,7 +87,7 @@ def test_the_output_error_is_derived_for_a_generic_unit(K):
     # the assumption Σ y = 1 is stated in the step that uses it
     used = [s for s in delta if s.rule == "targets_sum_to_one"]
     assert len(used) == 1 and used[0].note == "targets_sum_to_one"
-    words = derive.text.catalogue("en").explain(used[0])
+    words = derive.catalogue.catalogue("en").explain(used[0])
     assert "sum to 1" in words
     # no step is about unit 1 only: every left side is generic (i, k) or the whole layer
     concrete = [s.id for s in steps if re.search(r"\]\[\d+\]|y\[\d+\]", str(s.lhs))]

@@ -15,12 +15,13 @@ from typing import Any
 
 import sympy as sp
 
+from derive.catalogue import Catalogue, catalogue
+from derive.engine.derivation import Derivation, Step
+from derive.model.network import LANGUAGES, NOTATIONS, Network
+from derive.model.notation import PROFILES, Profile, section_title, step_text, word
+
 from ..errors import InputError
-from ..network import LANGUAGES, NOTATIONS, Network
-from ..notation import PROFILES, Profile, section_title, step_text, word
 from ..render.tex import MathPrinter
-from ..steps import Derivation, Step
-from ..text import Catalogue, catalogue
 from . import Document, Equation, EquationGroup, Figure, Line, Math, Meta, Notes, Paragraph, Run, Section, Text
 from .sections import SECTIONS, selected
 from .words import paragraph
@@ -216,7 +217,7 @@ _MAIN: dict[str, tuple[str, ...]] = {"output_delta": ("δ",), "hidden_delta": ("
 
 def shapes(net: Network, printer: MathPrinter, words: Catalogue) -> Paragraph:
     """The shape of every parameter matrix: the general rule, then each layer's numbers."""
-    from ..notation import q
+    from derive.model.notation import q
 
     real = r"\mathbb{R}"
     if PROFILES[net.notation].form == "bias_unit":

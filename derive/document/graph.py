@@ -1,6 +1,6 @@
-"""A computation graph (derive.graph) as a Document: the drawing, a table of every node's definition, value and
-derivative, the reverse-mode steps (each ∂J/∂node = chain = local × upstream = numbers = value, aligned on =),
-the nudge check and the count of work. Names become LaTeX only through ``name_latex``."""
+"""A computation graph (derive.engine.computation_graph) as a Document: the drawing, a table of every node's
+definition, value and derivative, the reverse-mode steps (each ∂J/∂node = chain = local × upstream = numbers =
+value, aligned on =), the nudge check and the count of work. Names become LaTeX only through ``name_latex``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from typing import Any
 
 import sympy as sp
 
+from derive.catalogue import catalogue
+from derive.engine.computation_graph import Graph, data_only
+from derive.model.network import LANGUAGES
+
 from ..errors import InputError
-from ..graph import Graph, data_only
-from ..network import LANGUAGES
 from ..render.graph import name_latex, number_latex
 from ..render.tex import latex
-from ..text import catalogue
 from . import Document, Equation, EquationGroup, Figure, Line, Math, Meta, Paragraph, Section, Table
 from .words import paragraph
 

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from derive.catalogue import Catalogue
+
 from ..layers.derivation import activated
 from ..render.tex import MathPrinter
-from ..text import Catalogue
 from . import Document, Equation, EquationGroup, Figure, Line, Math, Notes, Paragraph, Run, Section, Table, Text
 from .words import paragraph
 

@@ -8,13 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..text import catalogue
+from derive.catalogue import catalogue
+
 from . import Code, Document, Math, Meta, Paragraph, Section, Table, Text
 from .words import paragraph
 
 if TYPE_CHECKING:
+    from derive.model.network import Network
+
     from ..grading.report import Graded
-    from ..network import Network
 
 _SCRIPT_BODY = re.compile(r"\^[({]([^)}]*)[)}]?")
 _PLAIN_SCRIPT = re.compile(r"[\w+\-−=,.′' ]*")

@@ -1,7 +1,7 @@
 """An exercise sheet's variant as Documents (SPEC §10): the student's sheet (the network, the numbers given, the
 questions) and the answer key (the same numbers given, then the worked example exactly as ``derive example``
 builds it, the numerical answers as checked claims and the expected formulas). Nothing here computes a number:
-the values come from the Sheet, the worked example from derive.example; the LaTeX of every formula from
+the values come from the Sheet, the worked example from derive.document.worked_example; the LaTeX of every formula from
 ``MathPrinter`` in the sheet's notation."""
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from dataclasses import replace
 
 import sympy as sp
 
-from ..claims import index, symbol
-from ..network import Network
-from ..notation import PROFILES, q
+from derive.catalogue import Catalogue, catalogue
+from derive.document.claims import index, symbol
+from derive.engine.derivation import Derivation
+from derive.model.network import Network
+from derive.model.notation import PROFILES, q
+
 from ..render.tex import MathPrinter
 from ..sheet.model import Sheet, Variant
-from ..steps import Derivation
-from ..text import Catalogue, catalogue
 from . import Code, Document, Equation, EquationGroup, Figure, Line, Math, Meta, Paragraph, Section, Table, Text
 from .derivation import presentation
 from .words import paragraph
@@ -32,7 +33,7 @@ def _printer(net: Network) -> MathPrinter:
 
 def _matrix(rows: list[list[float]]) -> sp.ImmutableMatrix:
     """Numbers as drawn (two decimals), each the exact decimal it spells."""
-    from ..example import Num
+    from derive.document.worked_example import Num
 
     return sp.ImmutableMatrix([[Num(sp.Rational(repr(v))) for v in row] for row in rows])
 

@@ -1,7 +1,7 @@
 """Random consistent values of every answer name: x, Θ and y drawn, everything else propagated.
 
 Each point is one network with its own weights and example: a and z come from the forward pass, δ from
-the derived backward pass (derive.numeric), so ``a[3][1]`` and ``sigmoid(z[3][1])`` have the same value
+the derived backward pass (derive.engine.numeric), so ``a[3][1]`` and ``sigmoid(z[3][1])`` have the same value
 and ``delta[2][1]`` is what the recursion gives. Δ and m (a training set's quantities) are drawn too; λ is
 the network's. Weights are small, so that no activation is saturated.
 """
@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import ACTIVATIONS
-from ..losses import LOSSES
-from ..network import Network
-from ..notation import parse_name
-from ..numeric import NumericFunctions
+from derive.engine.numeric import NumericFunctions
+from derive.model.activations import ACTIVATIONS
+from derive.model.losses import LOSSES
+from derive.model.network import Network
+from derive.model.notation import parse_name
 
 POINTS = 12
 """points every answer is compared at"""

@@ -20,7 +20,7 @@ class Words:
         object.__setattr__(self, "args", args)
 
     def message(self, language: str) -> str:
-        from ..text import catalogue
+        from derive.catalogue import catalogue
 
         return catalogue(language).word("grading", self.key, **self.args)
 
@@ -40,7 +40,8 @@ class Unreadable(InputError):
 
     def message(self, language: str) -> str:
         """One line in ``language``: what is wrong and what is allowed."""
-        from ..text import catalogue
+        from derive.catalogue import catalogue
+
         from .language import function_names
 
         args = {k: v.message(language) if isinstance(v, Words) else v for k, v in self.args_.items()}

@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..activations import ACTIVATIONS, Activation
-from ..losses import LOSSES
-from ..notation import parse_name
+from derive.model.activations import ACTIVATIONS, Activation
+from derive.model.losses import LOSSES
+from derive.model.notation import parse_name
+
 from .language import ELEMENTARY, Binary, Call, Name, Node, Num, Unary, function
 from .targets import DERIVED, Model, error
 

@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..derivation import backprop
+from derive.catalogue import catalogue
+from derive.engine.backprop import backprop
+from derive.engine.numeric import NumericFunctions
+from derive.model.network import Network
+from derive.model.notation import parse_name, word
+
 from ..errors import NotSupportedError
-from ..network import Network
-from ..notation import parse_name, word
-from ..numeric import NumericFunctions
 from ..render.tex import latex
-from ..text import catalogue
 from .draws import Draws, draw, seed_of
 from .errors import Unreadable, shown
 from .exact import BUDGET, ExactPoints, equal_everywhere, substitute

@@ -2,7 +2,7 @@
 
 An answer becomes a small immutable tree (numbers, names, + - * / and powers, unary minus, and calls of
 the elementary functions exp log sqrt and of every elementwise activation of the registry,
-derive.activations). The tree is evaluated numerically with NumPy over many points at once, and turned
+derive.model.activations). The tree is evaluated numerically with NumPy over many points at once, and turned
 into SymPy only when a symbolic comparison needs it. The work is bounded: long texts, deep nesting and
 large exponents are refused before anything is built.
 """
@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..activations import ACTIVATIONS, Activation
+from derive.model.activations import ACTIVATIONS, Activation
+
 from .errors import Unreadable, Words
 from .names import Vocabulary
 

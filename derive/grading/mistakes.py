@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from ..derivation import LAM, M
-from ..notation import parse_name, q
+from derive.engine.backprop import LAM, M
+from derive.model.notation import parse_name, q
+
 from .targets import Model, NotApplicable, Recipe, Target
 
 Variant = Callable[[Recipe], Recipe]

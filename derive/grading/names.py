@@ -1,6 +1,6 @@
 """The names an answer may use (SPEC §8), with the layers and units the network gives each of them.
 
-A name is a quantity kind and its integer indices, written as in derive/notation.py: ``a[3][1]``,
+A name is a quantity kind and its integer indices, written as in derive/model/notation.py: ``a[3][1]``,
 ``Theta[1][2][0]``, ``lambda``. Whether an index exists depends on the network; a name that does not
 exist is refused with the range that does.
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..network import Network
-from ..notation import PROFILES, Alias
+from derive.model.network import Network
+from derive.model.notation import PROFILES, Alias
+
 from .errors import Unreadable
 
 Range = tuple[int, int]

@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from ..network import Network
+from derive.model.network import Network
+
 from .classfile import Row
 from .errors import shown
 from .exact import BUDGET

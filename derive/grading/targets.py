@@ -16,12 +16,13 @@ from functools import cached_property
 
 import sympy as sp
 
-from ..activations import ACTIVATIONS
-from ..calculus import layer_identity
-from ..derivation import LAM, unit_derivative
-from ..network import Network
-from ..notation import PROFILES, Alias, q
-from ..steps import Derivation
+from derive.engine.backprop import LAM, unit_derivative
+from derive.engine.calculus import layer_identity
+from derive.engine.derivation import Derivation
+from derive.model.activations import ACTIVATIONS
+from derive.model.network import Network
+from derive.model.notation import PROFILES, Alias, q
+
 from .errors import Unreadable, shown
 from .names import ONE_UNIT, Kind, check_index, kinds, written_kind
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..network import is_layered
+from derive.model.network import is_layered
+
 from .description import LayeredNetwork
 
 __all__ = ["LayeredNetwork", "is_layered", "load_network"]
@@ -18,7 +19,7 @@ __all__ = ["LayeredNetwork", "is_layered", "load_network"]
 
 def load_network(path: str) -> Any:
     """A §2 ``Network`` or a §9 ``LayeredNetwork``, whichever the TOML file describes."""
-    from ..network import Network, read_toml
+    from derive.model.network import Network, read_toml
 
     spec = read_toml(path)
     if is_layered(spec):

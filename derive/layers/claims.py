@@ -21,9 +21,10 @@ from typing import Any
 
 import sympy as sp
 
-from ..claims import DOUBLE_DIGITS, MAX_CLAIMS, MAX_NAME, Claim, claimed_text, holds, significant
+from derive.document.claims import DOUBLE_DIGITS, MAX_CLAIMS, MAX_NAME, Claim, claimed_text, holds, significant
+from derive.model.notation import parse_name
+
 from ..errors import InputError
-from ..notation import parse_name
 from .description import LayeredNetwork
 
 LETTERS = {"K": "ocuv", "W": "ij"}
@@ -150,8 +151,9 @@ def check(net: LayeredNetwork, computed: Mapping[str, Any], claims: Mapping[str,
 
 def symbol(quantity: str) -> sp.Expr:
     """The quantity as the worked example writes it: a^(2)_{1,3,3}, δ^(5)_{2}, ∂J/∂K^(1)_{1,1,2,3}, J."""
-    from ..expressions import Partial
-    from ..notation import q
+    from derive.engine.expressions import Partial
+    from derive.model.notation import q
+
     from .display import indexed
 
     parsed = parse_name(quantity)
@@ -166,9 +168,9 @@ def symbol(quantity: str) -> sp.Expr:
 
 
 def section(rows: list[Claim]) -> Any:
-    """The claims as a document section (as ``derive.claims.section``), in the worked example's symbols."""
-    from ..example import Num
-    from ..steps import Section, Step
+    """The claims as a document section (as ``derive.document.claims.section``), in the worked example's symbols."""
+    from derive.document.worked_example import Num
+    from derive.engine.derivation import Section, Step
 
     steps = tuple(
         Step(f"claims.{k}", symbol(c.quantity or c.name), Num(sp.Rational(c.claimed)),

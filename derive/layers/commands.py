@@ -7,8 +7,9 @@ import json
 import math
 from typing import Any
 
+from derive.model.network import is_layered, read_toml, show
+
 from ..errors import InputError, NotSupportedError
-from ..network import is_layered, read_toml, show
 from .description import LayeredNetwork
 
 MAX_VALUES = 20_000_000
@@ -40,7 +41,8 @@ def load(net: LayeredNetwork, args: argparse.Namespace) -> tuple[Any, list, Any,
     failure one line naming the file."""
     import numpy as np
 
-    from ..commands.numeric import read_json
+    from derive.cli.commands.numeric import read_json
+
     from .numeric import lambdify
 
     layers = read_json(args.params, ("layers",))["layers"]
@@ -73,7 +75,7 @@ def load(net: LayeredNetwork, args: argparse.Namespace) -> tuple[Any, list, Any,
 
 
 def numeric(net: LayeredNetwork, args: argparse.Namespace) -> int:
-    from ..output import emit
+    from derive.io.output import emit
 
     _, _, _, _, out = load(net, args)
     doc = {"cost": out["cost"], "gradients": [{k: v.tolist() for k, v in g.items()} for g in out["gradients"]]}
@@ -104,8 +106,9 @@ def _exact(net: LayeredNetwork, args: argparse.Namespace) -> Any:
 
 def example(net: LayeredNetwork, args: argparse.Namespace) -> int:
     """derive example on a layered network: bounded, every number checked against the exact trace."""
-    from ..example import with_claims
-    from ..output import emit
+    from derive.document.worked_example import with_claims
+    from derive.io.output import emit
+
     from ..render import render
     from .example import bounds, worked_example
 
@@ -114,13 +117,14 @@ def example(net: LayeredNetwork, args: argparse.Namespace) -> int:
     exact = _exact(net, args)
     d = worked_example(net, fn, params, X, Y, exact(), rate=args.rate, digits=args.digits)
     if args.claims:
-        from ..commands.check import read_claims
+        from derive.cli.commands.check import read_claims
+
         from .claims import check, section
 
         rows = check(net, fn.backward(params, X, Y, trace=True), read_claims(args.claims), source=args.claims,
                      exact=exact)
         d = with_claims(d, section(rows))
-    from ..commands import document_settings
+    from derive.cli.commands import document_settings
 
     emit(render(d, args.format, **document_settings(args)), args.output,
          inputs=[args.network, args.params, args.data, args.claims])
@@ -129,7 +133,8 @@ def example(net: LayeredNetwork, args: argparse.Namespace) -> int:
 
 def check(net: LayeredNetwork, args: argparse.Namespace) -> list:
     """derive check on a layered network: the report's rows (the command prints them as for §2 networks)."""
-    from ..commands.check import read_claims
+    from derive.cli.commands.check import read_claims
+
     from .claims import check as judge
     from .example import MAX_EXAMPLES, MAX_PARAMETERS_SHOWN, MAX_VALUES_SHOWN
 

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..activations import ACTIVATIONS
+from derive.engine.derivation import Chain, Checker, Derivation, Results, Section, Step, definition, section
+from derive.engine.expressions import Applied, Frac, Hadamard, Partial, Product
+from derive.model.activations import ACTIVATIONS
+from derive.model.network import Network
+from derive.model.notation import q
+
 from ..errors import CheckError, NotSupportedError
-from ..expressions import Applied, Frac, Hadamard, Partial, Product
-from ..network import Network
-from ..notation import q
-from ..steps import Chain, Checker, Derivation, Results, Section, Step, definition, section
 from .description import Layer, LayeredNetwork
 from .display import Label, Operation, TensorName, indexed
 from .kinds import tensor
@@ -60,7 +61,7 @@ class Opaque(Checker):
         return False  # the full check below is as cheap
 
     def _full(self, step: str, left: sp.Basic, right: sp.Basic) -> None:
-        from ..steps import is_zero
+        from derive.engine.derivation import is_zero
 
         diff = self.value(left) - self.value(right)
         items = list(diff) if isinstance(diff, sp.MatrixBase) else [diff]
@@ -143,8 +144,8 @@ def _forward(net: LayeredNetwork) -> Section:
 
 
 def _cost(net: LayeredNetwork) -> Section:
-    from ..derivation import REDUCTIONS
-    from ..losses import LOSSES
+    from derive.engine.backprop import REDUCTIONS
+    from derive.model.losses import LOSSES
 
     k, i, t = sp.symbols("k i t")
     last = len(net.stack) + 1
@@ -167,8 +168,8 @@ def _cost(net: LayeredNetwork) -> Section:
 
 def _output_delta(net: LayeredNetwork, max_units: int) -> tuple[Section, sp.Expr]:
     """δ of the last layer by the fully connected engine (the same steps as SPEC §4), for its activation."""
-    from ..derivation import _output_delta as fully_connected
-    from ..derivation import _within_bounds
+    from derive.engine.backprop import _output_delta as fully_connected
+    from derive.engine.backprop import _within_bounds
 
     width = net.output_width
     flat = Network(layers=(1,) * len(net.stack) + (width,), activations=("linear",) * (len(net.stack) - 1),
@@ -180,7 +181,7 @@ def _output_delta(net: LayeredNetwork, max_units: int) -> tuple[Section, sp.Expr
 
 def _activation_delta(net: LayeredNetwork, layer: Layer) -> Section:
     """δ^(l+1) = ∂J/∂a^(l+1) ∘ g′(z^(l+1)), one unit by the chain rule, J an arbitrary F of the activations."""
-    from ..derivation import unit_derivative
+    from derive.engine.backprop import unit_derivative
 
     n = layer.index + 1
     assert layer.activation is not None

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..activations import ACTIVATIONS
+from derive.model.activations import ACTIVATIONS
+from derive.model.losses import LOSSES
+from derive.model.network import LANGUAGES, NOTATIONS, REDUCTIONS, show
+
 from ..errors import InputError
-from ..losses import LOSSES
-from ..network import LANGUAGES, NOTATIONS, REDUCTIONS, show
 from .registry import KINDS, LATER, Shape, ShapeError, is_sequence
 
 MAX_LAYERS = 32

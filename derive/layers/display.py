@@ -1,7 +1,7 @@
 """Display nodes for layered derivations: an operation a lecturer names (full convolution, rotation by
 180°, dilation by the stride, reshaping) shown by name, standing for the array code that computes it.
 
-Like derive.expressions, each node prints itself and carries no value of its own: the chain's checks
+Like derive.engine.expressions, each node prints itself and carries no value of its own: the chain's checks
 compare the concrete instances, never the display.
 """
 
@@ -140,7 +140,7 @@ class Timed(sp.Expr):
     LaTeX (``\\delta h``, ``\\bar{\\imath}``)."""
 
     def __new__(cls, head: str, layer: int, t: Any) -> Timed:
-        return sp.Expr.__new__(cls, sp.Symbol(head), sp.Integer(layer), sp.sympify(t))
+        return sp.Expr.__new__(cls, sp.Symbol(head), sp.Integer(layer), sp.Integer(t) if isinstance(t, int) else t)
 
     is_commutative = False
 

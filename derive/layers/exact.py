@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..activations import ACTIVATIONS
+from derive.io.decimals import read_decimal
+from derive.model.activations import ACTIVATIONS
+from derive.model.losses import LOSSES
+from derive.model.network import read_text
+
 from ..errors import InputError
-from ..losses import LOSSES
-from ..network import read_text
-from ..numbers import read_decimal
 from .description import LayeredNetwork
 from .kinds import tensor
 from .registry import KINDS
@@ -132,7 +133,7 @@ def _chain(Z: Any, D: Any, T: Any, point: dict[sp.Symbol, sp.Expr]) -> Any:
 def trace(net: LayeredNetwork, P: list[dict[str, Any]], X: Any, Y: Any) -> dict[str, Any]:
     """a, z, deltas (∂J/∂z, J the sum of the examples' losses), cost and gradients, as object arrays of exact
     or DIGITS-digit numbers (None where unknown), shaped as ``LayeredFunctions.backward(trace=True)``'s."""
-    from ..derivation import REDUCTIONS, unit_derivative
+    from derive.engine.backprop import REDUCTIONS, unit_derivative
 
     m = X.shape[0]
     scale = REDUCTIONS[net.reduction](sp.Integer(m))

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..activations import ACTIVATIONS
+from derive.document.worked_example import NumberApplied, _Shown
+from derive.engine.derivation import Derivation, Results, Section, Step
+from derive.engine.expressions import Partial
+from derive.model.activations import ACTIVATIONS
+from derive.model.notation import q
+
 from ..errors import InputError
-from ..example import NumberApplied, _Shown
-from ..expressions import Partial
-from ..notation import q
-from ..steps import Derivation, Results, Section, Step
 from .description import LayeredNetwork
 from .display import indexed
 
@@ -107,7 +108,7 @@ def _forward(net: LayeredNetwork, layer: Any, out: dict, tr: dict | None, shown:
         steps.append(_value_step(sid + ".z", _element(letter, n + 1, idx), z_nums[idx], shown))
         if g is None:
             continue
-        from ..derivation import g_of
+        from derive.engine.backprop import g_of
 
         definition = applied[k] if applied is not None else g.apply([z_nums[idx]])[0]
         steps.append(Step(sid + ".a1", _element("a", n + 1, idx),

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..activations import ACTIVATIONS
+from derive.model.activations import ACTIVATIONS
+from derive.model.losses import LOSSES
+from derive.model.network import Network, show
+
 from ..errors import InputError
-from ..losses import LOSSES
-from ..network import Network, show
 from .description import LayeredNetwork
 from .registry import KINDS
 
@@ -38,8 +39,8 @@ class Positive(sp.Function):
 def _activation(name: str) -> tuple[Callable[[Array], Array], Callable[[Array], Array]]:
     """(g, g′) over arrays for an element-wise activation, lambdified from its registry definition; g′ of ReLU
     at 0 is 0 (1[z > 0], SPEC §1)."""
-    from ..derivation import unit_derivative
-    from ..numeric import _lambdify
+    from derive.engine.backprop import unit_derivative
+    from derive.engine.numeric import _lambdify
 
     z, a = sp.symbols("z a")
     g = ACTIVATIONS[name]
@@ -57,7 +58,7 @@ class LayeredFunctions:
     """forward, cost and gradients of one layered network over a batch X (m × input), Y (m × output)."""
 
     def __init__(self, net: LayeredNetwork, *, max_units: int | None = None) -> None:
-        from ..numeric import lambdify
+        from derive.engine.numeric import lambdify
 
         self.network = net
         width = self._width = net.output_width

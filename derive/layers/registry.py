@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..activations import ACTIVATIONS
+from derive.model.activations import ACTIVATIONS
 
 Shape = tuple[int, ...]
 Config = Mapping[str, Any]

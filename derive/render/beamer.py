@@ -13,8 +13,9 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from derive.catalogue import catalogue
+
 from ..document import Document, Equation, EquationGroup, Figure, Line, Notes, Paragraph, Section, Text
-from ..text import catalogue
 from .latex import LatexPrinter, engine, escape
 
 CLASSES: dict[str, str] = {
@@ -202,8 +203,9 @@ class BeamerPrinter(LatexPrinter):
         """The reference's loop over the examples, its lines the document's own results: Δ := 0; for each
         example the forward pass, the output error, the hidden errors, the accumulation; then the gradient and
         the update. None for a document without an output error and an update."""
+        from derive.model.notation import PROFILES
+
         from ..document.derivation import kind, summary
-        from ..notation import PROFILES
 
         parts: dict[str, list[Section]] = {kind(s.id): [] for s in doc.sections}
         for s in doc.sections:

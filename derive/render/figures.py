@@ -10,13 +10,13 @@ from ..errors import NotSupportedError
 
 
 def _network_tikz(subject: Any) -> str:
-    from ..diagram import network_tikz
+    from derive.render.network_diagram import network_tikz
 
     return network_tikz(subject)
 
 
 def _network_svg(subject: Any) -> str:
-    from ..diagram import network_svg
+    from derive.render.network_diagram import network_svg
 
     return network_svg(subject)
 

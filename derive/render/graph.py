@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
+from derive.engine.computation_graph import Graph
+
 from ..errors import InputError
-from ..graph import Graph
 from .mathml import escape
 
 GREEK = frozenset("alpha beta gamma delta epsilon zeta eta theta iota kappa mu nu xi pi rho sigma tau phi chi psi "
@@ -104,8 +105,9 @@ def operation_latex(g: Graph, name: str) -> str:
     """'c = w x' for a computed node, the name alone for an input."""
     from sympy import Symbol
 
-    from ..activations import ACTIVATIONS
-    from ..notation import NIELSEN
+    from derive.model.activations import ACTIVATIONS
+    from derive.model.notation import NIELSEN
+
     from .tex import latex
 
     if name in g.program.inputs:
@@ -122,8 +124,8 @@ def operation_text(g: Graph, name: str) -> str:
     """The same in plain text for SVG and Mermaid: c = w·x, J = d^2/2."""
     from sympy import sstr
 
-    from ..activations import ACTIVATIONS
-    from ..notation import NIELSEN
+    from derive.model.activations import ACTIVATIONS
+    from derive.model.notation import NIELSEN
 
     if name in g.program.inputs:
         return name

@@ -9,7 +9,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import precedence_traditional
 
-from ..notation import PROFILES, Profile, parse_name
+from derive.model.notation import PROFILES, Profile, parse_name
 
 _FUNCTION = re.compile(r"g('?)(?:\[([a-z_]+)\])?")
 """the symbol of an activation function (derivation.g_of) or its derivative (g_prime_of)"""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from ..text import catalogue
+from derive.catalogue import catalogue
 
 SHOWN = 5
 """sequences longer than this show steps 1, 2, …, T"""

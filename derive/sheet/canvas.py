@@ -17,8 +17,9 @@ import io
 import re
 import zipfile
 
+from derive.catalogue import catalogue
+
 from ..errors import NotSupportedError
-from ..text import catalogue
 from .model import Numerical, Sheet
 
 MAX_DECIMALS = 4

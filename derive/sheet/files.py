@@ -4,7 +4,8 @@
 the Sheet into its text or bytes (adding a format is one row). The files of each variant (``sheet-K.tex``,
 ``key-K.tex``, ``variant-K.json``) are made here from the variant and its worked example.
 
-Each variant's key is the worked example of ``derive example`` (derive.example.worked_example), built from the
+Each variant's key is the worked example of ``derive example``
+(derive.document.worked_example.worked_example), built from the
 network's one derivation and numeric functions; many variants are worked out in parallel processes where the
 system can fork, the files always in variant order, so the same seed gives the same bytes.
 """
@@ -16,8 +17,9 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from derive.engine.derivation import Derivation
+
 from ..errors import InputError
-from ..steps import Derivation
 from .model import Sheet, Variant
 from .variants import Engine
 
@@ -42,8 +44,9 @@ def writers() -> list[tuple[str, Callable[[Sheet], str | bytes]]]:
 
 def worked(engine: Engine, v: Variant) -> Derivation:
     """The variant's worked example, with its questions' values as claims checked against the engine."""
-    from ..claims import check, section
-    from ..example import problem, with_claims, worked_example
+    from derive.document.claims import check, section
+    from derive.document.worked_example import problem, with_claims, worked_example
+
     from .gift import rounded
 
     thetas = v.parameters["Theta"]
@@ -118,7 +121,7 @@ def _start_methods() -> Sequence[str]:
 def sheet_files(sheet: Sheet, *, engine: Engine | None = None, notation: str | None = None,
                 title: str | None = None, author: str = "", date: str = "") -> dict[str, bytes]:
     """Every file of the sheet folder by name (the manifest aside)."""
-    from ..progress import track
+    from derive.io.progress import track
 
     engine = engine or Engine(sheet.net)
     settings = {"notation": notation, "title": title, "author": author, "date": date}

@@ -13,15 +13,16 @@ import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from derive.catalogue import catalogue
+from derive.model.network import Network
+from derive.model.notation import PROFILES, parse_name, word
+
 from ..grading.errors import Unreadable
 from ..grading.grader import Grader, _agree, grader_of
 from ..grading.language import function_names, parse
 from ..grading.mistakes import MISTAKES
 from ..grading.names import Vocabulary
 from ..grading.targets import DERIVED, NotApplicable, parse_target, target_names
-from ..network import Network
-from ..notation import PROFILES, parse_name, word
-from ..text import catalogue
 from .model import Formula, Mistake
 
 

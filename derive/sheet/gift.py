@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..text import catalogue
+from derive.catalogue import catalogue
+
 from .model import Numerical, Sheet
 
 SPECIAL = "\\~=#{}:"

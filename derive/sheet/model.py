@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..network import Network
+from derive.model.network import Network
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,15 @@ from functools import cache
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from ..activations import ACTIVATIONS
+from derive.catalogue import catalogue
+from derive.model.activations import ACTIVATIONS
+from derive.model.network import Network
+from derive.model.notation import PROFILES, parse_name, q, word
+
 from ..grading.grader import grader_of
 from ..grading.language import Binary, Call, Name, Node, Num, Unary, function_names, parse
 from ..grading.names import Vocabulary, profile_kinds
 from ..grading.targets import DERIVED, error, parse_target
-from ..network import Network
-from ..notation import PROFILES, parse_name, q, word
-from ..text import catalogue
 from .formulas import NotWritable, answer_text, written
 from .model import Formula, Numerical, Sheet
 

@@ -3,7 +3,7 @@ compute with by hand, the numerical questions of each, and the check of every va
 
 The network is derived and lambdified once (``Engine``); each variant is only numbers. A variant's questions
 are claims of SPEC §6 (``a[2][1]``, ``delta[3][1]``, ``J``, ``D[1][1][2]``, in the notation's own names), and
-every value asked is checked with ``derive check``'s own judgement (``derive.claims.check``) before the sheet
+every value asked is checked with ``derive check``'s own judgement (``derive.document.claims.check``) before the sheet
 exists: the value rounded to the digits asked must hold as a claim against the engine.
 """
 
@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import ACTIVATIONS
+from derive.catalogue import catalogue
+from derive.model.activations import ACTIVATIONS
+from derive.model.losses import LOSSES
+from derive.model.network import Network
+from derive.model.notation import PROFILES
+
 from ..errors import CheckError, InputError
-from ..losses import LOSSES
-from ..network import Network
-from ..notation import PROFILES
-from ..text import catalogue
 from .limits import MAX_NUMBERS, MAX_SEED, MAX_VARIANTS
 from .model import Formula, Numerical, Sheet, Variant
 
@@ -41,20 +42,20 @@ class Engine:
 
     @cached_property
     def derivation(self) -> Any:
-        from ..derivation import backprop
+        from derive.engine.backprop import backprop
 
         return backprop(self.net.replace(language="en", notation="ng"))
 
     @cached_property
     def functions(self) -> Any:
-        from ..numeric import lambdify
+        from derive.engine.numeric import lambdify
 
         return lambdify(self.net)
 
 
 def check_request(net: Network, count: int, seed: int) -> None:
     """Refuse a sheet that cannot be made, before any work: the bounds of README "Errors and limits"."""
-    from ..example import MAX_UNITS_SHOWN
+    from derive.document.worked_example import MAX_UNITS_SHOWN
 
     if not 1 <= count <= MAX_VARIANTS:
         raise InputError(f"--variants {count}: choose from 1 to {MAX_VARIANTS} variants")
@@ -108,7 +109,7 @@ def prompt(name: str, language: str, decimals: int) -> str:
 def variant(engine: Engine, number: int, rng: np.random.Generator, language: str, *,
             decimals: int = DECIMALS) -> Variant:
     """The next variant drawn from ``rng``, its questions' values computed by the engine and checked."""
-    from ..claims import QUANTITIES, check, index
+    from derive.document.claims import QUANTITIES, check, index
 
     net = engine.net
     thetas = [hundredths(rng, *PARAMETERS, (net.layers[n + 1], net.layers[n] + 1)) for n in range(net.L - 1)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...lazy import LazyModule
+from derive.model.lazy_import import LazyModule
 
 np: Any = LazyModule("numpy")
 sp: Any = LazyModule("sympy")

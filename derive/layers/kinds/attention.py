@@ -184,8 +184,9 @@ def steps(name: str, layer: Any, delta: Any, given: Any) -> list[tuple[str, Any,
     rowsum(δ ∘ O) follows as the layer rule."""
     if name != "S":
         return []
-    from ...expressions import Hadamard, Indicator, Partial
-    from ...notation import q
+    from derive.engine.expressions import Hadamard, Indicator, Partial
+    from derive.model.notation import q
+
     from ..display import Operation, TensorName, indexed
 
     S, V = given
@@ -210,8 +211,9 @@ def steps(name: str, layer: Any, delta: Any, given: Any) -> list[tuple[str, Any,
 
 def forward_steps(layer: Any) -> list[Any]:
     """The definitions inside the layer, each with one example's shape: Q, K, V, S, P and the output O = P V."""
-    from ...expressions import Frac, Product
-    from ...steps import definition as define
+    from derive.engine.derivation import definition as define
+    from derive.engine.expressions import Frac, Product
+
     from ..display import Operation, TensorName
 
     n, cfg = layer.index, layer.config

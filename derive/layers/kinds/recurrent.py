@@ -22,7 +22,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from ...activations import ACTIVATIONS
+from derive.model.activations import ACTIVATIONS
+
 from ..registry import RETURNS, Config, Key, LayerKind, Shape, recurrent_output, register
 from . import np, sp, symbolic, zeros
 
@@ -273,8 +274,9 @@ def _lstm_instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], in
 @cache
 def _shown(kind: str) -> Any:
     """(through_time, lecturer) display hooks of a recurrent kind, for derive.layers.derivation."""
-    from ...expressions import Applied, Hadamard, Indicator, Partial
-    from ...notation import q
+    from derive.engine.expressions import Applied, Hadamard, Indicator, Partial
+    from derive.model.notation import q
+
     from ..display import Grouped, TensorName, Timed, Transposed
 
     t, T = sp.Symbol("t"), sp.Symbol("T")

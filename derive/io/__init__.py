@@ -1,0 +1,1 @@
+"""Input and output: files written atomically, decimals read as a user wrote them, progress bars."""
