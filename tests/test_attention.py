@@ -370,7 +370,7 @@ BAD = [
     ({"input": [4, 3], "layer": [{"kind": "flatten"}, {"kind": "attention", "dk": 2, "dv": 2}]},
      "layer 2 (attention): its input has shape 12; attention needs a sequence [T, n]"),
     ({"input": [2000, 3], "layer": [{"kind": "attention", "dk": 2, "dv": 2}]},
-     "layer 1 (attention): the sequence has T = 2000 steps; attention allows T from 1 to 1024"),
+     "'input' = [2000, 3] has 2000 time steps; at most 1024 are allowed"),
     ({"input": [4, 3, 2, 1], "layer": [{"kind": "attention", "dk": 2, "dv": 2}]},
      "'input' must be [n] (a vector), [T, n] (a sequence) or [C, H, W] (an image)"),
 ]

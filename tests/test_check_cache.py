@@ -154,7 +154,7 @@ def test_a_step_is_proven_for_any_loss_derivative_first_and_through_its_definiti
 _RUN = """
 import sys
 import derive
-from derive import steps
+from derive.engine import derivation as steps
 from derive.engine.backprop import backprop
 net = derive.Network.from_dict({"layers": [3, 5, 5, 4]})
 if sys.argv[1] == "nothing again":

@@ -35,7 +35,7 @@ SMALL_SET = {**{k: v.encode() for k, v in SMALL.items()}}
 SMALL_SET[MANIFEST] = manifest(SMALL_SET)
 OLD = {"old.md": b"# old\n", "index.html": b"<!DOCTYPE html><title>old</title>\n"}
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-PYTHONPATH = str(Path(lecture.__file__).resolve().parent.parent)
+PYTHONPATH = str(Path(lecture.__file__).resolve().parents[2])
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
@@ -359,7 +359,7 @@ def test_the_exchange_is_atomic_on_linux(tmp_path: Path) -> None:
 
 KILLED = r"""
 import pathlib, sys, time
-from derive import lecture
+from derive.document import lecture_set as lecture
 
 variant = sys.argv[2]
 lecture.build = lambda entries=(): {f"f{i:02}.md": f"{variant} {i}\n" * 40 for i in range(20)}

@@ -255,7 +255,7 @@ BAD = [
     ({"input": [4], "layer": [{"kind": "flatten"}]}, "layer 1 (flatten): its input [4] is already a vector"),
     ({"input": [1, 2, 2], "layer": [{"kind": "layernorm"}]}, "layer 1 (layernorm): its input has shape"),
     ({"input": [4], "layer": [{"kind": "pool"}]}, "layer 1: unknown kind 'pool'; allowed: dense | conv2d"),
-    ({"input": [4], "layer": [{"kind": "attention", "dk": 2}]}, "layer 1: kind 'attention' is not yet supported"),
+    ({"input": [4], "layer": [{"kind": "attention", "dk": 2}]}, "layer 1 (attention): 'dv' is required"),
     ({"input": [4], "layer": [{"units": 2}]}, "layer 1: 'kind' is required"),
     ({"input": [4], "layer": [{"kind": "dense"}]}, "layer 1 (dense): 'units' is required"),
     ({"input": [4], "layer": [{"kind": "dense", "units": 0}]}, "layer 1 (dense): 'units' is 0"),
