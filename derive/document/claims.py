@@ -233,8 +233,9 @@ def symbol(name: str) -> sp.Symbol:
     return q(parsed[0], *parsed[1])
 
 
-def section(rows: list[Claim]) -> Section:
-    """The claims as a document section: one step per claim, holds or wrong, with the computed value in its note."""
+def section(rows: list[Claim], symbol: Callable[[str], sp.Expr] = symbol) -> Section:
+    """The claims as a document section: one step per claim, holds or wrong, with the computed value in its note;
+    ``symbol`` writes a claim's name as the quantity's symbol (a layered network has its own)."""
     from derive.document.worked_example import Num
 
     steps = tuple(
