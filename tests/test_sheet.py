@@ -434,11 +434,23 @@ def test_formula_questions_reach_the_sheet_the_key_and_the_answers(tmp_path):
         [["1", "delta[3][1]", formulas[1].expected], ["2", "delta[3][1]", formulas[1].expected]]
     for name in ("sheet-1", "key-1"):
         source = made[f"{name}.tex"].decode()
-        assert "delta[4][1]" in source.replace("\\allowbreak{}", "")
         _, log = compile_tex(source, "pdflatex", tmp_path, name)
         assert not _overfull(log), _overfull(log)
-    key = made["key-1.tex"].decode().replace("\\allowbreak{}", "")
-    assert "Theta[3][4][1]*delta[4][4]" in key
+    # the sheet asks in mathematics, names the target an answer is typed as, and lists the allowed names once
+    student = made["sheet-1.tex"].decode().replace("\\allowbreak{}", "")
+    derive_part = student[student.index("Derive"):]
+    assert "$\\delta^{(4)}_{1}$" in derive_part and "answer as \\texttt{delta[4][1]}" in derive_part
+    assert student.count("\\texttt{Theta[l][i][j]}") == 1 and "sigmoid" in derive_part
+    # the key prints the expected formulas as mathematics, the long one broken inside its sum
+    key = made["key-1.tex"].decode()
+    formulas_tex = key[key.index("\\section*{Derive}"):]
+    assert "Theta[" not in formulas_tex and "\\texttt" not in formulas_tex
+    assert "\\delta^{(4)}_{1} &= a^{(4)}_{1} - y_{1}" in formulas_tex
+    assert "\\delta^{(3)}_{1} &= (\\Theta^{(3)}_{11} \\delta^{(4)}_{1}" in formulas_tex
+    assert "+ \\Theta^{(3)}_{41} \\delta^{(4)}_{4}) a^{(3)}_{1} (1 - a^{(3)}_{1}) \\notag" in formulas_tex
+    # what the key takes as given (the learning rate too), the sheet gives
+    rate = re.search(r"\\alpha &= ([0-9.]+)", key)
+    assert rate and f"\\alpha &= {rate.group(1)}" in student
 
 
 def test_title_author_and_date_reach_every_sheet_and_key(tmp_path):

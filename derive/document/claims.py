@@ -233,13 +233,19 @@ def symbol(name: str) -> sp.Symbol:
     return q(parsed[0], *parsed[1])
 
 
+def signed(number: str) -> str:
+    """A number as a sentence writes it: its sign a minus sign (−), not a hyphen."""
+    return "−" + number[1:] if number.startswith("-") else number
+
+
 def section(rows: list[Claim]) -> Section:
-    """The claims as a document section: one step per claim, holds or wrong, with the computed value in its note."""
+    """The claims as a document section: one step per claim, its verdict beside it with the computed value (each
+    line says which quantity it is about)."""
     from derive.document.worked_example import Num
 
     steps = tuple(
         Step(f"claims.{k}", symbol(c.quantity or c.name), Num(sp.Rational(c.claimed)),
-             "claim_holds" if c.holds else "claim_wrong", "claim",
-             (("claimed", c.claimed), ("computed", f"{c.computed:.10g}")))
+             "claim_holds" if c.holds else "claim_wrong", None,
+             (("claimed", signed(c.claimed)), ("computed", signed(f"{c.computed:.10g}"))))
         for k, c in enumerate(rows, start=1))
     return Section("claims", steps)

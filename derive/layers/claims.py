@@ -169,12 +169,13 @@ def symbol(quantity: str) -> sp.Expr:
 
 def section(rows: list[Claim]) -> Any:
     """The claims as a document section (as ``derive.document.claims.section``), in the worked example's symbols."""
+    from derive.document.claims import signed
     from derive.document.worked_example import Num
     from derive.engine.derivation import Section, Step
 
     steps = tuple(
         Step(f"claims.{k}", symbol(c.quantity or c.name), Num(sp.Rational(c.claimed)),
-             "claim_holds" if c.holds else "claim_wrong", "claim",
-             (("claimed", c.claimed), ("computed", f"{c.computed:.10g}")))
+             "claim_holds" if c.holds else "claim_wrong", None,
+             (("claimed", signed(c.claimed)), ("computed", signed(f"{c.computed:.10g}"))))
         for k, c in enumerate(rows, start=1))
     return Section("claims", steps)
