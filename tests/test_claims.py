@@ -134,3 +134,26 @@ def test_claims_section_marks_each_claim():
     s = section(rows)
     assert [st.rule for st in s.steps] == ["claim_holds", "claim_wrong"]
     assert dict(s.steps[1].args)["computed"].startswith("0.552")
+
+
+def test_each_claim_line_names_its_quantity_and_the_computed_value_with_a_minus_sign():
+    """The verdict stands beside its own quantity with the engine's value (no unlabelled list after the lines),
+    a negative value with a minus sign rather than a hyphen."""
+    from derive.document.claims import signed
+    from derive.document.worked_example import with_claims
+    from derive.engine.backprop import backprop
+    from derive.render import render
+
+    net = derive.Network.from_dict(SPEC)
+    out = derive.lambdify(net).backward(THETAS, X, Y)
+    delta = float(out["deltas"][-1][0][0])
+    assert delta < 0  # a negative value, to be written with a minus sign
+    rows = check(net, out, {"a[2][2]": "0.9", "delta[3][1]": f"{delta:.3f}"})
+    s = section(rows)
+    assert signed("-0.25") == "−0.25" and signed("0.25") == "0.25"
+    assert all(st.note is None for st in s.steps)
+    tex = render(with_claims(backprop(net), s), "latex")
+    lines = [line for line in tex.splitlines() if "computed" in line]
+    assert len(lines) == 2 and "claimed" not in tex
+    assert lines[0].startswith("a^{(2)}_{2}") and "is wrong (computed 0.55" in lines[0]
+    assert lines[1].startswith("\\delta^{(3)}_{1}") and "computed $- 0." in lines[1]

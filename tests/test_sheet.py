@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from derive.cli import main
 from derive.document.lecture_set import MANIFEST
@@ -69,10 +71,24 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return folders
 
 
+NUMBER = re.compile(r"-?\d+\.\d+")
+"""a numerical question's value in answers.csv; any other value is a formula question's expected formula"""
+
+
+def rows(folder: Path) -> list[tuple[int, str, str]]:
+    table = list(csv.reader(io.StringIO((folder / "answers.csv").read_text(encoding="utf-8"))))
+    assert table[0] == ["variant", "question", "value"]
+    return [(int(v), q, value) for v, q, value in table[1:]]
+
+
 def answers(folder: Path) -> dict[tuple[int, str], str]:
-    rows = list(csv.reader(io.StringIO((folder / "answers.csv").read_text(encoding="utf-8"))))
-    assert rows[0] == ["variant", "question", "value"]
-    return {(int(v), q): value for v, q, value in rows[1:]}
+    """The numerical rows of answers.csv: (variant, claim name) → the value as the key states it."""
+    return {(k, q): value for k, q, value in rows(folder) if NUMBER.fullmatch(value)}
+
+
+def formula_rows(folder: Path) -> list[tuple[int, str, str]]:
+    """The formula rows of answers.csv: variant, §8 target, the expected formula in the §8 answer language."""
+    return [(k, q, value) for k, q, value in rows(folder) if not NUMBER.fullmatch(value)]
 
 
 def test_the_folder_holds_every_file_of_section_10(made):
@@ -140,6 +156,64 @@ def _canonical(name: str) -> str:
     return name
 
 
+def _names(spec: dict, data: dict) -> dict[str, float]:
+    """Every name of the §8 answer language, valued for the variant by the independent numpy pass (m = 1): a, z, x,
+    y, the parameters (Theta, or nielsen's w and b), delta and Delta (one example's gradient without the penalty)
+    from finite differences, lambda and m."""
+    L = spec["layers"]
+    nielsen = spec.get("notation") == "nielsen"
+    values = {k: v for k, v in _reference(spec, data).items() if k.startswith("delta[")}
+    x = data["X"][0]
+    values.update({f"x[{j}]": v for j, v in enumerate(x, start=1)})
+    values.update({f"a[1][{j}]": v for j, v in enumerate(x, start=1)})
+    values.update({f"y[{k}]": v for k, v in enumerate(data["Y"][0], start=1)})
+    A = np.array([x], float)
+    hidden = spec.get("activation", "sigmoid")
+    for n, T in enumerate(data["Theta"]):
+        Z = np.hstack([np.ones((1, 1)), A]) @ np.array(T).T
+        A = oracle.ACT[spec.get("output", "sigmoid") if n == len(L) - 2 else hidden](Z)
+        for i, (z, a) in enumerate(zip(Z[0], A[0], strict=True), start=1):
+            values[f"z[{n + 2}][{i}]"], values[f"a[{n + 2}][{i}]"] = float(z), float(a)
+        for (i, j), v in np.ndenumerate(np.array(T)):
+            if nielsen:
+                values[f"w[{n + 2}][{i + 1}][{j}]" if j else f"b[{n + 2}][{i + 1}]"] = v
+            else:
+                values[f"Theta[{n + 1}][{i + 1}][{j}]"] = v
+    unpenalized = oracle.numgrad({**spec, "lambda": 0.0}, data["Theta"], np.array(data["X"], float),
+                                 np.array(data["Y"], float))
+    for layer, G in enumerate(unpenalized, start=1):
+        for (i, j), v in np.ndenumerate(G):
+            values[f"Delta[{layer}][{i + 1}][{j}]"] = values[f"dTheta[{layer}][{i + 1}][{j}]"] = float(v)
+    values.update({"lambda": float(spec.get("lambda", 0.0)), "m": 1.0})
+    return values
+
+
+_WORD = re.compile(r"[A-Za-z]+(?:\[\d+\])*(?!\w*\()")
+"""a name of the answer language (a function is a word before its parenthesis)"""
+FUNCTIONS = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "tanh": sp.tanh,
+             "sigmoid": sp.Lambda(sp.Symbol("t"), 1 / (1 + sp.exp(-sp.Symbol("t"))))}
+
+
+def value_of(formula: str, names: dict[str, float]) -> float:
+    """The formula's value with each name replaced by its number (a name the table lacks fails the test)."""
+    table: dict[str, float] = {}
+
+    def placeholder(match: re.Match) -> str:
+        table[f"v{len(table)}"] = names[match.group()]
+        return f"v{len(table) - 1}"
+
+    expr = sp.parse_expr(_WORD.sub(placeholder, formula), local_dict={**FUNCTIONS, **{k: sp.Symbol(k) for k in table}})
+    return float(expr.subs({sp.Symbol(k): sp.Float(v, 30) for k, v in table.items()}))
+
+
+def _target(question: str) -> str:
+    """A nielsen §8 target as its ng name (dw[l][j][k] → dTheta[l-1][j][k])."""
+    if question.startswith("dw["):
+        layer, rest = question[3:].split("]", 1)
+        return f"dTheta[{int(layer) - 1}]{rest}"
+    return question
+
+
 @pytest.mark.parametrize("name", list(NETWORKS))
 def test_every_answer_agrees_with_an_independent_forward_and_backward_pass(made, name):
     spec = NETWORKS[name]
@@ -151,6 +225,20 @@ def test_every_answer_agrees_with_an_independent_forward_and_backward_pass(made,
         places = -Decimal(value).as_tuple().exponent
         assert places == 4, value
         assert abs(float(value) - reference) <= 0.5 * 10.0 ** -places + 1e-7, (k, question, value, reference)
+    # the formula questions: the same targets in every variant, each expected formula worth, at the variant's
+    # numbers, what the independent pass gives its target
+    formulas = formula_rows(made[name])
+    variants = sorted({k for k, _ in table})
+    asked = [(q, f) for k, q, f in formulas if k == variants[0]]
+    assert asked and [q for q, _ in asked][0] == f"delta[{len(spec['layers'])}][1]"
+    assert formulas == [(k, q, f) for k in variants for q, f in asked]
+    for k in variants:
+        data = json.loads((made[name] / f"variant-{k}.json").read_text())
+        reference, names = _reference(spec, data), _names(spec, data)
+        for question, formula in asked:
+            target = _target(question)
+            expected = names[target] if target.startswith("dTheta[") else reference[target]
+            assert value_of(formula, names) == pytest.approx(expected, abs=1e-6), (k, question, formula)
 
 
 def test_the_answers_hold_as_claims_of_derive_check(made, tmp_path, capsys):
@@ -164,6 +252,16 @@ def test_the_answers_hold_as_claims_of_derive_check(made, tmp_path, capsys):
         claims.write_text(json.dumps({"claims": {q: v for (v_k, q), v in table.items() if v_k == k}}))
         assert main(["check", str(net), "--params", variant, "--data", variant, "--claims", str(claims)]) == 0
     capsys.readouterr()
+    # the formula rows are answers the §8 grader itself calls correct for their targets
+    formulas = formula_rows(out)
+    assert {k for k, _, _ in formulas} == {1, 2, 3}
+    graded = tmp_path / "formulas.csv"
+    with graded.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("id", "target", "answer"),
+                                 *((f"{k}-{n}", q, v) for n, (k, q, v) in enumerate(formulas))])
+    assert main(["grade", str(net), "--answers", str(graded), "--format", "json"]) == 0
+    verdicts = json.loads(capsys.readouterr().out)
+    assert [(v["target"], v["verdict"]) for v in verdicts] == [(q, "correct") for _, q, _ in formulas]
     variant = str(out / "variant-1.json")
     assert main(["numeric", str(net), "--params", variant, "--data", variant]) == 0
     data = json.loads((out / "variant-1.json").read_text())
@@ -193,8 +291,8 @@ def test_the_gift_parser_reads_every_answer_and_tolerance_of_the_key(made, name)
     parsed = parse_gift(out / "quiz.gift")
     questions = [q for q in parsed if q["type"] == "Numerical"]
     categories = [q["title"] for q in parsed if q["type"] == "Category"]
-    table = answers(out)
-    assert len(questions) == len(table)
+    table = answers(out)  # the numerical rows: a formula question has no place in GIFT's numerical questions
+    assert len(questions) == len(table) and formula_rows(out)
     assert len(categories) == len({k for k, _ in table})
     for q in questions:
         variant, _, question = q["title"].partition(": ")
@@ -336,11 +434,23 @@ def test_formula_questions_reach_the_sheet_the_key_and_the_answers(tmp_path):
         [["1", "delta[3][1]", formulas[1].expected], ["2", "delta[3][1]", formulas[1].expected]]
     for name in ("sheet-1", "key-1"):
         source = made[f"{name}.tex"].decode()
-        assert "delta[4][1]" in source.replace("\\allowbreak{}", "")
         _, log = compile_tex(source, "pdflatex", tmp_path, name)
         assert not _overfull(log), _overfull(log)
-    key = made["key-1.tex"].decode().replace("\\allowbreak{}", "")
-    assert "Theta[3][4][1]*delta[4][4]" in key
+    # the sheet asks in mathematics, names the target an answer is typed as, and lists the allowed names once
+    student = made["sheet-1.tex"].decode().replace("\\allowbreak{}", "")
+    derive_part = student[student.index("Derive"):]
+    assert "$\\delta^{(4)}_{1}$" in derive_part and "answer as \\texttt{delta[4][1]}" in derive_part
+    assert student.count("\\texttt{Theta[l][i][j]}") == 1 and "sigmoid" in derive_part
+    # the key prints the expected formulas as mathematics, the long one broken inside its sum
+    key = made["key-1.tex"].decode()
+    formulas_tex = key[key.index("\\section*{Derive}"):]
+    assert "Theta[" not in formulas_tex and "\\texttt" not in formulas_tex
+    assert "\\delta^{(4)}_{1} &= a^{(4)}_{1} - y_{1}" in formulas_tex
+    assert "\\delta^{(3)}_{1} &= (\\Theta^{(3)}_{11} \\delta^{(4)}_{1}" in formulas_tex
+    assert "+ \\Theta^{(3)}_{41} \\delta^{(4)}_{4}) a^{(3)}_{1} (1 - a^{(3)}_{1}) \\notag" in formulas_tex
+    # what the key takes as given (the learning rate too), the sheet gives
+    rate = re.search(r"\\alpha &= ([0-9.]+)", key)
+    assert rate and f"\\alpha &= {rate.group(1)}" in student
 
 
 def test_title_author_and_date_reach_every_sheet_and_key(tmp_path):

@@ -233,14 +233,20 @@ def symbol(name: str) -> sp.Symbol:
     return q(parsed[0], *parsed[1])
 
 
+def signed(number: str) -> str:
+    """A number as a sentence writes it: its sign a minus sign (−), not a hyphen."""
+    return "−" + number[1:] if number.startswith("-") else number
+
+
 def section(rows: list[Claim], symbol: Callable[[str], sp.Expr] = symbol) -> Section:
-    """The claims as a document section: one step per claim, holds or wrong, with the computed value in its note;
-    ``symbol`` writes a claim's name as the quantity's symbol (a layered network has its own)."""
+    """The claims as a document section: one step per claim, its verdict beside it with the computed value (each
+    line says which quantity it is about); ``symbol`` writes a claim's name as the quantity's symbol (a layered
+    network has its own)."""
     from derive.document.worked_example import Num
 
     steps = tuple(
         Step(f"claims.{k}", symbol(c.quantity or c.name), Num(sp.Rational(c.claimed)),
-             "claim_holds" if c.holds else "claim_wrong", "claim",
-             (("claimed", c.claimed), ("computed", f"{c.computed:.10g}")))
+             "claim_holds" if c.holds else "claim_wrong", None,
+             (("claimed", signed(c.claimed)), ("computed", signed(f"{c.computed:.10g}"))))
         for k, c in enumerate(rows, start=1))
     return Section("claims", steps)

@@ -42,8 +42,9 @@ def writers() -> list[tuple[str, Callable[[Sheet], str | bytes]]]:
             ("quiz-canvas.zip", canvas_zip)]
 
 
-def worked(engine: Engine, v: Variant) -> Derivation:
-    """The variant's worked example, with its questions' values as claims checked against the engine."""
+def worked(engine: Engine, v: Variant) -> tuple[Derivation, float]:
+    """The variant's worked example, with its questions' values as claims checked against the engine, and the
+    learning rate of its descent step (which the sheet gives too)."""
     from derive.document.claims import check, section
     from derive.document.worked_example import problem, with_claims, worked_example
 
@@ -61,7 +62,7 @@ def worked(engine: Engine, v: Variant) -> Derivation:
     computed = engine.functions.backward(thetas, v.X, v.Y)
     rows = check(engine.net, computed, {q.name: rounded(q) for q in v.questions}, params=thetas,
                  source=f"variant {v.number}")
-    return with_claims(d, section(rows))
+    return with_claims(d, section(rows)), rate
 
 
 def variant_files(sheet: Sheet, engine: Engine, v: Variant, settings: dict[str, Any]) -> dict[str, bytes]:
@@ -71,8 +72,9 @@ def variant_files(sheet: Sheet, engine: Engine, v: Variant, settings: dict[str, 
 
     k = v.number
     data = {"Theta": v.parameters["Theta"], "X": v.X, "Y": v.Y}
-    return {f"sheet-{k}.tex": render(sheet_document(sheet, v, **settings), "latex").encode("utf-8"),
-            f"key-{k}.tex": render(key_document(sheet, v, worked(engine, v), **settings), "latex").encode("utf-8"),
+    example, rate = worked(engine, v)
+    return {f"sheet-{k}.tex": render(sheet_document(sheet, v, rate=rate, **settings), "latex").encode("utf-8"),
+            f"key-{k}.tex": render(key_document(sheet, v, example, **settings), "latex").encode("utf-8"),
             f"variant-{k}.json": (json.dumps(data) + "\n").encode("utf-8")}
 
 
