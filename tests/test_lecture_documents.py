@@ -191,10 +191,17 @@ def test_the_index_links_what_a_reader_can_open_and_says_what_it_is(built):
     assert not re.search(r"derive (derivation|exercise|example|graph|grade|check|lecture)\b|--\w", shown), \
         "a command line shown"
     rows = [c for c in cells.cells if c[0] == "td"]
+    linked = {h for c in rows for h in c[2]}
+    assert linked <= set(files), f"links to nothing: {sorted(linked - set(files))}"
     for e in ENTRIES:
-        row = [c for c in rows if any(h.startswith(e.name + ".") or h == f"{e.companion}.html" for h in c[2])]
+        row = [c for c in rows if any(h.startswith((e.name + ".", e.name + "/")) or h == f"{e.companion}.html"
+                                      for h in c[2])]
         assert row, e.name
-        assert any(h.endswith(".html") for c in row for h in c[2]), f"{e.name}: nothing a browser opens"
+        folder = sorted(n for n in files if n.startswith(e.name + "/"))
+        if folder:  # a folder entry (an exercise sheet): every one of its files linked, nothing a browser opens
+            assert folder == sorted(h for c in row for h in c[2] if h.startswith(e.name + "/")), e.name
+        else:
+            assert any(h.endswith(".html") for c in row for h in c[2]), f"{e.name}: nothing a browser opens"
         if e.language != "en":
             assert all(c[1].get("lang") == e.language for c in row), f"{e.name}: no lang={e.language}"
     assert '<html lang="en"' in page

@@ -144,7 +144,12 @@ def math(run: str) -> str:
     run = re.sub(r"\^\(([^)]*)\)", r"^{(\1)}", run)
     run = re.sub(r"\^([A-Za-z0-9+]+)", r"^{\1}", run)
     run = re.sub(r"_([A-Za-z0-9]+)", r"_{\1}", run)
-    return re.sub(r" (?=[\^_'])", "", "".join(MATH_CHARS.get(c, c) for c in run)).strip()
+    tex = re.sub(r" (?=[\^_'])", "", "".join(MATH_CHARS.get(c, c) for c in run)).strip()
+    return _ROOT.sub(r"\\sqrt{\1}", tex)
+
+
+_ROOT = re.compile(r"\\surd\s*([A-Za-z](?:_\{[^}]*\})?)")
+"""√ before one letter (with its subscript): the root drawn over it, √𝑑_k as \\sqrt{d_k}"""
 
 
 def plain(p: Paragraph) -> str:
