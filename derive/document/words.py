@@ -11,7 +11,7 @@ MATH_CHARS: dict[str, str] = {
     "δ": r"\delta ", "Θ": r"\Theta ", "Δ": r"\Delta ", "λ": r"\lambda ", "α": r"\alpha ", "σ": r"\sigma ",
     "η": r"\eta ", "ε": r"\varepsilon ", "θ": r"\theta ", "Σ": r"\sum ", "∂": r"\partial ", "∇": r"\nabla ",
     "≠": r"\neq ", "≥": r"\geq ", "≤": r"\leq ", "∘": r"\circ ", "·": r"\cdot ", "×": r"\times ", "−": "-",
-    "′": "'", "₀": "_0", "ᵀ": "^{T}", "²": "^2", "→": r"\to ",
+    "′": "'", "₀": "_0", "ᵀ": r"^{\mathsf{T}}", "²": "^2", "→": r"\to ",
     "γ": r"\gamma ", "β": r"\beta ", "μ": r"\mu ", "√": r"\surd ",
 }
 ITALIC: dict[str, str] = {**{chr(0x1D44E + n): chr(ord("a") + n) for n in range(26) if n != 7},
