@@ -43,6 +43,15 @@ PACKED = re.compile(r"(layer|activation_delta)\d+")
 PACKED_LINES = 5
 """at most this many rows on a frame of such a section"""
 
+NOTE_CHARS = 100
+"""about this many Latin characters fill a line of a frame's \\small notes"""
+
+NOTE_LINE = 0.065
+"""the height of a line of \\small notes, as a fraction of a frame's text height (with a little to spare)"""
+
+SHORT_NOTES = 2
+"""notes of at most this many lines leave the mathematics its full height"""
+
 BREAKS_ANYWHERE = frozenset({"zh"})
 """languages whose lines may break between any two characters"""
 
@@ -193,12 +202,22 @@ class BeamerPrinter(LatexPrinter):
             first, *more = self.pieces(line)
             out.append("%s &%s%s" % (self.overlay(n, lhs), self.overlay(n, "{}%s %s" % (relation, first)), label))
             out += ["&%s" % self.overlay(n, "\\quad %s" % piece) for piece in more]
-        math = ("\\adjustbox{max width=\\linewidth, max totalheight=0.72\\textheight}{$\\displaystyle"
+        math = ("\\adjustbox{max width=\\linewidth, max totalheight=%.3g\\textheight}{$\\displaystyle"
                 "\\begin{aligned}\n%s\n\\end{aligned}$}\n"
-                % " \\\\[0.8ex]\n".join(out))
+                % (self.room(notes), " \\\\[0.8ex]\n".join(out)))
         if notes:
             math += "\\vfill\n{\\small\n%s\n}\n" % "\n".join("%s\\par" % self.kept(p) for p in notes)
         return "\\centering\n" + math
+
+    @staticmethod
+    def room(notes: Sequence[Paragraph]) -> float:
+        """The height (a fraction of the text height) the mathematics may take above the frame's notes: 0.72,
+        less ``NOTE_LINE`` for every line the notes take beyond ``SHORT_NOTES`` (estimated from their length,
+        a Chinese character as wide as two Latin ones), so that long notes never push the frame off its page."""
+        from ..document.words import plain
+
+        lines = sum(-(-sum(2 if ord(c) > 0x2E80 else 1 for c in plain(p)) // NOTE_CHARS) for p in notes)
+        return min(0.72, 0.72 - NOTE_LINE * (lines - SHORT_NOTES))
 
     def kept(self, p: Paragraph) -> str:
         """A note whose last ``KEPT`` characters stay on one line in a language that breaks between any two
