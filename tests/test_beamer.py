@@ -133,7 +133,8 @@ def test_continued_frames_say_so_and_recall_the_goal():
     assert titles.count(heading) == 1 and titles.count(words.word("beamer", "continued", title=heading)) >= 2
     for title, body in frames:
         if title.startswith("The output error") and title != heading:
-            assert r"\framesubtitle{Goal: $\delta^{(3)} = \frac{\partial J}{\partial z^{(3)}}$}" in body
+            assert (r"\framesubtitle{\small Goal: $\displaystyle \delta^{(3)} = \frac{\partial J}{\partial z^{(3)}}$}"
+                    in body), "the goal recalled at least \\small, as a display"
     for _, body in frames:  # at most LINES_PER_FRAME rows of a derivation, and a rule's words \small
         if "aligned" not in body:
             continue

@@ -107,7 +107,7 @@ def test_latex_body_from_the_command_line(tmp_path):
 @pytest.mark.parametrize(("words", "latex"), [
     ("chain rule", "chain rule"),
     ("The output error δ^(4)", r"The output error $\delta^{(4)}$"),
-    ("Row 0 of (Θ^(3))ᵀδ is dropped.", r"Row 0 of $(\Theta^{(3)})^{T}\delta$ is dropped."),
+    ("Row 0 of (Θ^(3))ᵀδ is dropped.", r"Row 0 of $(\Theta^{(3)})^{\mathsf{T}}\delta$ is dropped."),
     ("The bias unit a₀ = 1", r"The bias unit $a_0 = 1$"),  # the relation and its number: one formula
     ("for j ≠ 0 (50% of cross_entropy)", r"for j $\neq 0$ (50\% of cross\_entropy)"),
     ("BP1: the output error δ^4", r"BP1: the output error $\delta^{4}$"),
@@ -171,8 +171,8 @@ def test_every_mathml_fragment_is_well_formed_and_holds_no_latex(name):
     r"\sum_{k=1}^{s_{3}} \underbrace{\frac{\partial J}{\partial z^{(3)}_{k}}}_{\delta^{(3)}_{k}}",
     r"D^{(l)}_{ij} = \begin{cases} \frac{1}{m} \Delta^{(l)}_{ij} & \text{if}\ j \neq 0 \\ 0 & \text{if}\ j = 0"
     r" \end{cases}",
-    r"\Delta^{(l)} \mathrel{:=} \Delta^{(l)} + \delta^{(l+1)} (a^{(l)})^{T}",
-    r"(\Theta^{(3)})^{T} \delta^{(4)} \circ g'(z^{(3)})",
+    r"\Delta^{(l)} \mathrel{:=} \Delta^{(l)} + \delta^{(l+1)} (a^{(l)})^{\mathsf{T}}",
+    r"(\Theta^{(3)})^{\mathsf{T}} \delta^{(4)} \circ g'(z^{(3)})",
     r"\log a^{(4)}_{k} - (1 - y) \log(1 - a^{(4)})",
     r"\begin{align} a &= b \\ &= c \end{align}",
 ])
@@ -366,7 +366,7 @@ def test_summary_gathers_the_results():
     doc = document(derivation("sigmoid-cross-entropy"))
     shown = [(eq.lhs, eq.lines[0].rhs) for eq in summary(doc).equations]
     assert shown[0] == (r"\delta^{(3)}", r"a^{(3)} - y")
-    assert (r"\delta^{(2)}", r"(\Theta^{(2)})^{T} \delta^{(3)} \circ a^{(2)} \circ (1 - a^{(2)})") in shown
+    assert (r"\delta^{(2)}", r"(\Theta^{(2)})^{\mathsf{T}} \delta^{(3)} \circ a^{(2)} \circ (1 - a^{(2)})") in shown
     assert [lhs for lhs, _ in shown].count(r"\Theta^{(l)}_{ij}") == 1 and len(shown) == 7
 
 
@@ -374,7 +374,7 @@ def test_regularized_gradient_and_update_read_like_the_slides():
     doc = document(derivation("sigmoid-cross-entropy"))
     reg = {line.rule: (eq.lhs, line) for eq in _section(doc, "regularized").equations for line in eq.lines}
     assert reg["accumulate"][1].relation == ":="
-    assert reg["accumulate"][1].rhs == r"\Delta^{(l)} + \delta^{(l+1)} (a^{(l)})^{T}"
+    assert reg["accumulate"][1].rhs == r"\Delta^{(l)} + \delta^{(l+1)} (a^{(l)})^{\mathsf{T}}"
     assert r"\frac{1}{m} \Delta^{(l)}_{ij} + \frac{\lambda}{m} \Theta^{(l)}_{ij} & \text{if}\ j \neq 0" in \
         reg["regularization"][1].rhs
     assert r"\text{if}\ j = 0" in reg["regularization"][1].rhs

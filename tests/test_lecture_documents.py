@@ -191,10 +191,48 @@ def test_the_index_links_what_a_reader_can_open_and_says_what_it_is(built):
     assert not re.search(r"derive (derivation|exercise|example|graph|grade|check|lecture)\b|--\w", shown), \
         "a command line shown"
     rows = [c for c in cells.cells if c[0] == "td"]
+    linked = {h for c in rows for h in c[2]}
+    assert linked <= set(files), f"links to nothing: {sorted(linked - set(files))}"
     for e in ENTRIES:
-        row = [c for c in rows if any(h.startswith(e.name + ".") or h == f"{e.companion}.html" for h in c[2])]
+        row = [c for c in rows if any(h.startswith((e.name + ".", e.name + "/")) or h == f"{e.companion}.html"
+                                      for h in c[2])]
         assert row, e.name
-        assert any(h.endswith(".html") for c in row for h in c[2]), f"{e.name}: nothing a browser opens"
+        folder = sorted(n for n in files if n.startswith(e.name + "/"))
+        if folder:  # a folder entry (an exercise sheet): every one of its files linked, nothing a browser opens
+            assert folder == sorted(h for c in row for h in c[2] if h.startswith(e.name + "/")), e.name
+        else:
+            assert any(h.endswith(".html") for c in row for h in c[2]), f"{e.name}: nothing a browser opens"
         if e.language != "en":
             assert all(c[1].get("lang") == e.language for c in row), f"{e.name}: no lang={e.language}"
     assert '<html lang="en"' in page
+
+
+def test_the_attention_documents_write_their_mathematics_as_their_equations_do(built):
+    """The reviewer's findings on the attention lecture, each asserted: the parameters W_q, W_k, W_v as the
+    equations write them (in the table, the shapes and the notes), √d_k a root over a subscripted d, ∂J/∂S
+    bracketed before K, O introduced before ∂J/∂O is used, one transpose symbol, W_v's column index not v."""
+    documents, files = built
+    for name in ("attention", "attention-zh"):
+        words = [r.text for s in documents[name].sections for p in s.notes for r in p.runs if isinstance(r, Text)]
+        assert not [w for w in words if re.search(r"W_|√|dk|\bW[qkv]\b", w)], f"{name}: mathematics as words"
+        tex = files[name + ".tex"]
+        assert r"W_{q}^{(1)} \in \mathbb{R}" in tex and not re.search(r"W[qkv]\^", tex)
+        assert r"(\partial J/\partial S)  K/\sqrt{d_{k}}" in tex
+        assert tex.index("O = a^{(2)} = P  V") < tex.index(r"\partial J/\partial O")
+        assert not re.search(r"(\)|(?<![\\A-Za-z])[A-Za-z])\^\{T\}", tex), "a transpose as an italic T (the T of Σ^T)"
+        assert r"(K^{(1)})^{\mathsf{T}}" in tex
+        assert "_{i,v}" not in tex and "{W_{v}^{(1)}}_{i,c}" in tex
+
+
+def test_every_deck_names_its_topic_and_recalls_its_goal_legibly(built):
+    _, files = built
+    decks = {n: t for n, t in files.items() if n.startswith("slides-") and n.endswith(".tex")}
+    titles = {n: re.search(r"\\title\{(.*)\}", t).group(1) for n, t in decks.items()}
+    assert titles["slides-attention.tex"] == "Backpropagation through self-attention"
+    assert titles["slides-cnn.tex"] == "Backpropagation through convolution and max pooling"
+    assert titles["slides-sigmoid-cross-entropy.tex"] == "Backpropagation through a fully connected network"
+    assert len(set(titles.values())) == len(titles), titles
+    goals = re.findall(r"\\framesubtitle\{(.*)\}", decks["slides-attention.tex"])
+    goals = [g for g in goals if "Goal" in g]
+    assert goals and all(g == r"\small Goal: $\displaystyle \delta^{(3)}_{i} = \frac{\partial J}{\partial "
+                                r"z^{(3)}_{i}}$" for g in goals), goals

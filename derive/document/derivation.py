@@ -113,7 +113,7 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
                               loss=net.loss)
     own = _title_key(d)
     meta = Meta(title if title is not None else words.word("document", own), net.language, author, date, subtitle,
-                title if title is not None else words.word("beamer", "title") if own == "title" else "")
+                title if title is not None else deck_title(layered, words) if own == "title" else "")
     r = d.results
     data = {"network": spec, "results": {
         "output_delta": sp.sstr(r.output_delta),
@@ -162,6 +162,21 @@ def _blocks(section_id: str, equations: list[Equation], stated: set[Paragraph]) 
 
 
 _KINDS = frozenset(k for kinds in SECTIONS.values() for k in kinds)
+
+
+def deck_title(layered: Any, words: Catalogue) -> str:
+    """A deck's title page names its topic: the kinds of layer the derivation goes through (dense and flatten
+    only when nothing else is there), or the fully connected network."""
+    if layered is None:
+        return words.word("beamer", "dense_title")
+    table = words.table["beamer"]
+    kinds = list(dict.fromkeys(layer.kind for layer in layered.stack if f"kind_{layer.kind}" in table))
+    kinds = [k for k in kinds if k != "dense"] or kinds
+    if not kinds:
+        return words.word("beamer", "title")
+    said = [words.word("beamer", f"kind_{k}") for k in kinds]
+    joined = said[0] if len(said) == 1 else ", ".join(said[:-1]) + words.word("beamer", "and") + said[-1]
+    return words.word("beamer", "layered_title", kinds=joined)
 
 
 def _title_key(d: Derivation) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from derive.catalogue import Catalogue
 
-from ..layers.derivation import activated
+from ..layers.derivation import activated, symbol
 from ..render.tex import MathPrinter
 from . import Document, Equation, EquationGroup, Figure, Line, Math, Notes, Paragraph, Run, Section, Table, Text
 from .words import paragraph
@@ -169,7 +169,7 @@ def shape_table(net: Any, printer: MathPrinter, words: Catalogue) -> Table:
         n = layer.index
         named = ([tensor(printer, "z", n + 1)] if activated(net, layer) else []) + [tensor(printer, "a", n + 1),
                                                                                 tensor(printer, "delta", n + 1)]
-        params = [member(tensor(printer, name, n), shape) for name, shape in layer.parameters]
+        params = [member(tensor(printer, symbol(layer.kind, name), n), shape) for name, shape in layer.parameters]
         rows.append((Paragraph((Text(f"{n}: "), *_said(layer, words))),
                      Paragraph((Math(member(", ".join(named), layer.output)),)),
                      Paragraph(_listed(params) if params else (Text("—"),))))
@@ -188,7 +188,7 @@ def layer_shapes(net: Any, layer: Any, printer: MathPrinter, words: Catalogue) -
     """The shapes of what the layer's rule reads and writes: its input, its parameters, the error it receives."""
     n = layer.index
     texts = [member(tensor(printer, "a", n), layer.input)]
-    texts += [member(tensor(printer, name, n), shape) for name, shape in layer.parameters]
+    texts += [member(tensor(printer, symbol(layer.kind, name), n), shape) for name, shape in layer.parameters]
     texts.append(member(tensor(printer, "delta", n + 1), layer.output))
     return sentence(words.word("layered", "shapes", tensors="{tensors}", gradient="{gradient}", T="{T}"),
                     tensors=r",\ ".join(texts), gradient=r"\partial J/\partial T", T="T")

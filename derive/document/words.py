@@ -11,7 +11,7 @@ MATH_CHARS: dict[str, str] = {
     "δ": r"\delta ", "Θ": r"\Theta ", "Δ": r"\Delta ", "λ": r"\lambda ", "α": r"\alpha ", "σ": r"\sigma ",
     "η": r"\eta ", "ε": r"\varepsilon ", "θ": r"\theta ", "Σ": r"\sum ", "∂": r"\partial ", "∇": r"\nabla ",
     "≠": r"\neq ", "≥": r"\geq ", "≤": r"\leq ", "∘": r"\circ ", "·": r"\cdot ", "×": r"\times ", "−": "-",
-    "′": "'", "₀": "_0", "ᵀ": "^{T}", "²": "^2", "→": r"\to ",
+    "′": "'", "₀": "_0", "ᵀ": r"^{\mathsf{T}}", "²": "^2", "→": r"\to ",
     "γ": r"\gamma ", "β": r"\beta ", "μ": r"\mu ", "√": r"\surd ",
 }
 ITALIC: dict[str, str] = {**{chr(0x1D44E + n): chr(ord("a") + n) for n in range(26) if n != 7},
@@ -144,7 +144,12 @@ def math(run: str) -> str:
     run = re.sub(r"\^\(([^)]*)\)", r"^{(\1)}", run)
     run = re.sub(r"\^([A-Za-z0-9+]+)", r"^{\1}", run)
     run = re.sub(r"_([A-Za-z0-9]+)", r"_{\1}", run)
-    return re.sub(r" (?=[\^_'])", "", "".join(MATH_CHARS.get(c, c) for c in run)).strip()
+    tex = re.sub(r" (?=[\^_'])", "", "".join(MATH_CHARS.get(c, c) for c in run)).strip()
+    return _ROOT.sub(r"\\sqrt{\1}", tex)
+
+
+_ROOT = re.compile(r"\\surd\s*([A-Za-z](?:_\{[^}]*\})?)")
+"""√ before one letter (with its subscript): the root drawn over it, √𝑑_k as \\sqrt{d_k}"""
 
 
 def plain(p: Paragraph) -> str:

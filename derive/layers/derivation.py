@@ -13,6 +13,7 @@ loss. The last layer's output error comes from the fully connected engine (softm
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import numpy as np
@@ -91,6 +92,16 @@ def symbol(kind: str, name: str) -> str:
     return str(KINDS[kind].extra.get("symbols", {}).get(name, name))
 
 
+def _italic(name: str) -> str:
+    """A parameter's letter as the catalogue writes mathematics (W_q as 𝑊_q, b as 𝑏; Greek as it is)."""
+    from derive.document.words import ITALIC
+
+    if not re.fullmatch(r"[A-Za-z](_[A-Za-z0-9]+)?", name):  # gamma, beta: a word
+        return name
+    letters = {plain: italic for italic, plain in ITALIC.items()}
+    return letters[name[0]] + name[1:]
+
+
 def _one_weight(layer: Layer) -> sp.Expr:
     """∂J/∂(the first element of the last layer's first parameter), from its definition by sympy.diff, in the
     symbols ``delta`` (the layer's error) and the layer's input ``a`` (1 for a bias)."""
@@ -132,7 +143,8 @@ def _forward(net: LayeredNetwork) -> Section:
         rhs = Operation(layer.kind, TensorName("a", n), *params)
         steps.append(definition(f"forward.{out}{n + 1}", TensorName(out, n + 1), rhs, note="layer_forward",
                                 kind=layer.kind, layer=n, shape=_shape(layer.output),
-                                parameters=", ".join(f"{p} ({_shape(s)})" for p, s in layer.parameters) or "—"))
+                                parameters=", ".join(f"{_italic(symbol(layer.kind, p))} ({_shape(s)})"
+                                                          for p, s in layer.parameters) or "—"))
         if "forward" in KINDS[layer.kind].extra:  # the quantities inside the layer (attention's Q, K, V, S, P)
             steps.extend(KINDS[layer.kind].extra["forward"](layer))
         if activated(net, layer) and layer.activation is not None:

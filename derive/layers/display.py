@@ -170,7 +170,7 @@ class Transposed(sp.Expr):
     is_commutative = False
 
     def _latex(self, printer: Any) -> str:
-        return r"\left(%s\right)^{\top}" % printer._print(self.args[0])
+        return r"\left(%s\right)^{\mathsf{T}}" % printer._print(self.args[0])
 
     def _sympystr(self, printer: Any) -> str:
         return "transpose(%s)" % printer._print(self.args[0])

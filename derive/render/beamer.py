@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from derive.catalogue import catalogue
 
-from ..document import Document, Equation, EquationGroup, Figure, Line, Notes, Paragraph, Section, Text
+from ..document import Document, Equation, EquationGroup, Figure, Line, Notes, Paragraph, Section, Table, Text
 from .latex import LatexPrinter, engine, escape
 
 CLASSES: dict[str, str] = {
@@ -42,6 +42,15 @@ PACKED = re.compile(r"(layer|activation_delta)\d+")
 
 PACKED_LINES = 5
 """at most this many rows on a frame of such a section"""
+
+NOTE_CHARS = 100
+"""about this many Latin characters fill a line of a frame's \\small notes"""
+
+NOTE_LINE = 0.065
+"""the height of a line of \\small notes, as a fraction of a frame's text height (with a little to spare)"""
+
+SHORT_NOTES = 2
+"""notes of at most this many lines leave the mathematics its full height"""
 
 BREAKS_ANYWHERE = frozenset({"zh"})
 """languages whose lines may break between any two characters"""
@@ -101,9 +110,13 @@ class BeamerPrinter(LatexPrinter):
             lead = "".join("\\framesubtitle{%s}\n" % self.runs(b) for b in other if isinstance(b, Paragraph))
             return self.packed_frames(heading, equations, lead)
         if other:  # a table, a paragraph: one frame of their own, before the equations
+            # a table keeps its natural width (up to twice the frame's), then the box shrinks it to the frame;
+            # words are set at the frame's width
+            box = "varwidth" if all(isinstance(b, Table) for b in other) else "minipage"
+            width = "2\\linewidth" if box == "varwidth" else "\\linewidth"
             frames = [self.frame(heading, "\\centering\n\\adjustbox{max width=\\linewidth, max totalheight=0.8"
-                                          "\\textheight}{\\begin{minipage}{\\linewidth}\n%s\\end{minipage}}\n"
-                                 % "".join(LatexPrinter._print(self, b) for b in other))]
+                                          "\\textheight}{\\begin{%s}{%s}\n%s\\end{%s}}\n"
+                                 % (box, width, "".join(LatexPrinter._print(self, b) for b in other), box))]
             return frames + (self.section_frames(Section(section.id, section.heading,
                                                          tuple(b for b in section.blocks if b not in other)))
                              if equations else [])
@@ -115,8 +128,8 @@ class BeamerPrinter(LatexPrinter):
         if PACKED.fullmatch(section.id):
             return self.packed_frames(heading, equations)
         frames = []
-        goal = equations[0]
-        reminder = "\\framesubtitle{%s$%s = %s$}\n" % (
+        goal = self.goal(equations)
+        reminder = "\\framesubtitle{\\small %s$\\displaystyle %s = %s$}\n" % (
             escape(self.settable(self.words.word("beamer", "goal"))), goal.lhs, goal.lines[0].rhs)
         for eq in equations:
             for start in range(0, len(eq.lines), LINES_PER_FRAME):
@@ -128,11 +141,18 @@ class BeamerPrinter(LatexPrinter):
                 if last:
                     rows[-1] = (rows[-1][0], rows[-1][1], eq.tag)
                 notes = tuple(dict.fromkeys(line.note for line in chunk if line.note))
-                if frames:  # the section's first frame states the goal; the others recall it
-                    frames.append(self.frame(self.continued(heading), reminder + self.align(rows, notes)))
+                if frames:  # the others recall the goal (not where it is itself shown from its start)
+                    recalled = "" if eq is goal and start == 0 else reminder
+                    frames.append(self.frame(self.continued(heading), recalled + self.align(rows, notes)))
                 else:
                     frames.append(self.frame(heading, self.align(rows, notes)))
         return frames
+
+    @staticmethod
+    def goal(equations: Sequence[Equation]) -> Equation:
+        """The quantity a section derives, as its definition: the error δ = ∂J/∂z when the section defines one
+        (the output error's section derives ∂J/∂a and ∂a/∂z on the way), otherwise its first equation."""
+        return next((eq for eq in equations if eq.lines[0].rule == "definition_delta"), equations[0])
 
     def packed_frames(self, heading: str, equations: Sequence[Equation], lead: str = "") -> list[str]:
         """A layer's rules (SPEC §9), its short equations together: the equations of one quantity (∂J/∂K: the
@@ -182,12 +202,22 @@ class BeamerPrinter(LatexPrinter):
             first, *more = self.pieces(line)
             out.append("%s &%s%s" % (self.overlay(n, lhs), self.overlay(n, "{}%s %s" % (relation, first)), label))
             out += ["&%s" % self.overlay(n, "\\quad %s" % piece) for piece in more]
-        math = ("\\adjustbox{max width=\\linewidth, max totalheight=0.72\\textheight}{$\\displaystyle"
+        math = ("\\adjustbox{max width=\\linewidth, max totalheight=%.3g\\textheight}{$\\displaystyle"
                 "\\begin{aligned}\n%s\n\\end{aligned}$}\n"
-                % " \\\\[0.8ex]\n".join(out))
+                % (self.room(notes), " \\\\[0.8ex]\n".join(out)))
         if notes:
             math += "\\vfill\n{\\small\n%s\n}\n" % "\n".join("%s\\par" % self.kept(p) for p in notes)
         return "\\centering\n" + math
+
+    @staticmethod
+    def room(notes: Sequence[Paragraph]) -> float:
+        """The height (a fraction of the text height) the mathematics may take above the frame's notes: 0.72,
+        less ``NOTE_LINE`` for every line the notes take beyond ``SHORT_NOTES`` (estimated from their length,
+        a Chinese character as wide as two Latin ones), so that long notes never push the frame off its page."""
+        from ..document.words import plain
+
+        lines = sum(-(-sum(2 if ord(c) > 0x2E80 else 1 for c in plain(p)) // NOTE_CHARS) for p in notes)
+        return min(0.72, 0.72 - NOTE_LINE * (lines - SHORT_NOTES))
 
     def kept(self, p: Paragraph) -> str:
         """A note whose last ``KEPT`` characters stay on one line in a language that breaks between any two

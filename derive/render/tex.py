@@ -103,7 +103,7 @@ class MathPrinter(LatexPrinter):
         return r"\frac{\partial}{\partial %s} %s" % (self._print(var), inner)
 
     def _print_Transpose(self, expr: Any) -> str:
-        return r"%s^{T}" % self.bracket(expr.arg)
+        return r"%s^{\mathsf{T}}" % self.bracket(expr.arg)
 
     def _print_log(self, expr: sp.log, exp: str | None = None) -> str:
         """\\log a for a quantity, \\log(1 - a) otherwise, as the slides write it."""

@@ -236,9 +236,10 @@ def shapes(shape: Shape, cfg: Config) -> dict[str, Shape]:
     return {"Q": (T, cfg["dk"]), "K": (T, cfg["dk"]), "V": (T, cfg["dv"]), "S": (T, T), "P": (T, T)}
 
 
-INDICES = {"a": "e t i", "Q": "e t j", "K": "e u j", "V": "e u v", "S": "e t u", "P": "e t u", "Wq": "i j",
-           "Wk": "i j", "Wv": "i v"}
-"""the index letters of each quantity's elements (e the example, t and u time steps)"""
+INDICES = {"a": "e t i", "Q": "e t j", "K": "e u j", "V": "e u c", "S": "e t u", "P": "e t u", "Wq": "i j",
+           "Wk": "i j", "Wv": "i c"}
+"""the index letters of each quantity's elements (e the example, t and u time steps, j a key feature, c a value feature:
+never v, the subscript of W_v)"""
 
 register(LayerKind("attention", {"dk": Key("int", None, 1, 1024), "dv": Key("int", None, 1, 1024),
                                  "causal": Key("bool", False)},
