@@ -228,7 +228,7 @@ def conv_notation(layer: Any, printer: MathPrinter, words: Catalogue) -> Paragra
     if p:
         extra.append(("conv_crop", {"crop": r"\operatorname{crop}_{p}"}))
     for key, math in extra:
-        runs += [Text(" ")] + list(sentence(words.word("layered", key, **{m: "{%s}" % m for m in math}),
+        runs += [Text("" if words.language == "zh" else " ")] + list(sentence(words.word("layered", key, **{m: "{%s}" % m for m in math}),
                                             **math).runs)
     return Paragraph(tuple(runs))
 
