@@ -228,8 +228,8 @@ def conv_notation(layer: Any, printer: MathPrinter, words: Catalogue) -> Paragra
     if p:
         extra.append(("conv_crop", {"crop": r"\operatorname{crop}_{p}"}))
     for key, math in extra:
-        runs += [Text("" if words.language == "zh" else " ")] + list(sentence(words.word("layered", key, **{m: "{%s}" % m for m in math}),
-                                            **math).runs)
+        said = sentence(words.word("layered", key, **{m: "{%s}" % m for m in math}), **math)
+        runs += [Text("" if words.language == "zh" else " "), *said.runs]  # Chinese joins sentences without a space
     return Paragraph(tuple(runs))
 
 
