@@ -61,16 +61,25 @@ def test_every_tensor_shape_is_stated(language: str) -> None:
 
 def test_the_landmarks_in_the_lecturers_notation() -> None:
     tex = render(_derivation("cnn"), "latex")
-    assert r"(\delta^{(2)} \ast_{\mathrm{full}} \operatorname{rot}_{180^{\circ}}(K^{(1)}))_{c,i,j}" in tex
-    assert r"(a^{(1)} \star_{\mathrm{valid}} \delta^{(2)})_{o,c,u,v}" in tex
+    # one cross-correlation ⋆ throughout: the δ passed back is padded δ ⋆ the rotated kernel (the full convolution
+    # of δ with K), ∂J/∂K the input ⋆ δ; no convolution symbol that would rotate the kernel twice
+    assert r"(\operatorname{pad}_{2}(\delta^{(2)}) \star \operatorname{rot}_{180^{\circ}}(K^{(1)}))_{c,i,j}" in tex
+    assert r"(a^{(1)} \star \delta^{(2)})_{o,c,u,v}" in tex
+    assert r"\ast" not in tex and r"\operatorname{crop}" not in tex and r"\operatorname{dilate}" not in tex
+    assert r"\operatorname{ReLU}(z^{(2)})" in tex and r"\operatorname{softmax}(z^{(5)})" in tex  # not g for both
     assert r"\sum_{p,\,q} \delta^{(2)}_{o,p,q}" in tex
     assert r"\mathbf{1}_{\max} \circ \operatorname{up}_{2}(\delta^{(3)})" in tex
     assert r"\delta^{(5)} &= a^{(5)} - y" in tex
     assert r"\operatorname{full\_conv}" not in tex and r"\operatorname{dJ}" not in tex  # no raw operation names
     bn = render(_derivation("batchnorm"), "latex")
-    assert (r"\frac{\gamma^{(2)}}{m \hat{\sigma}^{(2)}} \left(m \delta^{(3)}_{i} - \sum_{j=1}^{m} \delta^{(3)}_{j}"
-            r" - \hat{x}^{(2)}_{i} \sum_{j=1}^{m} \delta^{(3)}_{j} \hat{x}^{(2)}_{j}\right)") in bn
-    assert r"\frac{\partial J}{\partial \beta^{(2)}} &= \sum \delta^{(3)}" in bn
+    # example i (r in the sums), feature j: the same letters in the chain rule and the three-term formula
+    assert r"\frac{\partial J}{\partial a^{(2)}_{i,j}} &= \sum_{r} \frac{\partial J}{\partial a^{(3)}_{r,j}}" in bn
+    assert (r"\frac{\gamma^{(2)}_{j}}{m \hat{\sigma}^{(2)}_{j}} \left(m \delta^{(3)}_{i,j} - \sum_{r=1}^{m} "
+            r"\delta^{(3)}_{r,j} - \hat{x}^{(2)}_{i,j} \sum_{r=1}^{m} \delta^{(3)}_{r,j} "
+            r"\hat{x}^{(2)}_{r,j}\right)") in bn
+    assert r"\frac{\partial J}{\partial \beta^{(2)}_{j}} &= \sum_{r=1}^{m} \delta^{(3)}_{r,j}" in bn
+    # μ, σ², σ̂ and x̂ are defined in the forward pass, before the rule uses them
+    assert bn.index(r"\mu^{(2)}_{j} &=") < bn.index(r"\hat{x}^{(2)}_{i,j} &=") < bn.index(r"\sum_{r=1}^{m}")
 
 
 def test_the_summary_gathers_every_layers_rule() -> None:

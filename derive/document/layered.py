@@ -90,8 +90,9 @@ def finish(doc: Document, net: Any, printer: MathPrinter, words: Catalogue) -> D
         blocks = section.blocks
         if section.id == "forward":  # the table states the shapes: the notes keep what the activations do
             kept = {line.note for eq in section.equations for line in eq.lines if line.note is not None
-                    and re.fullmatch(r"forward\.a(\d+)", line.step)
-                    and any(e.id == "forward.z" + line.step[len("forward.a"):] for e in section.equations)}
+                    and (re.fullmatch(r"forward\.a(\d+)", line.step)
+                         and any(e.id == "forward.z" + line.step[len("forward.a"):] for e in section.equations)
+                         or line.step.startswith("forward.norm"))}  # and what batch norm's symbols mean
             blocks = tuple(Notes(tuple(p for p in b.paragraphs if p in kept)) if isinstance(b, Notes) else b
                            for b in blocks) + (shape_table(net, printer, words),)
         match = re.fullmatch(r"layer(\d+)", section.id)
@@ -99,7 +100,7 @@ def finish(doc: Document, net: Any, printer: MathPrinter, words: Catalogue) -> D
             layer = net.stack[int(match.group(1)) - 1]
             extra: tuple[Any, ...] = (layer_shapes(net, layer, printer, words),)
             if layer.kind == "conv2d":
-                extra += (kernel_figure(layer, words),)
+                extra += (conv_notation(layer, printer, words), kernel_figure(layer, words))
             if layer.kind in ("batchnorm", "layernorm"):
                 blocks = _norm_notes(blocks, layer, printer, words)
             blocks = (*extra, *blocks)
@@ -125,19 +126,29 @@ def _norm_notes(blocks: Sequence[Any], layer: Any, printer: MathPrinter, words: 
     count = "n" if layer.kind == "layernorm" else "m H W" if len(layer.input) == 3 else "m"
     xhat, sigma = r"\hat{x}^{(%d)}" % n, r"\hat{\sigma}^{(%d)}" % n
     def over(key: str) -> list[Run]:
-        return [Text(words.word("layered", key))]
+        return list(paragraph(words.word("layered", key)).runs)
 
-    batch = "over_batch" if layer.kind == "batchnorm" else None
     delta = r"\delta^{(%d)}" % (n + 1)
-    said = {
-        "a": sentence(words.word("layered", "norm_a", **{k: "{%s}" % k for k in ("count", "xhat", "sigma", "over")}),
-                      count=count, xhat=r"%s = (%s - \mu)/%s" % (xhat, tensor(printer, "a", n), sigma),
-                      sigma=r"%s = \sqrt{\sigma^{2} + \varepsilon}" % sigma, over=over(batch or "over_features")),
-        "gamma": sentence(words.word("layered", "norm_gamma", **{k: "{%s}" % k for k in ("product", "over")}),
-                          product=r"%s \circ %s" % (delta, xhat), over=over(batch or "over_examples")),
-        "beta": sentence(words.word("layered", "norm_beta", **{k: "{%s}" % k for k in ("delta", "over")}),
-                         delta=delta, over=over(batch or "over_examples")),
-    }
+    if layer.kind == "batchnorm":  # its symbols are defined in the forward pass; example r, feature j in the sums
+        said = {
+            "a": sentence(words.word("layered", "batch_a", **{k: "{%s}" % k for k in ("count", "xhat", "sigma")}),
+                          count=count, xhat=xhat, sigma=sigma),
+            "gamma": sentence(words.word("layered", "norm_gamma", **{k: "{%s}" % k for k in ("product", "over")}),
+                              product=r"%s_{r,j} %s_{r,j}" % (delta, xhat), over=over("over_batch_examples")),
+            "beta": sentence(words.word("layered", "norm_beta", **{k: "{%s}" % k for k in ("delta", "over")}),
+                             delta=r"%s_{r,j}" % delta, over=over("over_batch_examples")),
+        }
+    else:
+        said = {
+            "a": sentence(words.word("layered", "norm_a",
+                                     **{k: "{%s}" % k for k in ("count", "xhat", "sigma", "over")}),
+                          count=count, xhat=r"%s = (%s - \mu)/%s" % (xhat, tensor(printer, "a", n), sigma),
+                          sigma=r"%s = \sqrt{\sigma^{2} + \varepsilon}" % sigma, over=over("over_features")),
+            "gamma": sentence(words.word("layered", "norm_gamma", **{k: "{%s}" % k for k in ("product", "over")}),
+                              product=r"%s \circ %s" % (delta, xhat), over=over("over_examples")),
+            "beta": sentence(words.word("layered", "norm_beta", **{k: "{%s}" % k for k in ("delta", "over")}),
+                             delta=delta, over=over("over_examples")),
+        }
     swap: dict[Paragraph, Paragraph] = {}
     out: list[Any] = []
     for block in blocks:
@@ -190,16 +201,44 @@ def layer_shapes(net: Any, layer: Any, printer: MathPrinter, words: Catalogue) -
     texts = [member(tensor(printer, "a", n), layer.input)]
     texts += [member(tensor(printer, symbol(layer.kind, name), n), shape) for name, shape in layer.parameters]
     texts.append(member(tensor(printer, "delta", n + 1), layer.output))
-    return sentence(words.word("layered", "shapes", tensors="{tensors}", gradient="{gradient}", T="{T}"),
+    key = "shapes_batch" if layer.kind == "batchnorm" else "shapes"  # batch norm couples the examples
+    return sentence(words.word("layered", key, tensors="{tensors}", gradient="{gradient}", T="{T}"),
                     tensors=r",\ ".join(texts), gradient=r"\partial J/\partial T", T="T")
+
+
+def conv_notation(layer: Any, printer: MathPrinter, words: Catalogue) -> Paragraph:
+    """What ⋆, rot180, pad (and dilate, crop where the layer has a stride or padding) mean, before the rule uses
+    them, and the forward pass written with the same ⋆."""
+    cfg, n = layer.config, layer.index
+    k, s, p = cfg["kernel"], cfg.get("stride", 1), cfg.get("padding", 0)
+    a, K, b = (tensor(printer, letter, n) for letter in ("a", "K", "b"))
+    z = r"z^{(%d)}" % (n + 1)
+    padded = r"\operatorname{pad}_{%d}\left(%s\right)" % (p, a) if p else a
+    corr = r"\left(A \star B\right)_{i,j} = \sum_{u,v} A_{i+u,\,j+v}\, B_{u,v}"
+    rot = r"\operatorname{rot}_{180^{\circ}}\left(K\right)_{u,v} = K_{%d-u,\,%d-v}" % (k - 1, k - 1)
+    runs = list(sentence(words.word("layered", "conv_notation", corr="{corr}", rot="{rot}", pad="{pad}"),
+                         corr=corr, rot=rot, pad=r"\operatorname{pad}_{p}").runs)
+    if s == 1:
+        forward = r"%s = %s \star %s + %s" % (z, padded, K, b)
+        extra = [("conv_forward", {"forward": forward})]
+    else:
+        forward = r"%s_{o,i,j} = \left(%s \star %s\right)_{o,\,%d i,\,%d j} + %s_{o}" % (z, padded, K, s, s, b)
+        extra = [("conv_forward_stride", {"forward": forward, "stride": str(s)}),
+                 ("conv_dilate", {"dilate": r"\operatorname{dilate}_{s}"})]
+    if p:
+        extra.append(("conv_crop", {"crop": r"\operatorname{crop}_{p}"}))
+    for key, math in extra:
+        said = sentence(words.word("layered", key, **{m: "{%s}" % m for m in math}), **math)
+        runs += [Text("" if words.language == "zh" else " "), *said.runs]  # Chinese joins sentences without a space
+    return Paragraph(tuple(runs))
 
 
 def kernel_figure(layer: Any, words: Catalogue) -> Figure:
     cfg = layer.config
-    k, s = cfg["kernel"], cfg.get("stride", 1)
+    k, s, p = cfg["kernel"], cfg.get("stride", 1), cfg.get("padding", 0)
     keys = ("K", "size", "delta", "a", "pad", "stride")
-    caption = sentence(words.word("layered", "kernel_caption" if s == 1 else "kernel_caption_stride",
-                                  **{key: "{%s}" % key for key in keys}),
+    which = "kernel_caption" + ("_stride" if s > 1 else "") + ("_padding" if p else "")
+    caption = sentence(words.word("layered", which, **{key: "{%s}" % key for key in keys}),
                        K=r"K^{(%d)}" % layer.index, size=r"%d \times %d" % (k, k),
                        delta=r"\delta^{(%d)}" % (layer.index + 1), a=r"a^{(%d)}" % layer.index,
                        pad=str(k - 1), stride=str(s))

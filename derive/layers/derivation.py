@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,13 +28,12 @@ from derive.model.notation import q
 
 from ..errors import CheckError, NotSupportedError
 from .description import Layer, LayeredNetwork
-from .display import Label, Operation, TensorName, indexed
+from .display import Label, Operation, TensorName, activation, indexed
 from .kinds import tensor
 from .registry import KINDS
 
 J = q("J")
 F = sp.Function("F")
-G, G_PRIME = sp.Symbol("g"), sp.Symbol("g'")
 
 
 class Cases(Checker):
@@ -148,8 +148,9 @@ def _forward(net: LayeredNetwork) -> Section:
         if "forward" in KINDS[layer.kind].extra:  # the quantities inside the layer (attention's Q, K, V, S, P)
             steps.extend(KINDS[layer.kind].extra["forward"](layer))
         if activated(net, layer) and layer.activation is not None:
-            steps.append(definition(f"forward.a{n + 1}", TensorName("a", n + 1), Applied(G, TensorName("z", n + 1),
-                                                                                     TensorName("z", n + 1)),
+            z = TensorName("z", n + 1)  # the activation by its name: ReLU(z), softmax(z), never g for both
+            steps.append(definition(f"forward.a{n + 1}", TensorName("a", n + 1),
+                                    Applied(activation(layer.activation), z, z),
                                     note="activation" if ACTIVATIONS[layer.activation].elementwise
                                     else "activation_layer", activation=layer.activation, layer=n))
     return section("forward", *steps)
@@ -174,6 +175,7 @@ def _cost(net: LayeredNetwork) -> Section:
                for layer in net.stack for w in KINDS[layer.kind].weights]
     reg = q("lambda") * scale / 2 * sp.Add(*(Operation("sumsq", w) for w in weights)) if weights else 0
     note = "layered_cost_sequence" if net.sequence_output else "layered_cost"
+    note += "_norm" if any(layer.kind in NORMS for layer in net.stack) else ""  # γ, β named only where they are
     return section("cost", definition("cost.J", J, sp.Add(data, reg, evaluate=False), note=note,
                                       loss=net.loss, reduction=net.reduction))
 
@@ -188,6 +190,9 @@ def _output_delta(net: LayeredNetwork, max_units: int) -> tuple[Section, sp.Expr
                    output=net.output, loss=net.loss, reduction=net.reduction)
     _within_bounds(flat, max_units)
     s, (result, _) = fully_connected(flat)
+    if any(KINDS[layer.kind].couples_examples for layer in net.stack):  # J is then the batch's cost below that layer
+        s = replace(s, steps=tuple(replace(step, note="one_example_coupled") if step.note == "one_example" else step
+                                   for step in s.steps))
     return s, result
 
 
@@ -210,10 +215,11 @@ def _activation_delta(net: LayeredNetwork, layer: Layer) -> Section:
     chain = Chain(ck, f"activation{n}.element", d)
     chain.then("definition_delta", Partial(J, z))
     chain.then("chain_rule", Product(Partial(J, a), Partial(a, z)))
-    chain.then("substitute_partials", Product(Partial(J, a), Applied(G_PRIME, z, prime)))
+    named = activation(layer.activation, prime=True)
+    chain.then("substitute_partials", Product(Partial(J, a), Applied(named, z, prime)))
     vector = Step(f"activation{n}.vector", TensorName("delta", n),
                   Hadamard(Operation("dJ", TensorName("a", n)),
-                           Applied(G_PRIME, TensorName("z", n), TensorName("z", n))),
+                           Applied(named, TensorName("z", n), TensorName("z", n))),
                   "vectorize", "activation_delta", (("layer", n), ("activation", layer.activation)))
     return section(f"activation_delta{n}", chain, vector, layer=n, activation=layer.activation)
 
@@ -316,6 +322,10 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     idx = sp.symbols(names)[: T.ndim] if names else _indices(layer.kind, name, T.ndim - 1 if name == "a" else T.ndim)
     k = sp.Symbol("k")
     z_k, d_k = indexed(letter, n + 1)[k], indexed("delta", n + 1)[k]
+    if layer.kind == "batchnorm":  # example i (r in the sums) and feature j: the batch's statistics couple examples
+        i, j, k = sp.symbols("i j r")
+        idx = (i, j) if name == "a" else (j,)
+        z_k, d_k = indexed(letter, n + 1)[k, j], indexed("delta", n + 1)[k, j]
     element = base[idx] if len(idx) > 1 else base[idx[0]]
     derived = {e: sp.Add(*(deltas.ravel()[j] * sp.diff(v, T[e]) for j, v in enumerate(z_def.ravel())))
                for e in elements}
@@ -328,7 +338,7 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     rule.then("substitute_partials", over_k(Product(d_k, Partial(z_k, element))),
               instances=[derived[e] for e in sample])
     extra = KINDS[layer.kind].extra
-    whole = Partial(J, element if "pattern" in extra else
+    whole = Partial(J, element if "pattern" in extra or layer.kind == "batchnorm" else
                     _example_element(layer, name) if layer.kind in NORMS and name == "a" else
                     TensorName(symbol(layer.kind, name), n))
     form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", whole, instances=[derived[e] for e in elements])
@@ -339,9 +349,21 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
         shown = shown if name == "b" else Operation("at", shown, *idx)  # the element (c, i, j) of the whole
     for step_rule, display, values in extra["steps"](name, layer, deltas, given) if "steps" in extra else ():
         form.then(step_rule, display, instances=[values[e] for e in elements])  # a lecturer's step on the way
-    form.then("layer_rule", shown, note=f"{layer.kind}_{name}",
-              instances=[lecturer[e] for e in elements], layer=n, next=n + 1, shape=_target_shape(layer, name))
+    form.then("layer_rule", shown, note=_note(layer, name),
+              instances=[lecturer[e] for e in elements], layer=n, next=n + 1, shape=_target_shape(layer, name),
+              **{key: layer.config.get(key, 0) for key in ("kernel", "stride", "padding") if layer.kind == "conv2d"},
+              **({"pad": layer.config["kernel"] - 1} if layer.kind == "conv2d" else {}))
     return [rule, form]
+
+
+def _note(layer: Layer, name: str) -> str:
+    """The note of a layer's rule: a convolution's says dilation by the stride and the padding only where the
+    layer has them."""
+    note = f"{layer.kind}_{name}"
+    if layer.kind == "conv2d" and name in ("a", "K"):
+        note += "_stride" if layer.config.get("stride", 1) > 1 else ""
+        note += "_padding" if layer.config.get("padding", 0) > 0 else ""
+    return note
 
 
 def _target_shape(layer: Layer, name: str) -> str:
@@ -376,10 +398,14 @@ def _three_terms(layer: Layer) -> sp.Expr:
     when it is one number over the group, as in batch norm)."""
     n = layer.index
     i, j = sp.symbols("i j")
-    size = Label("n", "n") if layer.kind == "layernorm" else (
-        Label("mHW", "m H W") if len(layer.input) == 3 else Label("m", "m"))
+    size = _group_size(layer)
     delta, xhat, gamma = indexed("delta", n + 1), indexed("xhat", n), indexed("gamma", n)
-    sigma = TensorName("sigmahat", n)
+    sigma: sp.Expr = TensorName("sigmahat", n)
+    top: sp.Expr = sp.Integer(1)
+    if layer.kind == "batchnorm":  # example i, summed over the batch's examples r, feature j throughout
+        i, j, feature = sp.Symbol("i"), sp.Symbol("r"), sp.Symbol("j")
+        delta, xhat = _of_feature(delta, feature), _of_feature(xhat, feature)
+        sigma, top = indexed("sigmahat", n)[feature], gamma[feature]
 
     def g(k: sp.Symbol) -> sp.Expr:
         return sp.Mul(gamma[k], delta[k], evaluate=False) if layer.kind == "layernorm" else delta[k]
@@ -390,8 +416,32 @@ def _three_terms(layer: Layer) -> sp.Expr:
     over = (j, 1, size)
     bracket = sp.Add(times(size, g(i)), times(-1, sp.Sum(g(j), over)),
                      times(-1, xhat[i], sp.Sum(times(g(j), xhat[j]), over)), evaluate=False)
-    top = sp.Integer(1) if layer.kind == "layernorm" else TensorName("gamma", n)
     return times(Frac(top, times(size, sigma)), bracket)
+
+
+def _group_size(layer: Layer) -> Label:
+    """How many values are normalized together: n features (layer norm), m examples, m H W for images."""
+    return Label("n", "n") if layer.kind == "layernorm" else (
+        Label("mHW", "m H W") if len(layer.input) == 3 else Label("m", "m"))
+
+
+class _of_feature:
+    """base[r] read as base[r, j]: an element of example r and the feature j fixed in batch norm's rule."""
+
+    def __init__(self, base: sp.IndexedBase, feature: sp.Symbol) -> None:
+        self.base, self.feature = base, feature
+
+    def __getitem__(self, r: sp.Expr) -> sp.Expr:
+        return self.base[r, self.feature]
+
+
+def _batch_sums(layer: Layer, name: str) -> sp.Expr:
+    """∂J/∂γ_j and ∂J/∂β_j of batch norm: sums over the batch's examples r of feature j."""
+    n = layer.index
+    r, j = sp.symbols("r j")
+    delta, xhat = indexed("delta", n + 1)[r, j], indexed("xhat", n)[r, j]
+    body = sp.Mul(delta, xhat, evaluate=False) if name == "gamma" else delta
+    return sp.Sum(body, (r, 1, _group_size(layer)))
 def _through_time(ck: Checker, layer: Layer, x: Any, params: dict[str, Any], cfg: Any, deltas: Any,
                   cache: Any) -> list[Chain]:
     """For each state s of a recurrent layer (h; for the LSTM also c and the gates' weighted sums): ∂J/∂s_t derived
@@ -432,9 +482,11 @@ def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
     a = TensorName("a", n)
     stride = cfg.get("stride", 1)
     dilated = Operation("dilate", delta, stride) if stride > 1 else delta
+    full = Operation("pad", dilated, cfg.get("kernel", 1) - 1)  # δ padded by k − 1: every window that meets it
     forms: dict[tuple[str, str], sp.Expr] = {
-        ("conv2d", "a"): Operation("full_conv", dilated, Operation("rot180", TensorName("K", n))),
-        ("conv2d", "K"): Operation("valid_corr", Operation("pad", a, cfg.get("padding", 0)), dilated),
+        ("conv2d", "a"): Operation("crop", Operation("corr", full, Operation("rot180", TensorName("K", n))),
+                                   cfg.get("padding", 0)),
+        ("conv2d", "K"): Operation("corr", Operation("pad", a, cfg.get("padding", 0)), dilated),
         ("conv2d", "b"): Operation("sum_pq", delta, sp.Symbol("o")),
         ("dense", "a"): Operation("transpose", TensorName("W", n)) * delta,
         ("dense", "W"): delta * Operation("transpose", a),
@@ -443,8 +495,8 @@ def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
         ("maxpool", "a"): Operation("route_to_max", delta, cfg.get("size", 1)),
         ("meanpool", "a"): Operation("spread", delta, cfg.get("size", 1)),  # δ/size² over each window
         ("batchnorm", "a"): _three_terms(layer),
-        ("batchnorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("xhat", n))),
-        ("batchnorm", "beta"): Operation("sum", delta),
+        ("batchnorm", "gamma"): _batch_sums(layer, "gamma"),
+        ("batchnorm", "beta"): _batch_sums(layer, "beta"),
         ("layernorm", "a"): _three_terms(layer),
         ("layernorm", "gamma"): Operation("sum", Hadamard(delta, TensorName("xhat", n))),
         ("layernorm", "beta"): Operation("sum", delta),

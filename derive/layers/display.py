@@ -1,4 +1,4 @@
-"""Display nodes for layered derivations: an operation a lecturer names (full convolution, rotation by
+"""Display nodes for layered derivations: an operation a lecturer names (cross-correlation, rotation by
 180°, dilation by the stride, reshaping) shown by name, standing for the array code that computes it.
 
 Like derive.engine.expressions, each node prints itself and carries no value of its own: the chain's checks
@@ -27,13 +27,15 @@ def _size(printer: Any, a: Any) -> str:
 
 
 FORMS: dict[str, Any] = {
-    # the δ passed back by a convolution: δ (dilated) fully convolved with the kernel rotated by 180°
-    "full_conv": lambda p, d, k: r"%s \ast_{\mathrm{full}} %s" % (_arg(p, d), _arg(p, k)),
+    # the δ passed back by a convolution: δ (dilated, padded by k − 1) cross-correlated with the kernel rotated by
+    # 180° (which is the full convolution of δ with K), the forward pass's padding then cropped; ∂J/∂K: the
+    # (padded) input cross-correlated with δ. ⋆ is one operation throughout: (A ⋆ B)_{i,j} = Σ_{u,v} A_{i+u,j+v} B_{u,v}
+    "corr": lambda p, a, b: r"%s \star %s" % (_arg(p, a), _arg(p, b)),
     "rot180": lambda p, k: r"\operatorname{rot}_{180^{\circ}}\left(%s\right)" % _arg(p, k),
-    # ∂J/∂K: the (padded) input cross-correlated with δ, valid positions only
-    "valid_corr": lambda p, a, d: r"%s \star_{\mathrm{valid}} %s" % (_arg(p, a), _arg(p, d)),
     "pad": lambda p, a, n: (_arg(p, a) if n == 0 else r"\operatorname{pad}_{%s}\left(%s\right)" % (_size(p, n),
                                                                                                  _arg(p, a))),
+    "crop": lambda p, a, n: (_arg(p, a) if n == 0 else r"\operatorname{crop}_{%s}\left(%s\right)" % (_size(p, n),
+                                                                                                   _arg(p, a))),
     "dilate": lambda p, d, s: r"\operatorname{dilate}_{%s}\left(%s\right)" % (_size(p, s), _arg(p, d)),
     "sum_pq": lambda p, d, o: r"\sum_{p,\,q} %s_{%s,p,q}" % (_arg(p, d), _arg(p, o)),
     "sum_k": lambda p, body, k: r"\sum_{%s} %s" % (_arg(p, k), _arg(p, body)),
@@ -189,3 +191,14 @@ class Grouped(sp.Expr):
 
     def _sympystr(self, printer: Any) -> str:
         return "(%s)" % printer._print(self.args[0])
+
+
+_FUNCTIONS = {"relu": r"\operatorname{ReLU}", "softmax": r"\operatorname{softmax}", "sigmoid": r"\sigma",
+              "tanh": r"\tanh", "linear": r"\operatorname{id}"}
+
+
+def activation(name: str, prime: bool = False) -> Label:
+    """The activation function of a layer by its own name (ReLU(z), softmax(z), σ(z)), or its derivative: a network
+    with two activations never writes both as g."""
+    tex = _FUNCTIONS.get(name, r"\operatorname{%s}" % name)
+    return Label(f"{name}'" if prime else name, tex + ("'" if prime else ""))

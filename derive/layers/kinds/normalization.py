@@ -98,7 +98,32 @@ def _layer_instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], i
     return small, {**cfg, "eps": sp.Symbol("epsilon", positive=True)}, 1
 
 
+def forward_steps(layer: Any) -> list[Any]:
+    """Batch norm's forward pass for feature (channel) j over the batch, each quantity defined before the backward
+    rule uses it: the batch's mean μ_j and biased variance σ²_j, σ̂_j = √(σ²_j + ε), x̂ and the output."""
+    from derive.engine.derivation import definition as define
+
+    from ..display import Label, indexed
+
+    n = layer.index
+    i, j = sp.symbols("i j")
+    size = Label("mHW", "m H W") if len(layer.input) == 3 else Label("m", "m")
+    a, out = indexed("a", n)[i, j], indexed("a", n + 1)[i, j]
+    mu, sigma, xhat = indexed("mu", n)[j], indexed("sigmahat", n)[j], indexed("xhat", n)[i, j]
+    var = Label(f"var{n}", r"\left(\sigma^{(%d)}_{j}\right)^{2}" % n)  # σ², not a script on a script
+    centred = sp.Add(a, -mu, evaluate=False)
+    forms = [("mu", mu, sp.Sum(a, (i, 1, size)) / size),
+             ("var", var, sp.Sum(centred ** 2, (i, 1, size)) / size),
+             ("sigma", sigma, sp.sqrt(sp.Add(var, sp.Symbol("varepsilon"), evaluate=False))),
+             ("xhat", xhat, centred / sigma),
+             ("out", out, indexed("gamma", n)[j] * xhat + indexed("beta", n)[j])]
+    note = "batchnorm_forward_image" if len(layer.input) == 3 else "batchnorm_forward"
+    return [define(f"forward.norm{n}.{name}", lhs, rhs, note=note if k == 0 else None, layer=n,
+                   eps=("%.12f" % layer.config["eps"]).rstrip("0").rstrip("."))
+            for k, (name, lhs, rhs) in enumerate(forms)]
+
+
 _EPS = {"eps": Key("float", 1e-5, 0, 1.0)}
 register(LayerKind("batchnorm", _EPS, _batch_output, _parameters, *_make("batchnorm"), _batch_instance,
-                   couples_examples=True))
+                   couples_examples=True, extra={"forward": forward_steps}))
 register(LayerKind("layernorm", _EPS, _layer_output, _parameters, *_make("layernorm"), _layer_instance))
