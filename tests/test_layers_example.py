@@ -21,6 +21,22 @@ from derive.layers.numeric import lambdify
 from . import layered_oracle as oracle
 from .test_layers import NETWORKS, _toml, draw
 
+SEQUENCES = {
+    "rnn tanh, three steps, every step's output": (
+        {"input": [3, 2], "loss": "squared_error", "layer": [{"kind": "rnn", "units": 2, "returns": "sequence"}]}, 2),
+    "rnn relu into dense, four steps": (
+        {"input": [4, 2], "loss": "squared_error", "layer": [
+            {"kind": "rnn", "units": 3, "activation": "relu", "returns": "last"}, {"kind": "dense", "units": 1}]}, 2),
+    "lstm into dense, three steps, two units": (
+        {"input": [3, 2], "loss": "squared_error", "layer": [
+            {"kind": "lstm", "units": 2, "returns": "last"}, {"kind": "dense", "units": 1}]}, 2),
+    "causal attention into softmax": (
+        {"input": [3, 2], "loss": "cross_entropy", "layer": [
+            {"kind": "attention", "dk": 2, "dv": 2, "causal": True}, {"kind": "flatten"},
+            {"kind": "dense", "units": 2, "activation": "softmax"}]}, 2),
+}
+"""recurrent and attention layers: each layer's output at a step holds the earlier steps many times over"""
+
 DERIVE = [sys.executable, "-c", "import sys; from derive.cli import main; sys.exit(main())"]
 
 
@@ -64,10 +80,10 @@ def _rational(array: np.ndarray) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("name", list(NETWORKS))
+@pytest.mark.parametrize("name", [*NETWORKS, *SEQUENCES])
 def test_the_exact_trace_agrees_with_the_engine(name: str) -> None:
     """The definitions differentiated by SymPy, in exact arithmetic, give the array code's numbers."""
-    spec, m = NETWORKS[name]
+    spec, m = {**NETWORKS, **SEQUENCES}[name]
     net = LayeredNetwork.from_dict(spec)
     params, X, Y = draw(net, m, seed=2)
     params = [{k: np.round(v, 2) for k, v in p.items()} for p in params]
@@ -132,9 +148,9 @@ def _claims(net: LayeredNetwork, out: dict) -> dict[str, str]:
     return claims
 
 
-@pytest.mark.parametrize("name", list(NETWORKS))
+@pytest.mark.parametrize("name", [*NETWORKS, *SEQUENCES])
 def test_example_and_check_on_every_kind(tmp_path: Path, name: str) -> None:
-    spec, m = NETWORKS[name]
+    spec, m = {**NETWORKS, **SEQUENCES}[name]
     net, params, X, Y = _files(tmp_path, spec, m)
     out = lambdify(net).backward(params, X, Y, trace=True)
     claims = _claims(net, out)

@@ -98,36 +98,114 @@ def _derivative_at(expr: sp.Expr, point: dict[sp.Symbol, sp.Expr]) -> sp.Number 
     """expr at the point; a Heaviside whose argument is 0 there (a tied maximum) takes SPEC §9's tie rule."""
     ties = {}
     for h in expr.atoms(sp.Heaviside):
+        if len(h.args) > 1 and h.args[1] != sp.S.Half:
+            continue  # a value at 0 of its own: ReLU′(0) = 0
         at = sp.Integer(0) + h.args[0].xreplace(point)
         if at == 0:
             ties[h] = sp.Integer(_tie(h.args[0], point))
     return value(expr.xreplace(ties).xreplace(point))
 
 
-def _chain(Z: Any, D: Any, T: Any, point: dict[sp.Symbol, sp.Expr]) -> Any:
-    """∂J/∂T_e = Σ_k δ_k ∂z_k/∂T_e at the point, for every element of T (z_k the element-wise definitions in
-    T's symbols). Each partial is taken with the other variables already at their values (the same partial
-    derivative), except those equal to T_e there, which a tie rule needs by name."""
-    terms: dict[sp.Symbol, list[int]] = {}
-    flat_z, flat_d = Z.ravel(), D.ravel()
-    for k, z in enumerate(flat_z):
-        for sym in z.free_symbols:
-            terms.setdefault(sym, []).append(k)
+_UNKNOWN = object()
+"""an adjoint that met an unknown value (None)"""
+
+
+class _Graph:
+    """A layer's element-wise definitions, written in symbols for its input and parameters, as the graph of
+    their distinct subexpressions, each evaluated once at the point the files give (children first). A
+    recurrent layer's output at step t holds its state at t − 1 several times over: evaluating or
+    differentiating the expanded tree would repeat that work exponentially in the number of steps."""
+
+    def __init__(self, Z: Any, point: dict[sp.Symbol, sp.Expr]) -> None:
+        self.shape = Z.shape
+        self.outputs = list(Z.ravel())
+        self.vals: dict[Any, Any] = dict(point)
+        self.order: list[Any] = []
+        stack = [(o, False) for o in reversed(self.outputs)]
+        while stack:
+            node, ready = stack.pop()
+            if node in self.vals:
+                continue
+            if not node.args:
+                if isinstance(node, sp.Symbol):
+                    raise AssertionError(f"{node} has no value")
+                self.vals[node] = node
+            elif ready:
+                v = node.func(*(self.vals[c] for c in node.args))
+                self.vals[node] = (sp.nan if (v := value(v)) is None else v) if isinstance(v, sp.Expr) else v
+                self.order.append(node)
+            else:
+                stack.append((node, True))
+                stack.extend((c, False) for c in node.args if c not in self.vals)
+        self._partials: dict[tuple[Any, Any], Any] = {}
+
+    def values(self) -> Any:
+        """Each element's ``value`` at the point."""
+        out = np.empty(len(self.outputs), dtype=object)
+        for k, o in enumerate(self.outputs):
+            out[k] = value(self.vals[o])
+        return out.reshape(self.shape)
+
+    def _local(self, node: Any) -> list[tuple[Any, Any]]:
+        """(child, ∂node/∂child at the point) for each child the node is differentiable in: the node with
+        each compound child replaced by a symbol ξ[k] (a symbol child stays itself), differentiated by
+        ``sympy.diff`` (once per shape of node), and taken at the children's values."""
+        children = [c for c in dict.fromkeys(node.args) if isinstance(c, sp.Expr) and not c.is_Number]
+        variables = {c: c if isinstance(c, sp.Symbol) else sp.Symbol(f"ξ[{k}]", real=True)
+                     for k, c in enumerate(children)}
+        shaped = node.xreplace({c: v for c, v in variables.items() if c is not v})
+        at = {v: self.vals[c] for c, v in variables.items()}
+        out = []
+        for c, v in variables.items():
+            key = (shaped, v)
+            if key not in self._partials:
+                self._partials[key] = sp.diff(shaped, v)
+            out.append((c, _derivative_at(self._partials[key], at)))
+        return out
+
+    def chain(self, D: Any) -> dict[Any, Any]:
+        """∂J/∂s = Σ_k δ_k ∂z_k/∂s at the point for every symbol s the definitions are written in, by the chain
+        rule itself run backwards over the graph: each subexpression's partials in its children, by
+        ``sympy.diff``, taken at the point and multiplied into the adjoints from the outputs down to the input
+        and parameters. A total that meets an unknown (None) term with a nonzero partial is None."""
+        adjoint: dict[Any, Any] = {}
+
+        def add(node: Any, term: Any) -> None:
+            known = adjoint.get(node, sp.Integer(0))
+            adjoint[node] = _UNKNOWN if term is _UNKNOWN or known is _UNKNOWN else value(known + term)
+
+        for o, d in zip(self.outputs, D.ravel()):
+            add(o, _UNKNOWN if d is None else d)
+        for node in reversed(self.order):
+            bar = adjoint.get(node, sp.Integer(0))
+            if bar is not _UNKNOWN and bar == 0 or not isinstance(node, sp.Expr):
+                continue
+            for child, partial in self._local(node):
+                if partial == 0:
+                    continue
+                add(child, _UNKNOWN if partial is None or bar is _UNKNOWN else bar * partial)
+        return {k: None if v is _UNKNOWN else v for k, v in adjoint.items()}
+
+
+def _gathered(adjoint: dict[sp.Symbol, Any], T: Any) -> Any:
+    """The adjoints of T's symbols as an array shaped as T (0 for a symbol no output depends on)."""
     out = np.empty(T.shape, dtype=object)
     for idx in np.ndindex(*T.shape):
-        sym, total = T[idx], sp.Integer(0)
-        for k in terms.get(sym, []):
-            z = flat_z[k]
-            fixed = {t: point[t] for t in z.free_symbols if t != sym and point[t] != point[sym]}
-            partial = _derivative_at(sp.diff(z.xreplace(fixed), sym), point)
-            if partial == 0:
-                continue
-            if partial is None or flat_d[k] is None or total is None:
-                total = None
-                continue
-            total = total + flat_d[k] * partial
+        total = adjoint.get(T[idx], sp.Integer(0))
         out[idx] = None if total is None else value(total)
     return out
+
+
+def _layer(kind: Any, A: Any, p: dict[str, Any], cfg: Any) -> tuple[Any, dict[str, Any], _Graph]:
+    """The layer's input and parameter symbols and its definitions' graph at the given values."""
+    x = tensor("x", A.shape, real=True)
+    T = {name: tensor(name, values.shape, real=True) for name, values in p.items()}
+    point = {x[idx]: A[idx] for idx in np.ndindex(*A.shape)}
+    for name, values in p.items():
+        point.update({T[name][idx]: values[idx] for idx in np.ndindex(*values.shape)})
+    with sp.evaluate(False):  # built as written: no simplification, no assumption queries on nested states
+        Z = kind.definition(x, T, cfg)
+    return x, T, _Graph(Z, point)
 
 
 def trace(net: LayeredNetwork, P: list[dict[str, Any]], X: Any, Y: Any) -> dict[str, Any]:
@@ -142,9 +220,11 @@ def trace(net: LayeredNetwork, P: list[dict[str, Any]], X: Any, Y: Any) -> dict[
     A: Any = X
     outs: list[Any] = [X]
     zs: list[Any] = []
+    graphs: list[Any] = []
     for layer, p in zip(net.stack, P):
         cfg = _config(layer.config)
-        Z = _each(KINDS[layer.kind].definition(A, p, cfg), value) if _known(A) else None
+        graphs.append(_layer(KINDS[layer.kind], A, p, cfg) if _known(A) else None)
+        Z = graphs[-1][2].values() if graphs[-1] else None
         zs.append(Z)
         if Z is None or not layer.activation or layer.activation == "linear":
             A = Z
@@ -195,26 +275,21 @@ def trace(net: LayeredNetwork, P: list[dict[str, Any]], X: Any, Y: Any) -> dict[
             D = through
         deltas[n - 1] = D
         known = _known(D) and _known(outs[n - 1])
-        cfg = _config(layer.config)
         kind = KINDS[layer.kind]
+        x, T, graph = graphs[n - 1] if known else (None, {}, None)
+        adjoint = graph.chain(D) if known else {}
         for name, shape in layer.parameters:
             if not known:
                 grads[n - 1][name] = _each(np.empty(shape, dtype=object), lambda v: None)
                 continue
-            T = tensor(name, shape)
-            Zs = kind.definition(outs[n - 1], {**p, name: T}, cfg)
-            G = _chain(Zs, D, T, {T[idx]: p[name][idx] for idx in np.ndindex(*shape)})
+            G = _gathered(adjoint, T[name])
             for idx in np.ndindex(*shape):
                 extra = lam * p[name][idx] if name in kind.weights else 0
                 G[idx] = None if G[idx] is None else value(scale * (G[idx] + extra))
             grads[n - 1][name] = G
         if n == 1:
             break
-        if not known:
-            D = None
-            continue
-        x = tensor("x", outs[n - 1].shape)
-        D = _chain(kind.definition(x, p, cfg), D, x, {x[idx]: outs[n - 1][idx] for idx in np.ndindex(*x.shape)})
+        D = _gathered(adjoint, x) if known else None
     return {"a": outs, "z": zs, "deltas": deltas, "cost": cost, "gradients": grads}
 
 
