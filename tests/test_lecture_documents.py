@@ -236,16 +236,3 @@ def test_every_deck_names_its_topic_and_recalls_its_goal_legibly(built):
     goals = [g for g in goals if "Goal" in g]
     assert goals and all(g == r"\small Goal: $\displaystyle \delta^{(3)}_{i} = \frac{\partial J}{\partial "
                                 r"z^{(3)}_{i}}$" for g in goals), goals
-
-
-def test_the_set_is_the_same_bytes_built_in_parallel_or_in_one_process() -> None:
-    """Entries that print one network are built together; the files do not depend on how many processes built
-    them (here two families of two entries each, and a graph on its own)."""
-    from derive.document import lecture_set
-
-    names = {"backprop-sigmoid-squared-error", "graph-linear", "cnn", "slides-cnn"}
-    entries = tuple(e for e in lecture_set.ENTRIES if e.name in names)
-    assert len({e.network or e.name for e in entries}) == 3
-    one = lecture_set.build(entries, processes=1)
-    assert lecture_set.build(entries, processes=3) == one
-    assert {n.split(".")[0] for n in one} == names | {"index"}

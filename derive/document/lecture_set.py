@@ -60,14 +60,6 @@ class Entry:
     """the language of the entry's title and files"""
     companion: str = ""
     """an entry whose web page shows the same content (a deck's derivation)"""
-    network: str = ""
-    """the network the entry prints the derivation of, in any language (``same_network``): entries that share
-    one are built together, so that it is derived once"""
-
-
-def same_network(spec: Mapping[str, Any]) -> str:
-    """The key of a network whatever its language and notation (the derivation they all print)."""
-    return json.dumps({k: v for k, v in spec.items() if k not in ("language", "notation")}, sort_keys=True)
 
 
 def derived(net: Network) -> Derivation:
@@ -116,7 +108,7 @@ def derivation(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
     description = catalogue(net.language).word("lecture", "network", layers=layers, output=net.output,
                                                activation=net.activation(2) if net.L > 2 else "—", loss=net.loss)
     return Entry(name, title, partial(derivation_files, dict(spec)), ENGINES[net.language], description,
-                 language=net.language, network=same_network(spec))
+                 language=net.language)
 
 
 SLIDES = {"layers": [3, 5, 5, 4], "activation": "sigmoid", "output": "sigmoid", "loss": "cross_entropy"}
@@ -176,8 +168,7 @@ def beamer_entry(name: str, title: str, spec: Mapping[str, Any], companion: str 
         net = network(spec)
         return {".tex": render(derived(net), "beamer", language=net.language, notation=net.notation)}
     language = network(spec).language
-    return Entry(name, title, files, ENGINES[language], kind="beamer", language=language, companion=companion,
-                 network=same_network(spec))
+    return Entry(name, title, files, ENGINES[language], kind="beamer", language=language, companion=companion)
 
 
 def layered_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
@@ -188,7 +179,7 @@ def layered_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
     layers = ", ".join(_layer_words(layer) for layer in net.stack)
     description = f"input [{', '.join(map(str, net.input))}]; {layers}; {net.loss.replace('_', '-')} loss"
     return Entry(name, title, partial(derivation_files, dict(spec)), ENGINES[net.language], description,
-                 language=net.language, network=same_network(spec))
+                 language=net.language)
 
 
 def _layer_words(layer: Any) -> str:
@@ -301,62 +292,19 @@ ENTRIES: tuple[Entry, ...] = (
 )
 
 
-_BUILDING: tuple[Entry, ...] = ()
-"""the entries of the build in progress, for the worker processes (forked: nothing is pickled but indices)"""
+def build(entries: tuple[Entry, ...] = ENTRIES) -> dict[str, str | bytes]:
+    """Every file of the set, by file name, the index page included."""
+    from derive.io.progress import track
 
-
-def _build_family(indices: list[int]) -> tuple[int, dict[str, str | bytes]]:
-    """The files of the entries at ``indices`` (one family), with the first index (for the set's order)."""
     files: dict[str, str | bytes] = {}
     try:
-        for k in indices:
-            entry = _BUILDING[k]
+        for entry in track(entries, "lecture"):
             for suffix, text in entry.build().items():
                 files[entry.name + suffix] = text
     finally:
         _derive.cache_clear()
-    return indices[0], files
-
-
-def workers() -> int:
-    """Processes for a build: the CPUs this process may run on ($DERIVE_WORKERS overrides; 1 builds in this
-    process)."""
-    wanted = os.environ.get("DERIVE_WORKERS", "")
-    if wanted.isdigit() and int(wanted) > 0:
-        return int(wanted)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def build(entries: tuple[Entry, ...] = ENTRIES, *, processes: int | None = None) -> dict[str, str | bytes]:
-    """Every file of the set, by file name, the index page included. The entries that print one network
-    (``Entry.network``) are built together, in parallel processes where the machine has several CPUs (each
-    network derived once, in one process); the files are the same bytes either way."""
-    import multiprocessing
-
-    from derive.io.progress import track
-
-    global _BUILDING
-    groups: dict[str, list[int]] = {}
-    for k, e in enumerate(entries):
-        groups.setdefault(e.network or e.name, []).append(k)
-    families = sorted(groups.values(), key=len, reverse=True)  # the largest first, to end together
-    n = min(processes or workers(), len(families))
-    _BUILDING = entries
-    parts: dict[int, dict[str, str | bytes]] = {}
-    try:
-        if n > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(n) as pool:
-                for first, part in track(pool.imap_unordered(_build_family, families), "lecture",
-                                         total=len(families)):
-                    parts[first] = part
-        else:
-            for indices in track(families, "lecture"):
-                parts[indices[0]] = _build_family(indices)[1]
-    finally:
-        _BUILDING = ()
-    built = {name: text for first in sorted(parts) for name, text in parts[first].items()}
-    built["index.html"] = index(entries, built)
-    return built
+    files["index.html"] = index(entries, files)
+    return files
 
 
 def index(entries: tuple[Entry, ...], files: Mapping[str, str | bytes]) -> str:
