@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 
 CATALOGUES = Path(__file__).parent
+_CJK = "[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
+_BETWEEN_CJK = re.compile(f"(?<={_CJK}) +(?={_CJK})")
+"""spaces between two Chinese characters (or full-width punctuation)"""
 LANGUAGES: tuple[str, ...] = tuple(sorted(p.stem for p in CATALOGUES.glob("*.toml")))
 """the languages a document can be written in: one catalogue each"""
 
@@ -29,7 +32,8 @@ class Catalogue:
         except KeyError:
             raise KeyError(f"catalogue {self.language!r} has no {group}.{key}") from None
         names = self.table.get("names", {})  # registry names (cross_entropy, mean …) in this language's words
-        return text.format(**{k: names.get(v, v) if isinstance(v, str) else v for k, v in args.items()})
+        text = text.format(**{k: names.get(v, v) if isinstance(v, str) else v for k, v in args.items()})
+        return _BETWEEN_CJK.sub("", text)  # a name put in as a word of its own (交叉熵) takes no spaces in Chinese
 
     def rule(self, rule: str) -> str:
         return self.word("rules", rule)

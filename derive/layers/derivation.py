@@ -335,7 +335,7 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     rule.then("chain_rule", over_k(Product(Partial(J, z_k), Partial(z_k, element))), instances=[
         sp.Add(*(Product(Partial(J, o), Partial(o, T[e])) for o in outputs)) for e in sample])
     rule.checker = _plain(ck)
-    rule.then("substitute_partials", over_k(Product(d_k, Partial(z_k, element))),
+    rule.then("definition_delta", over_k(Product(d_k, Partial(z_k, element))),
               instances=[derived[e] for e in sample])
     extra = KINDS[layer.kind].extra
     whole = Partial(J, element if "pattern" in extra or layer.kind == "batchnorm" else

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from latex2mathml import commands
@@ -99,8 +100,10 @@ def escape(text: str) -> str:
     return html.escape(text)
 
 
+@lru_cache(maxsize=4096)
 def fragment(tex: str, *, display: str = "block") -> str:
-    """One MathML <math> element for ``tex``, checked well-formed and free of leftover LaTeX."""
+    """One MathML <math> element for ``tex``, checked well-formed and free of leftover LaTeX (a pure function
+    of its text: the same formula in both languages and in every product of a set is converted once)."""
     out = convert(tex, display=display)
     try:
         root = ET.fromstring(out)
