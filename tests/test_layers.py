@@ -198,7 +198,7 @@ def test_every_backward_rule_is_derived_and_checked(name: str) -> None:
         assert f"layer{layer.index}" in ids
         rules = [step.rule for step in d.section(f"layer{layer.index}").steps]
         assert rules.count("layer_rule") == 1 + len(layer.parameters)
-        assert "chain_rule" in rules and "substitute_partials" in rules
+        assert "chain_rule" in rules and "definition_delta" in rules
 
 
 def test_softmax_cross_entropy_still_gives_a_minus_y() -> None:
@@ -372,7 +372,7 @@ def test_derivation_command_prints_a_layered_network(files: Path, fmt: str) -> N
     if fmt == "json":
         doc = json.loads(text)
         assert doc["network"]["input"] == [1, 6, 6]
-        assert {s["rule"] for s in doc["steps"]} >= {"chain_rule", "substitute_partials", "layer_rule"}
+        assert {s["rule"] for s in doc["steps"]} >= {"chain_rule", "definition_delta", "layer_rule"}
     if fmt == "latex":
         from .conftest import need
 

@@ -52,7 +52,8 @@ def _exact(name: str) -> tuple[Any, Any]:
     z = sp.Dummy("z")
     unit = ACTIVATIONS[name].unit
     assert unit is not None
-    d = sp.diff(unit(z), z)
+    with sp.evaluate(True):  # remembered: the same g′ whoever asks first (the exact trace builds unevaluated)
+        d = sp.diff(unit(z), z)
     return unit, (lambda e: d.xreplace({z: e}))
 
 
