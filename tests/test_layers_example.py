@@ -323,3 +323,23 @@ def test_example_refuses_too_many_examples(tmp_path: Path) -> None:
     r = _run(tmp_path, "example", "net.toml", "--params", "p.json", "--data", "d.json")
     assert r.returncode == 2 and r.stderr.strip() == ("derive: error: d.json: 9 examples; a worked example takes at "
                                                      "most 8 (use derive numeric)"), r.stderr
+
+
+def test_the_exact_trace_leaves_remembered_derivatives_evaluated() -> None:
+    """The exact trace builds its definitions unevaluated; the g′ the recurrent kinds remember on first use
+    must still be the evaluated derivative afterwards (the LSTM derivation relies on it)."""
+    from derive.layers.kinds import recurrent
+
+    recurrent._exact.cache_clear()
+    spec, m = SEQUENCES["lstm into dense, three steps, two units"]
+    net = LayeredNetwork.from_dict(spec)
+    params, X, Y = draw(net, m, seed=3)
+    params = [{k: np.round(v, 2) for k, v in p.items()} for p in params]
+    exact.trace(net, [{k: _rational(v) for k, v in p.items()} for p in params], _rational(np.round(X, 1)),
+                _rational(Y))
+    z = sp.Symbol("z")
+    for name in ("sigmoid", "tanh"):
+        g, prime = recurrent._exact(name)
+        derived = prime(z)
+        assert not derived.has(sp.Derivative)
+        assert sp.simplify(derived - sp.diff(g(z), z)) == 0
