@@ -1,14 +1,14 @@
-"""A layered network's quantities computed again, independently of the array code, from the exact inputs.
+"""A layer's quantities computed again, independently of the array code, from the exact inputs.
 
-The forward pass runs every layer's element-wise SymPy ``definition`` (the mathematics of SPEC §9, not the
-NumPy ``forward``) on the parameters and data read as the exact decimals the JSON spells; the backward pass
-differentiates those definitions by ``sympy.diff``: for a layer with output z and error δ = ∂J/∂z,
-∂J/∂T_e = ∂/∂T_e Σ_k δ_k z_k(T) for its input and for each parameter (the chain rule itself, never the
+Each layer's element-wise SymPy ``definition`` (the mathematics of SPEC §9, not the NumPy ``forward``) is
+written in symbols for its input and parameters and taken as the graph of its distinct subexpressions
+(``_Graph``); the forward pass evaluates every node once at the exact decimals the JSON spells, and the
+backward pass runs the chain rule itself backwards over the graph: for a layer with output z and error
+δ = ∂J/∂z, ∂J/∂T_e = Σ_k δ_k ∂z_k/∂T_e, each node's partials in its children by ``sympy.diff`` (never the
 lecturer's form the array code computes). A value stays rational where it is (weighted sums, ReLU, pooling,
-squared error); the rest (exp, log, square roots) is carried to ``DIGITS`` digits. Where the derivative is not
-defined (a max-pooling window whose maximum is tied, so that SymPy's derivative of Max meets Heaviside(0)),
-the value is None: the engine's tie rule (SPEC §9) decides it, and it is shown as the engine's number.
-"""
+squared error); the rest (exp, log, square roots) is carried to ``DIGITS`` digits. Where the derivative of
+Max is not defined (a max-pooling window whose maximum is tied: Heaviside(0)), SPEC §9's rule (the first
+maximum, in row-major order) is applied by name; a value that is not a finite number is None."""
 
 from __future__ import annotations
 
