@@ -211,3 +211,37 @@ def test_the_disk_can_be_turned_off_and_damaged(tmp_path, monkeypatch):
     monkeypatch.setenv("DERIVE_CACHE", str(tmp_path / "a file"))
     (tmp_path / "a file").write_text("")  # not a folder: nothing can be kept, nothing fails
     assert bp.backprop(net) == right
+
+
+_x, _y = sp.symbols("x y")
+DIFFERENT = [  # pairs a check key must tell apart
+    (_x, sp.Symbol("x", positive=True)),
+    (_x, sp.Dummy("x")),
+    (sp.Function("f")(_x), sp.Function("f", real=True)(_x)),
+    (sp.Function("f")(_x), sp.Function("g")(_x)),
+    (sp.Pow(_x, _y), sp.Pow(_y, _x)),
+    (sp.Integer(2), sp.Rational(4, 2) + sp.Rational(1, 3)),
+    (sp.Rational(1, 2), sp.Float(0.5)),
+    (sp.Float(0.5, 15), sp.Float(0.5, 30)),
+    (sp.sin(_x), sp.cos(_x)),
+    (sp.Derivative(sp.Function("f")(_x), _x), sp.Derivative(sp.Function("f")(_x), (_x, 2))),
+    (sp.ImmutableMatrix([[_x, _y]]), sp.ImmutableMatrix([[_x], [_y]])),
+    (Partial(_x, _y), Partial(_y, _x)),
+    (sp.Add(_x, _y * 2, evaluate=False), sp.Add(_x * 2, _y, evaluate=False)),
+]
+
+
+@pytest.mark.parametrize(("one", "other"), DIFFERENT, ids=lambda e: sp.srepr(e)[:40])
+def test_a_check_key_names_its_expressions_exactly(one, other):
+    assert steps._digest((one,)) is not None
+    assert steps._digest((one,)) != steps._digest((other,))
+    assert steps._digest((one,)) == steps._digest((sp.sympify(one),))
+
+
+def test_a_function_from_outside_sympy_and_derive_is_never_taken_from_disk():
+    class Outside(sp.Function):
+        pass
+
+    Outside.__module__ = "elsewhere"
+    assert steps._digest((Outside(_x) + 1,)) is None
+    assert steps._digest((sp.Function("f")(_x) + 1,)) is not None

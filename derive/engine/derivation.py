@@ -344,10 +344,7 @@ def _digest(key: tuple[Any, ...]) -> str | None:
         if isinstance(part, type):
             return f"{part.__module__}.{part.__qualname__}"
         if isinstance(part, sp.Basic):
-            written = _srepr(part)
-            if written is None:
-                raise _Foreign
-            return written
+            return _node_digest(part).hex()
         return repr(part)
 
     try:
@@ -360,14 +357,37 @@ class _Foreign(Exception):
     pass
 
 
-@lru_cache(maxsize=4096)
-def _srepr(expr: sp.Basic) -> str | None:
-    """``srepr(expr)``, or None when expr applies a function class from outside SymPy and derive (remembered:
-    a checker's definitions come in every one of its checks)."""
-    for f in expr.atoms(sp.Function):
-        if not isinstance(f, AppliedUndef) and not type(f).__module__.startswith(("sympy.", "derive.")):
-            return None
-    return sp.srepr(expr)
+@lru_cache(maxsize=16384)
+def _node_digest(expr: sp.Basic) -> bytes:
+    """A digest naming ``expr`` exactly, the same in every process: its class and its arguments' digests (an
+    expression is its class applied to its arguments); a symbol by its class, name and assumptions, a number by
+    its value. Raises _Foreign for a function class from outside SymPy and derive. Remembered per node: a
+    checker's definitions come in every one of its checks, and subexpressions recur."""
+    cls = type(expr)
+    if isinstance(expr, sp.Symbol) and not isinstance(expr, sp.Dummy):
+        written = f"{_class_name(cls)}:{expr.name}:{sorted(expr.assumptions0.items())}"
+    elif isinstance(expr, sp.Integer):
+        written = f"Integer:{expr.p}"
+    elif isinstance(expr, sp.Rational):
+        written = f"Rational:{expr.p}/{expr.q}"
+    elif not expr.args:
+        written = f"{_class_name(cls)}:{sp.srepr(expr)}"
+    else:
+        if isinstance(expr, AppliedUndef):
+            head = f"Function:{cls.__name__}:{sorted(getattr(cls, '_kwargs', {}).items())}"
+        elif isinstance(expr, sp.Function) and not cls.__module__.startswith(("sympy.", "derive.")):
+            raise _Foreign
+        else:
+            head = _class_name(cls)
+        parts = [head]
+        for arg in expr.args:
+            parts.append(_node_digest(arg).hex() if isinstance(arg, sp.Basic) else repr(arg))
+        written = "(".join(parts)
+    return hashlib.blake2b(written.encode(), digest_size=16).digest()
+
+
+def _class_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 @contextmanager
