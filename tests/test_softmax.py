@@ -174,3 +174,39 @@ def test_forward_pass_says_softmax_acts_on_the_whole_layer():
                                   ("zh", "整个加权和向量", "第 3 层对每个加权和应用 softmax")):
         text = render(derive.backprop(net), "markdown", language=language)
         assert whole in text and each not in text
+
+
+def test_the_generic_chains_are_derived_once_and_checked_by_every_network(monkeypatch):
+    from derive.engine import coupled_output
+    from derive.errors import CheckError
+
+    _derive(3)
+    (recipes, result) = coupled_output._generic("cross_entropy", ACTIVATIONS["softmax"])
+    calls = coupled_output._generic.cache_info().hits
+    _derive(4)
+    assert coupled_output._generic.cache_info().hits == calls + 1  # the same chains, not derived again
+
+    # a wrong generic step is caught by the next network's own instances, the checks passed before remembered
+    delta = recipes[-1]
+    rule, rhs, note, args = delta.steps[-1]
+    wrong = coupled_output._Recipe(delta.id, delta.lhs, delta.names, delta.units,
+                                   [*delta.steps[:-1], (rule, 2 * rhs, note, args)])
+    monkeypatch.setattr(coupled_output, "_generic", lambda loss, g: ((*recipes[:-1], wrong), 2 * result))
+    with pytest.raises(CheckError, match="output_delta.chain"):
+        _derive(5)
+
+
+@pytest.mark.parametrize("body", [
+    sp.KroneckerDelta(1, k) * sp.IndexedBase("a")[k],
+    sp.IndexedBase("y")[k] * sp.log(sp.IndexedBase("a")[k]),
+    sp.Sum(sp.KroneckerDelta(i, k) * i, (i, 1, 3)),
+    sp.Integer(1),
+])
+def test_a_sum_over_concrete_units_is_written_out_as_doit_gives_it(body):
+    from derive.engine.coupled_output import _written_out
+
+    for upper in (1, 2, 4):
+        s = sp.Sum(body, (k, 1, upper))
+        assert sp.expand(_written_out(s).doit() - s.doit()) == 0
+    symbolic = sp.Sum(body, (k, 1, sp.Symbol("K")))
+    assert _written_out(symbolic) == symbolic.doit()

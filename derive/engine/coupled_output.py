@@ -10,6 +10,8 @@ checked unit by unit against δ_k = ∂J/∂z_k for every unit of the layer.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sympy as sp
 
@@ -71,21 +73,30 @@ class _Layer:
         """The instance of a generic expression at concrete units (i=1, k=2) in this layer of K units: every Σ
         over the units written out, every indicator decided."""
         concrete = expr.xreplace({**{sp.Symbol(n): v for n, v in units.items()}, SIZE: self.K})
-        concrete = concrete.replace(lambda e: isinstance(e, sp.Sum), lambda e: e.doit())
+        concrete = concrete.replace(lambda e: isinstance(e, sp.Sum), _written_out)
         return self.named(concrete)
+
+
+def _written_out(s: sp.Sum) -> sp.Expr:
+    """A Σ over concrete bounds as the sum of its terms (what ``doit`` gives, without its search for a closed
+    form); any other Σ by ``doit``."""
+    if not all(lo.is_Integer and hi.is_Integer and hi - lo < 10_000 for _, lo, hi in s.limits):
+        return s.doit()
+    terms = [s.function]
+    for var, lo, hi in s.limits:
+        terms = [t.xreplace({var: sp.Integer(v)}) for t in terms for v in range(int(lo), int(hi) + 1)]
+    return sp.Add(*terms)
 
 
 def output_delta(net: Network, g: Activation, ck: Checker) -> tuple[Section, tuple[sp.Expr, tuple[sp.Expr, ...]]]:
     """δ^(L)_i for a generic unit i of a layer-coupled output, its Jacobian ∂a_i/∂z_k, and the vector form;
-    returns the section and (δ in the one-unit symbols a, y, z; δ_1 … δ_K in a[L][k], y[k])."""
-    definition = g.layer
-    assert definition is not None
+    returns the section and (δ in the one-unit symbols a, y, z; δ_1 … δ_K in a[L][k], y[k]).
+
+    The generic chains (``_generic``) depend only on the loss and the activation and are derived once per
+    process; every network checks them again through its own instances."""
     layer = _Layer(net)
     L, K = layer.L, layer.K
     loss = LOSSES[net.loss]
-
-    def value(unit: sp.Expr) -> sp.Expr:
-        return definition(Z, unit, SIZE)
 
     # the network's own output layer, for the concrete instances
     zs = [q("z", L, k) for k in range(1, K + 1)]
@@ -98,51 +109,17 @@ def output_delta(net: Network, g: Activation, ck: Checker) -> tuple[Section, tup
     ck.define(J, loss.example(tuple(As), tuple(ys), g))
     for k in range(1, K + 1):
         ck.define(q("delta", L, k), Partial(J, zs[k - 1]))
-    pairs = [(1, 1), (1, 2), (2, 1)]   # a diagonal and both off-diagonal entries
-    units = [1, 2]
 
-    def chain(id: str, lhs: sp.Expr, names: str, instances: Sequence[tuple[int, ...]]) -> _Generic:
-        return _Generic(layer, ck, f"output_delta.{id}", lhs, names, instances)
-
-    # ∂J/∂a_k: the loss is a sum over the units, and only its k-th term holds a_k
-    example = sp.Sum(loss.term(A[S_], Y[S_], g), (S_, 1, SIZE))
-    dJda = chain("loss", Partial(J, A[K_]), "k", [(u,) for u in units])
-    dJda.then("definition_loss", sp.Derivative(example, A[K_]), loss=net.loss)
-    dJda.then("derivative_log" if example.has(sp.log) else "derivative_sum", sp.diff(example, A[K_]))
-    dJda.then("indicator_sum", _sum_indicators(dJda.last))
-    dJda.then("simplify", tidy(dJda.last))
-
-    # ∂a_i/∂z_k: SymPy's derivative of the definition, then the same in the outputs themselves
-    jac = chain("activation", Partial(A[I], Z[K_]), "ik", pairs)
-    jac.then("definition_activation", sp.Derivative(value(I), Z[K_]), activation=g.name)
-    jac.then("derivative_quotient", sp.diff(value(I), Z[K_]))
-    jac.then("indicator_sum", _sum_indicators(jac.last))
-    found = indexed_identity(jac.last, {A[I]: value(I), A[K_]: value(K_)}, (I, K_), SIZE)
-    if found is not None:
-        jac.then("activation_identity", found, activation=g.name)
-        jac.then("simplify", tidy(found))
-
-    # δ_i = Σ_k ∂J/∂a_k · ∂a_k/∂z_i
-    swap = {I: K_, K_: I}
-    delta = chain("chain", sp.Indexed(sp.IndexedBase("delta"), I), "i", [(u,) for u in units])
-    delta.then("definition_delta", Partial(J, Z[I]), note="one_example")
-    delta.then("chain_rule_layer", sp.Sum(Product(Partial(J, A[K_]), Partial(A[K_], Z[I])), (K_, 1, SIZE)))
-    summand = Product(dJda.last, jac.last.xreplace(swap))
-    delta.then("substitute", sp.Sum(summand, (K_, 1, SIZE)))
-    delta.then("cancel", sp.Sum(tidy(summand.doit()), (K_, 1, SIZE)))
-    delta.then("expand", _split(sp.expand(summand.doit())))
-    delta.then("indicator_sum", _sum_indicators(delta.last))
-    total = sp.Sum(Y[K_], (K_, 1, SIZE))
-    if g.sums_to_one and delta.last.has(total):
-        # the targets a sum-to-one output is compared with are a distribution too (one-hot)
-        ck.assume.update({ys[-1]: 1 - sp.Add(*ys[:-1])})
-        delta.then("targets_sum_to_one", delta.last.xreplace({total: sp.Integer(1)}), note="targets_sum_to_one")
-    result = delta.last
-    if sp.count_ops(tidy(result)) < sp.count_ops(result):
-        result = tidy(result)
-        delta.then("simplify", result)
-
-    chains = [dJda.chain, jac.chain, delta.chain]
+    recipes, result = _generic(net.loss, g)
+    chains = []
+    for recipe in recipes:
+        chain = _Generic(layer, ck, recipe.id, recipe.lhs, recipe.names, recipe.units)
+        for rule, rhs, note, args in recipe.steps:
+            if rule == "targets_sum_to_one":
+                # the targets a sum-to-one output is compared with are a distribution too (one-hot)
+                ck.assume.update({ys[-1]: 1 - sp.Add(*ys[:-1])})
+            chain.then(rule, rhs, note=note, **dict(args))
+        chains.append(chain.chain)
     plain = {A[I]: sp.Symbol("a"), Y[I]: sp.Symbol("y"), Z[I]: sp.Symbol("z")}
     per_unit = tuple(layer.at(result, i=k) for k in range(1, K + 1))
     if not (result.xreplace(plain).atoms(sp.Indexed) or result.has(sp.Sum)):
@@ -153,6 +130,78 @@ def output_delta(net: Network, g: Activation, ck: Checker) -> tuple[Section, tup
         chains.append(vector)
     one_unit = layer.named(result.xreplace(plain))
     return section("output_delta", *chains, layer=L), (one_unit, per_unit)
+
+
+@dataclass
+class _Recipe:
+    """A chain over generic units as SymPy derived it: its left side, the units it is instanced at, and each
+    step's rule, right side, note and rule arguments (a step equal to the one before is left out)."""
+
+    id: str
+    lhs: sp.Expr
+    names: str
+    units: Sequence[tuple[int, ...]]
+    steps: list[tuple[str, sp.Expr, str | None, tuple[tuple[str, object], ...]]] = field(default_factory=list)
+
+    @property
+    def last(self) -> sp.Expr:
+        return self.steps[-1][1] if self.steps else self.lhs
+
+    def then(self, rule: str, rhs: sp.Expr, *, note: str | None = None, **args: object) -> None:
+        if rhs != self.last:
+            self.steps.append((rule, rhs, note, tuple(args.items())))
+
+
+@lru_cache(maxsize=32)
+def _generic(loss_name: str, g: Activation) -> tuple[tuple[_Recipe, ...], sp.Expr]:
+    """The chains of δ_i for a generic unit i of a layer of SIZE units — ∂J/∂a_k, ∂a_i/∂z_k and δ_i by the
+    chain rule — and δ_i itself: the same for every network with this loss and output activation."""
+    definition = g.layer
+    assert definition is not None
+    loss = LOSSES[loss_name]
+
+    def value(unit: sp.Expr) -> sp.Expr:
+        return definition(Z, unit, SIZE)
+
+    pairs = [(1, 1), (1, 2), (2, 1)]   # a diagonal and both off-diagonal entries
+    units = [(1,), (2,)]
+
+    # ∂J/∂a_k: the loss is a sum over the units, and only its k-th term holds a_k
+    example = sp.Sum(loss.term(A[S_], Y[S_], g), (S_, 1, SIZE))
+    dJda = _Recipe("output_delta.loss", Partial(J, A[K_]), "k", units)
+    dJda.then("definition_loss", sp.Derivative(example, A[K_]), loss=loss_name)
+    dJda.then("derivative_log" if example.has(sp.log) else "derivative_sum", sp.diff(example, A[K_]))
+    dJda.then("indicator_sum", _sum_indicators(dJda.last))
+    dJda.then("simplify", tidy(dJda.last))
+
+    # ∂a_i/∂z_k: SymPy's derivative of the definition, then the same in the outputs themselves
+    jac = _Recipe("output_delta.activation", Partial(A[I], Z[K_]), "ik", pairs)
+    jac.then("definition_activation", sp.Derivative(value(I), Z[K_]), activation=g.name)
+    jac.then("derivative_quotient", sp.diff(value(I), Z[K_]))
+    jac.then("indicator_sum", _sum_indicators(jac.last))
+    found = indexed_identity(jac.last, {A[I]: value(I), A[K_]: value(K_)}, (I, K_), SIZE)
+    if found is not None:
+        jac.then("activation_identity", found, activation=g.name)
+        jac.then("simplify", tidy(found))
+
+    # δ_i = Σ_k ∂J/∂a_k · ∂a_k/∂z_i
+    swap = {I: K_, K_: I}
+    delta = _Recipe("output_delta.chain", sp.Indexed(sp.IndexedBase("delta"), I), "i", units)
+    delta.then("definition_delta", Partial(J, Z[I]), note="one_example")
+    delta.then("chain_rule_layer", sp.Sum(Product(Partial(J, A[K_]), Partial(A[K_], Z[I])), (K_, 1, SIZE)))
+    summand = Product(dJda.last, jac.last.xreplace(swap))
+    delta.then("substitute", sp.Sum(summand, (K_, 1, SIZE)))
+    delta.then("cancel", sp.Sum(tidy(summand.doit()), (K_, 1, SIZE)))
+    delta.then("expand", _split(sp.expand(summand.doit())))
+    delta.then("indicator_sum", _sum_indicators(delta.last))
+    total = sp.Sum(Y[K_], (K_, 1, SIZE))
+    if g.sums_to_one and delta.last.has(total):
+        delta.then("targets_sum_to_one", delta.last.xreplace({total: sp.Integer(1)}), note="targets_sum_to_one")
+    result = delta.last
+    if sp.count_ops(tidy(result)) < sp.count_ops(result):
+        result = tidy(result)
+        delta.then("simplify", result)
+    return (dJda, jac, delta), result
 
 
 def _split(expr: sp.Expr) -> sp.Expr:
