@@ -308,6 +308,17 @@ def _orderings(layer: Layer, x: Any) -> list[dict[sp.Symbol, sp.Expr]]:
     return cases
 
 
+def _partials_times_deltas(T: Any, elements: list[tuple[int, ...]], z_def: Any, deltas: Any) -> dict[Any, sp.Expr]:
+    """Σ_j δ_j ∂z_j/∂T[e] for every element e, by sympy.diff of each output's definition; an output that does not
+    hold T[e] adds nothing and is not differentiated."""
+    where = {T[e]: e for e in elements}
+    terms: dict[Any, list[sp.Expr]] = {e: [] for e in elements}
+    for delta, v in zip(deltas.ravel(), z_def.ravel()):
+        for s in v.free_symbols & where.keys():
+            terms[where[s]].append(delta * sp.diff(v, s))
+    return {e: sp.Add(*terms[e]) for e in elements}
+
+
 def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: Any, lecturer: Any, z_def: Any,
                   outputs: list[sp.Symbol], deltas: Any, letter: str, instance: tuple[Any, Any, Any],
                   given: Any = None) -> list[Chain]:
@@ -327,8 +338,7 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
         idx = (i, j) if name == "a" else (j,)
         z_k, d_k = indexed(letter, n + 1)[k, j], indexed("delta", n + 1)[k, j]
     element = base[idx] if len(idx) > 1 else base[idx[0]]
-    derived = {e: sp.Add(*(deltas.ravel()[j] * sp.diff(v, T[e]) for j, v in enumerate(z_def.ravel())))
-               for e in elements}
+    derived = _partials_times_deltas(T, elements, z_def, deltas)
     def over_k(body: sp.Expr) -> sp.Expr:  # Σ over every element k of the layer's output
         return Operation("sum_k", body, k)
     rule = Chain(ck, f"layer{n}.{name}.element", Partial(J, element), instances=[Partial(J, T[e]) for e in sample])
