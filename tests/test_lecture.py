@@ -120,3 +120,69 @@ def test_out_must_be_a_folder(tmp_path, capsys):
     assert main(["lecture", "--out", str(target)]) == 2
     assert "is a file" in capsys.readouterr().err
     assert main(["lecture", "--out", str(tmp_path / "missing" / "outputs")]) == 2
+
+
+# --- building the set in several processes
+
+CHEAP = tuple(e for e in lecture.ENTRIES if e.kind == "graph")
+"""entries of the set that build in a fraction of a second each"""
+
+
+def test_the_set_built_by_workers_is_the_set_built_here():
+    entries = (*CHEAP, next(e for e in lecture.ENTRIES if e.name == "backprop-sigmoid-squared-error"))
+    assert len(lecture._groups(entries)) == len(entries) >= 4
+    assert lecture.build(entries, workers=3) == lecture.build(entries, workers=1)
+
+
+def test_entries_printing_one_network_are_built_together():
+    groups = {tuple(e.name for e in g) for g in lecture._groups(lecture.ENTRIES)}
+    assert ("cnn", "cnn-zh", "slides-cnn", "slides-cnn-zh") in groups
+    assert ("graph-linear",) in groups
+    assert sum(len(g) for g in groups) == len(lecture.ENTRIES)
+
+
+WORKERS_THAT_FAIL = {
+    "ends at once": "import sys; sys.exit(3)",
+    "cannot build": "import sys\nfor line in sys.stdin.buffer:\n    sys.stdout.buffer.write(bytes(8)); sys.stdout.flush()",
+    "answers garbage": "import sys\nfor line in sys.stdin.buffer:\n    sys.stdout.buffer.write(b'\\x00' * 7 + b'\\x05xxxxx')"
+                       "; sys.stdout.flush()",
+    "answers half": "import sys\nsys.stdin.buffer.readline(); sys.stdout.buffer.write(b'\\x00' * 7 + b'\\x50abc')",
+}
+
+
+@pytest.mark.parametrize("program", WORKERS_THAT_FAIL.values(), ids=WORKERS_THAT_FAIL)
+def test_what_a_worker_does_not_build_is_built_here(program, monkeypatch):
+    import sys
+
+    want = lecture.build(CHEAP, workers=1)
+    monkeypatch.setattr(lecture, "_worker_command", lambda: [sys.executable, "-c", program])
+    assert lecture.build(CHEAP, workers=2) == want
+
+
+def test_an_error_here_stops_the_workers(monkeypatch):
+    import subprocess
+
+    started: list[subprocess.Popen] = []
+    real = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    def broken() -> dict[str, str]:
+        raise RuntimeError("this entry cannot be built")
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    entries = (*CHEAP, lecture.Entry("broken", "Broken", broken))
+    with pytest.raises(RuntimeError, match="cannot be built"):
+        lecture.build(entries, workers=2)
+    assert started and all(p.poll() is not None for p in started)
+
+
+def test_the_number_of_workers_follows_derive_workers(monkeypatch):
+    monkeypatch.setenv("DERIVE_WORKERS", "1")
+    assert lecture._workers() == 1
+    monkeypatch.setenv("DERIVE_WORKERS", "100")
+    assert lecture._workers() == lecture.MAX_WORKERS
+    monkeypatch.setenv("DERIVE_WORKERS", "many")
+    assert 1 <= lecture._workers() <= lecture.MAX_WORKERS

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import stat
 import tempfile
 from collections.abc import Callable, Mapping
@@ -60,6 +61,14 @@ class Entry:
     """the language of the entry's title and files"""
     companion: str = ""
     """an entry whose web page shows the same content (a deck's derivation)"""
+    network: str = ""
+    """the network the entry prints, in any language (``same_network``): such entries are built together"""
+
+
+def same_network(spec: Mapping[str, Any]) -> str:
+    """A key naming the network of ``spec`` whatever its language: the entries with one key print one
+    derivation (``derived``)."""
+    return json.dumps({k: v for k, v in spec.items() if k != "language"}, sort_keys=True)
 
 
 def derived(net: Network) -> Derivation:
@@ -89,11 +98,16 @@ def network(spec: Mapping[str, Any]) -> Any:
 
 def derivation_files(spec: Mapping[str, Any]) -> dict[str, str]:
     """The derivation of the network ``spec`` in every document format."""
-    from derive.render import render
-
     net = network(spec)
-    d = derived(net)
-    return {suffix: render(d, fmt, language=net.language, notation=net.notation) for fmt, suffix in FORMATS}
+    return _in_every_format(derived(net), language=net.language, notation=net.notation)
+
+
+def _in_every_format(product: Any, **settings: Any) -> dict[str, str]:
+    """The product's files by suffix, one per format of FORMATS (its Document built once)."""
+    from derive.render import render_all
+
+    printed = render_all(product, [fmt for fmt, _ in FORMATS], **settings)
+    return {suffix: printed[fmt] for fmt, suffix in FORMATS}
 
 
 def derivation(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
@@ -108,7 +122,7 @@ def derivation(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
     description = catalogue(net.language).word("lecture", "network", layers=layers, output=net.output,
                                                activation=net.activation(2) if net.L > 2 else "—", loss=net.loss)
     return Entry(name, title, partial(derivation_files, dict(spec)), ENGINES[net.language], description,
-                 language=net.language)
+                 language=net.language, network=same_network(spec))
 
 
 SLIDES = {"layers": [3, 5, 5, 4], "activation": "sigmoid", "output": "sigmoid", "loss": "cross_entropy"}
@@ -121,10 +135,8 @@ def exercise_entry(name: str, title: str, exercise: str, spec: Mapping[str, Any]
     def files() -> dict[str, str]:
         from derive.document.exercise import exercise as answer
         from derive.model.network import Network
-        from derive.render import render
 
-        d = answer(exercise, Network.from_dict(dict(spec)))
-        return {suffix: render(d, fmt) for fmt, suffix in FORMATS}
+        return _in_every_format(answer(exercise, Network.from_dict(dict(spec))))
     return Entry(name, title, files, kind="exercise")
 
 
@@ -136,13 +148,11 @@ def example_entry(name: str, title: str, spec: Mapping[str, Any], params: Any, d
         from derive.document.worked_example import problem, with_claims, worked_example
         from derive.engine.numeric import lambdify
         from derive.model.network import Network
-        from derive.render import render
 
         net = Network.from_dict(dict(spec))
         d = worked_example(net, problem(params["Theta"], data["X"], data["Y"]))
         computed = lambdify(net).backward(params["Theta"], data["X"], data["Y"])
-        d = with_claims(d, section(check(net, computed, dict(claims), params=params["Theta"])))
-        return {suffix: render(d, fmt) for fmt, suffix in FORMATS}
+        return _in_every_format(with_claims(d, section(check(net, computed, dict(claims), params=params["Theta"]))))
     return Entry(name, title, files, kind="example")
 
 
@@ -150,10 +160,8 @@ def graph_entry(name: str, title: str, program: str, at: Mapping[str, str], data
     """An entry with the computation graph of ``program`` at the inputs ``at`` (``data``: the data inputs)."""
     def files() -> dict[str, str]:
         from derive.engine.computation_graph import graph
-        from derive.render import render
 
-        g = graph(program, dict(at), data=data)
-        return {suffix: render(g, fmt) for fmt, suffix in FORMATS}
+        return _in_every_format(graph(program, dict(at), data=data))
     return Entry(name, title, files, kind="graph")
 
 
@@ -168,7 +176,8 @@ def beamer_entry(name: str, title: str, spec: Mapping[str, Any], companion: str 
         net = network(spec)
         return {".tex": render(derived(net), "beamer", language=net.language, notation=net.notation)}
     language = network(spec).language
-    return Entry(name, title, files, ENGINES[language], kind="beamer", language=language, companion=companion)
+    return Entry(name, title, files, ENGINES[language], kind="beamer", language=language, companion=companion,
+                 network=same_network(spec))
 
 
 def layered_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
@@ -179,7 +188,7 @@ def layered_entry(name: str, title: str, spec: Mapping[str, Any]) -> Entry:
     layers = ", ".join(_layer_words(layer) for layer in net.stack)
     description = f"input [{', '.join(map(str, net.input))}]; {layers}; {net.loss.replace('_', '-')} loss"
     return Entry(name, title, partial(derivation_files, dict(spec)), ENGINES[net.language], description,
-                 language=net.language)
+                 language=net.language, network=same_network(spec))
 
 
 def _layer_words(layer: Any) -> str:
@@ -292,19 +301,176 @@ ENTRIES: tuple[Entry, ...] = (
 )
 
 
-def build(entries: tuple[Entry, ...] = ENTRIES) -> dict[str, str | bytes]:
-    """Every file of the set, by file name, the index page included."""
-    from derive.io.progress import track
+def build(entries: tuple[Entry, ...] = ENTRIES, *, workers: int | None = None) -> dict[str, str | bytes]:
+    """Every file of the set, by file name, the index page included.
 
+    The entries are built in groups (``_groups``: the entries printing one network together, so that it is
+    derived once), here and, with ``workers`` > 1, in as many processes in all: up to ``workers`` − 1 fresh
+    Python processes (``serve``) take groups of the set's own entries as they become free. Their files are
+    put together in entry order, so the bytes do not depend on who built what; a group a worker could not
+    build is built again here, where its error is raised as it would be without workers. ``workers``
+    defaults to the cores this process may use, at most ``MAX_WORKERS``, and ``$DERIVE_WORKERS`` when set."""
+    from derive.io.progress import task
+
+    groups = _groups(entries)
+    count = min(len(groups), _workers() if workers is None else workers)
     files: dict[str, str | bytes] = {}
+    built: dict[str, Mapping[str, str | bytes]] = {}
     try:
-        for entry in track(entries, "lecture"):
-            for suffix, text in entry.build().items():
+        with task("lecture", total=len(entries)) as advance:
+            if count > 1:
+                _build_in_processes(groups, count - 1, built, advance)
+            else:
+                for group in groups:
+                    _build_here(group, built, advance)
+        for entry in entries:
+            for suffix, text in built[entry.name].items():
                 files[entry.name + suffix] = text
     finally:
         _derive.cache_clear()
     files["index.html"] = index(entries, files)
     return files
+
+
+MAX_WORKERS = 8
+"""the most processes a build of the set runs in"""
+
+
+def _workers() -> int:
+    setting = os.environ.get("DERIVE_WORKERS", "")
+    if setting.isdigit() and int(setting) > 0:
+        return min(int(setting), MAX_WORKERS)
+    from derive.io.cores import usable_cores
+
+    return min(usable_cores(), MAX_WORKERS)
+
+
+def _groups(entries: tuple[Entry, ...]) -> list[tuple[Entry, ...]]:
+    """The entries in groups, in the order of their first entry: those printing the same network together."""
+    groups: dict[str, list[Entry]] = {}
+    for i, entry in enumerate(entries):
+        groups.setdefault(entry.network or f"#{i}", []).append(entry)
+    return [tuple(g) for g in groups.values()]
+
+
+def _build_here(group: tuple[Entry, ...], built: dict[str, Mapping[str, str | bytes]],
+                advance: Callable[..., None]) -> None:
+    for entry in group:
+        built[entry.name] = entry.build()
+        advance()
+
+
+def _build_in_processes(groups: list[tuple[Entry, ...]], children: int,
+                        built: dict[str, Mapping[str, str | bytes]], advance: Callable[..., None]) -> None:
+    """Build the groups here and in ``children`` worker processes, each taking the next group when free."""
+    import subprocess
+    import threading
+    from collections import deque
+
+    ours = {id(e) for e in ENTRIES}
+    waiting = deque(g for g in groups if all(id(e) in ours for e in g))  # a worker knows the set's own entries
+    local = [g for g in groups if not all(id(e) in ours for e in g)]
+    lock = threading.Lock()
+    again: list[tuple[Entry, ...]] = []
+
+    def take() -> tuple[Entry, ...] | None:
+        with lock:
+            return waiting.popleft() if waiting else None
+
+    def feed(worker: subprocess.Popen[bytes]) -> None:
+        assert worker.stdin is not None and worker.stdout is not None
+        while (group := take()) is not None:
+            try:
+                worker.stdin.write((json.dumps([e.name for e in group]) + "\n").encode())
+                worker.stdin.flush()
+                size = int.from_bytes(_read(worker.stdout, 8), "big")
+                if size == 0:
+                    raise EOFError("the worker could not build the group")
+                results = pickle.loads(_read(worker.stdout, size))
+            except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+                with lock:
+                    again.append(group)
+                return
+            with lock:
+                built.update(results)
+            advance(len(group))
+
+    procs: list[subprocess.Popen[bytes]] = []
+    threads = []
+    finished = False
+    try:
+        for _ in range(children if waiting else 0):
+            worker = subprocess.Popen(_worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, env=_worker_environment())
+            procs.append(worker)
+            threads.append(threading.Thread(target=feed, args=(worker,), daemon=True))
+            threads[-1].start()
+        for group in local:
+            _build_here(group, built, advance)
+        while (next_group := take()) is not None:
+            _build_here(next_group, built, advance)
+        for worker in procs:
+            _close(worker.stdin)  # a worker ends when its input does, once it has answered
+        for thread in threads:
+            thread.join()
+        for group in again:
+            _build_here(group, built, advance)
+        finished = True
+    finally:
+        for worker in procs:
+            _close(worker.stdin)
+            try:
+                worker.wait(timeout=5 if finished else 0)
+            except subprocess.TimeoutExpired:  # still building what nobody will read
+                worker.kill()
+                worker.wait()
+            _close(worker.stdout)
+
+
+def _close(stream: Any) -> None:
+    try:
+        stream.close()
+    except OSError:
+        pass
+
+
+def _read(stream: Any, size: int) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError("the worker ended")
+    return data  # type: ignore[no-any-return]
+
+
+def _worker_command() -> list[str]:
+    import sys
+
+    return [sys.executable, "-c", "from derive.document.lecture_set import serve; serve()"]
+
+
+def _worker_environment() -> dict[str, str]:
+    """This environment, with the folder this derive was imported from first on the path."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else ""), "DERIVE_WORKERS": "1"}
+
+
+def serve() -> None:
+    """A worker of ``build``: reads lines naming entries of the set (a JSON list), builds each line's entries
+    and answers with the length (8 bytes) and the pickle of {entry name: its files}; 0 when the build failed.
+    Ends at the end of its input."""
+    import sys
+
+    answer = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed goes where errors go, not into the answers
+    by_name = {e.name: e for e in ENTRIES}
+    for line in sys.stdin.buffer:
+        try:
+            results = {name: dict(by_name[name].build()) for name in json.loads(line)}
+            data = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001  # the parent builds the group again and reports the error
+            data = b""
+        answer.write(len(data).to_bytes(8, "big") + data)
+        answer.flush()
 
 
 def index(entries: tuple[Entry, ...], files: Mapping[str, str | bytes]) -> str:

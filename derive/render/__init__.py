@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
@@ -60,3 +61,19 @@ def render(product: Any, fmt: str, **settings: Any) -> str:
     printer = printer_class(fmt)(**settings)
     given = {k: printer.settings[k] for k in PRESENTATION if printer.settings[k] not in (None, "")}
     return printer.doprint(document(product, **given))
+
+
+def render_all(product: Any, formats: Iterable[str], **settings: Any) -> dict[str, str]:
+    """The product in each of ``formats`` with the same settings: its Document is built once and printed by
+    each format's printer (what ``render`` gives format by format)."""
+    from .printer import PRESENTATION
+
+    printers = {fmt: printer_class(fmt)(**settings) for fmt in formats}
+    docs: dict[tuple[tuple[str, Any], ...], Document] = {}
+    out = {}
+    for fmt, printer in printers.items():
+        given = tuple((k, printer.settings[k]) for k in PRESENTATION if printer.settings[k] not in (None, ""))
+        if given not in docs:
+            docs[given] = document(product, **dict(given))
+        out[fmt] = printer.doprint(docs[given])
+    return out

@@ -13,11 +13,11 @@ system can fork, the files always in variant order, so the same seed gives the s
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from derive.engine.derivation import Derivation
+from derive.io.cores import usable_cores
 
 from ..errors import InputError
 from .model import Sheet, Variant
@@ -109,9 +109,7 @@ def _each(sheet: Sheet, engine: Engine, settings: dict[str, Any]) -> Iterator[di
 
 
 def _cores() -> int:
-    """The cores this process may run on (its affinity where the system tells it, else the machine's)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return usable_cores()
 
 
 def _start_methods() -> Sequence[str]:
