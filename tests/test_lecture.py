@@ -3,6 +3,7 @@ laid out in Chromium, and a failed build leaving the previous set untouched."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -186,3 +187,37 @@ def test_the_number_of_workers_follows_derive_workers(monkeypatch):
     assert lecture._workers() == lecture.MAX_WORKERS
     monkeypatch.setenv("DERIVE_WORKERS", "many")
     assert 1 <= lecture._workers() <= lecture.MAX_WORKERS
+
+
+def test_without_an_interpreter_to_start_the_set_is_built_here(monkeypatch, tmp_path):
+    want = lecture.build(CHEAP, workers=1)
+    monkeypatch.setattr(lecture, "_worker_command", lambda: [str(tmp_path / "no-such-python")])
+    assert lecture.build(CHEAP, workers=2) == want
+
+
+def test_groups_go_out_longest_first_by_the_last_build(monkeypatch, tmp_path):
+    monkeypatch.setenv("DERIVE_CACHE", str(tmp_path))
+    groups = lecture._groups(CHEAP)
+    assert lecture._longest_first(groups) == groups  # nothing known yet: the set's order
+    lecture.build(CHEAP, workers=1)
+    took = json.loads((tmp_path / lecture.DURATIONS).read_text())
+    assert sorted(took) == sorted(e.name for e in CHEAP) and all(s >= 0 for s in took.values())
+    (tmp_path / lecture.DURATIONS).write_text(json.dumps({"graph-relu": 3.0, "graph-linear": 1.0}))
+    assert [g[0].name for g in lecture._longest_first(groups)] == ["graph-relu", "graph-linear", "graph-logistic"]
+
+
+@pytest.mark.parametrize("damaged", [b"not json", b"[1, 2]", b'{"graph-relu": "slow"}', b"\xff\xfe", b""])
+def test_a_damaged_record_of_durations_keeps_the_sets_order(damaged, monkeypatch, tmp_path):
+    monkeypatch.setenv("DERIVE_CACHE", str(tmp_path))
+    (tmp_path / lecture.DURATIONS).write_bytes(damaged)
+    groups = lecture._groups(CHEAP)
+    assert lecture._longest_first(groups) == groups
+    assert lecture.build(CHEAP, workers=2) == lecture.build(CHEAP, workers=1)
+
+
+def test_no_durations_are_kept_with_the_cache_off(monkeypatch, tmp_path):
+    monkeypatch.setenv("DERIVE_CACHE", "off")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    lecture.build(CHEAP, workers=1)
+    assert not list(tmp_path.rglob(lecture.DURATIONS))

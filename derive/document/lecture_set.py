@@ -21,6 +21,7 @@ import os
 import pickle
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -316,13 +317,15 @@ def build(entries: tuple[Entry, ...] = ENTRIES, *, workers: int | None = None) -
     count = min(len(groups), _workers() if workers is None else workers)
     files: dict[str, str | bytes] = {}
     built: dict[str, Mapping[str, str | bytes]] = {}
+    took: dict[str, float] = {}
     try:
         with task("lecture", total=len(entries)) as advance:
             if count > 1:
-                _build_in_processes(groups, count - 1, built, advance)
+                _build_in_processes(_longest_first(groups), count - 1, built, took, advance)
             else:
                 for group in groups:
-                    _build_here(group, built, advance)
+                    _build_here(group, built, took, advance)
+        _remember(took)
         for entry in entries:
             for suffix, text in built[entry.name].items():
                 files[entry.name + suffix] = text
@@ -353,15 +356,44 @@ def _groups(entries: tuple[Entry, ...]) -> list[tuple[Entry, ...]]:
     return [tuple(g) for g in groups.values()]
 
 
-def _build_here(group: tuple[Entry, ...], built: dict[str, Mapping[str, str | bytes]],
+def _build_here(group: tuple[Entry, ...], built: dict[str, Mapping[str, str | bytes]], took: dict[str, float],
                 advance: Callable[..., None]) -> None:
     for entry in group:
+        started = time.perf_counter()
         built[entry.name] = entry.build()
+        took[entry.name] = time.perf_counter() - started
         advance()
 
 
-def _build_in_processes(groups: list[tuple[Entry, ...]], children: int,
-                        built: dict[str, Mapping[str, str | bytes]], advance: Callable[..., None]) -> None:
+DURATIONS = "lecture-durations.json"
+"""the file in derive's cache folder (derive.io.output.cache_folder) holding how long each entry took to build
+last time: the groups are handed out longest first, so that no process is left with a long one at the end"""
+
+
+def _longest_first(groups: list[tuple[Entry, ...]]) -> list[tuple[Entry, ...]]:
+    """The groups by the time they took last time, longest first (in their order where nothing is known)."""
+    from derive.io.output import cache_folder
+
+    folder = cache_folder()
+    try:
+        known = json.loads((folder / DURATIONS).read_bytes()) if folder is not None else {}
+        seconds = {str(k): float(v) for k, v in known.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return groups
+    return sorted(groups, key=lambda g: -sum(seconds.get(e.name, 0.0) for e in g))
+
+
+def _remember(took: Mapping[str, float]) -> None:
+    from derive.io.output import cache_folder, replace_in_cache
+
+    folder = cache_folder()
+    if folder is not None and took:
+        data = json.dumps({k: round(v, 3) for k, v in sorted(took.items())}, indent=0) + "\n"
+        replace_in_cache(folder / DURATIONS, data.encode("ascii"))
+
+
+def _build_in_processes(groups: list[tuple[Entry, ...]], children: int, built: dict[str, Mapping[str, str | bytes]],
+                        took: dict[str, float], advance: Callable[..., None]) -> None:
     """Build the groups here and in ``children`` worker processes, each taking the next group when free."""
     import subprocess
     import threading
@@ -386,13 +418,14 @@ def _build_in_processes(groups: list[tuple[Entry, ...]], children: int,
                 size = int.from_bytes(_read(worker.stdout, 8), "big")
                 if size == 0:
                     raise EOFError("the worker could not build the group")
-                results = pickle.loads(_read(worker.stdout, size))
-            except (OSError, EOFError, ValueError, pickle.UnpicklingError):
+                results, seconds = pickle.loads(_read(worker.stdout, size))
+            except Exception:  # noqa: BLE001  # a worker that ended or answered nonsense: built here
                 with lock:
                     again.append(group)
                 return
             with lock:
                 built.update(results)
+                took.update(seconds)
             advance(len(group))
 
     procs: list[subprocess.Popen[bytes]] = []
@@ -400,21 +433,24 @@ def _build_in_processes(groups: list[tuple[Entry, ...]], children: int,
     finished = False
     try:
         for _ in range(children if waiting else 0):
-            worker = subprocess.Popen(_worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, env=_worker_environment())
+            try:
+                worker = subprocess.Popen(_worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL, env=_worker_environment())
+            except OSError:  # no interpreter to start (an embedded Python): the groups are built here
+                break
             procs.append(worker)
             threads.append(threading.Thread(target=feed, args=(worker,), daemon=True))
             threads[-1].start()
         for group in local:
-            _build_here(group, built, advance)
+            _build_here(group, built, took, advance)
         while (next_group := take()) is not None:
-            _build_here(next_group, built, advance)
+            _build_here(next_group, built, took, advance)
         for worker in procs:
             _close(worker.stdin)  # a worker ends when its input does, once it has answered
         for thread in threads:
             thread.join()
         for group in again:
-            _build_here(group, built, advance)
+            _build_here(group, built, took, advance)
         finished = True
     finally:
         for worker in procs:
@@ -465,8 +501,11 @@ def serve() -> None:
     by_name = {e.name: e for e in ENTRIES}
     for line in sys.stdin.buffer:
         try:
-            results = {name: dict(by_name[name].build()) for name in json.loads(line)}
-            data = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
+            results: dict[str, Mapping[str, str | bytes]] = {}
+            took: dict[str, float] = {}
+            group = tuple(by_name[name] for name in json.loads(line))
+            _build_here(group, results, took, lambda *args: None)
+            data = pickle.dumps((results, took), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001  # the parent builds the group again and reports the error
             data = b""
         answer.write(len(data).to_bytes(8, "big") + data)

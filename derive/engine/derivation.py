@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import random
 import re
 import sys
@@ -280,12 +279,10 @@ class ProvenBefore:
         self._full = False
 
     def _file(self) -> Path | None:
-        setting = os.environ.get("DERIVE_CACHE", "")
-        if setting == "off":
-            return None
-        home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        folder = Path(setting) if setting else home / "derive"
-        return folder / f"checks-{_fingerprint()}.txt"
+        from derive.io.output import cache_folder
+
+        folder = cache_folder()
+        return None if folder is None else folder / f"checks-{_fingerprint()}.txt"
 
     def _known(self, path: Path) -> set[str]:
         if path not in self._digests:

@@ -276,6 +276,34 @@ def rename_new(a: Path, b: Path) -> None:
         os.rename(a, b)
 
 
+def cache_folder() -> Path | None:
+    """The folder of derive's own caches: ``$DERIVE_CACHE``, or ``$XDG_CACHE_HOME/derive`` (``~/.cache/derive``);
+    None when ``DERIVE_CACHE=off``."""
+    setting = os.environ.get("DERIVE_CACHE", "")
+    if setting == "off":
+        return None
+    if setting:
+        return Path(setting)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "derive"
+
+
+def replace_in_cache(path: Path, data: bytes) -> None:
+    """Put ``data`` in the cache file ``path`` whole (a temporary file renamed over it), creating its folder; a
+    folder that cannot be written is not used: nothing is raised."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError:
+        pass
+
+
 def append_to_cache(path: Path, line: str, *, stale: str, start_afresh: bool = False) -> None:
     """Append one line to a cache file of derive's own (derive.engine.derivation.ProvenBefore), creating its
     folder; a new file removes the files of the same folder that match the pattern ``stale`` (kept for older code), and
