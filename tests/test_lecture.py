@@ -142,11 +142,11 @@ def test_entries_printing_one_network_are_built_together():
     assert sum(len(g) for g in groups) == len(lecture.ENTRIES)
 
 
+_EACH_LINE = "import sys\nfor line in sys.stdin.buffer:\n    "
 WORKERS_THAT_FAIL = {
     "ends at once": "import sys; sys.exit(3)",
-    "cannot build": "import sys\nfor line in sys.stdin.buffer:\n    sys.stdout.buffer.write(bytes(8)); sys.stdout.flush()",
-    "answers garbage": "import sys\nfor line in sys.stdin.buffer:\n    sys.stdout.buffer.write(b'\\x00' * 7 + b'\\x05xxxxx')"
-                       "; sys.stdout.flush()",
+    "cannot build": _EACH_LINE + "sys.stdout.buffer.write(bytes(8)); sys.stdout.flush()",
+    "answers garbage": _EACH_LINE + "sys.stdout.buffer.write(b'\\x00' * 7 + b'\\x05xxxxx'); sys.stdout.flush()",
     "answers half": "import sys\nsys.stdin.buffer.readline(); sys.stdout.buffer.write(b'\\x00' * 7 + b'\\x50abc')",
 }
 
@@ -221,3 +221,12 @@ def test_no_durations_are_kept_with_the_cache_off(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     lecture.build(CHEAP, workers=1)
     assert not list(tmp_path.rglob(lecture.DURATIONS))
+
+
+def test_a_stuck_worker_is_stopped_and_its_group_built_here(monkeypatch):
+    import sys
+
+    want = lecture.build(CHEAP, workers=1)
+    monkeypatch.setattr(lecture, "WORKER_PATIENCE", 1.0)
+    monkeypatch.setattr(lecture, "_worker_command", lambda: [sys.executable, "-c", "import time; time.sleep(600)"])
+    assert lecture.build(CHEAP, workers=2) == want

@@ -337,6 +337,9 @@ def build(entries: tuple[Entry, ...] = ENTRIES, *, workers: int | None = None) -
 
 MAX_WORKERS = 8
 """the most processes a build of the set runs in"""
+WORKER_PATIENCE = 300.0
+"""seconds a worker may still take over its last group once everything else is built; then it is stopped and
+its group built here"""
 
 
 def _workers() -> int:
@@ -447,8 +450,11 @@ def _build_in_processes(groups: list[tuple[Entry, ...]], children: int, built: d
             _build_here(next_group, built, took, advance)
         for worker in procs:
             _close(worker.stdin)  # a worker ends when its input does, once it has answered
-        for thread in threads:
-            thread.join()
+        for worker, thread in zip(procs, threads):
+            thread.join(WORKER_PATIENCE)
+            if thread.is_alive():  # a worker stuck in its group: stopped, and the group built here
+                worker.kill()
+                thread.join()
         for group in again:
             _build_here(group, built, took, advance)
         finished = True
