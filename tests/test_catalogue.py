@@ -111,3 +111,20 @@ def test_every_placeholder_is_in_the_args(language):
 def test_a_missing_key_is_named():
     with pytest.raises(KeyError, match="rules.no_such_rule"):
         catalogue("zh").rule("no_such_rule")
+
+
+def test_chinese_sentences_use_full_width_punctuation():
+    import re
+
+    table = catalogue("zh").table
+
+    def sentences(x, path=""):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                yield from sentences(v, f"{path}.{k}")
+        elif isinstance(x, str):
+            yield path, x
+
+    ascii_by_chinese = re.compile(r"[\u4e00-\u9fff][,;:()]|[,;:()][\u4e00-\u9fff]")
+    for path, text in sentences(table):
+        assert not ascii_by_chinese.search(re.sub(r"\{[^}]*\}", "", text)), f"zh{path}: {text}"

@@ -29,6 +29,7 @@ TEXT_MATH = [
     ("a quotient", re.compile(r"\w/\w")),
     ("a relation", re.compile(r"(?<![A-Za-z])[A-Za-z0-9] ?[=<>] ?[A-Za-z0-9](?![A-Za-z])")),
     ("a minus between quantities", re.compile(r"(?<![A-Za-z])[A-Za-z0-9] ?− ?[A-Za-z0-9](?![A-Za-z])")),
+    ("a subscript or superscript", re.compile(r"[A-Za-z0-9)]_\w|\^")),
 ]
 LONE = re.compile(r"(?<![A-Za-z0-9'’\-_./])([A-Za-z])(?![A-Za-z0-9'’\-_])")
 """a letter standing alone: a quantity (m, j, K, x), unless it is the English article a (or I)"""
@@ -54,6 +55,9 @@ def test_no_mathematics_as_text(language, text):
             continue
         for what, pattern in TEXT_MATH:
             assert not pattern.search(run.text), f"{what} set as text: {run.text!r} in {text!r}"
+        after_run = runs[runs.index(run) + 1:runs.index(run) + 2]
+        if run.text[-1:].isascii() and run.text[-1:].isalpha() and after_run and isinstance(after_run[0], Math):
+            assert not after_run[0].tex[:1].isalpha(), f"a word cut into text and mathematics: {run.text!r}"
         for m in LONE.finditer(run.text):
             letter = m.group(1)
             after = run.text[m.end():] or "".join(getattr(r, "tex", "x") for r in runs[runs.index(run) + 1:])[:1]
@@ -68,3 +72,21 @@ def test_math_letters_become_math():
     assert [type(r) for r in runs] == [Text, Math, Text, Math, Text, Math]
     assert runs[3].tex.replace(" ", "") == r"j\neq0"
     assert not any(c in ITALIC for r in runs if isinstance(r, Math) for c in r.tex)
+
+
+@pytest.mark.parametrize(("sentence", "formula"), [
+    ("(times 𝑜_t and tanh′ = 1 − tanh²)", r"\tanh ' = 1 -  \tanh ^2"),
+    ("through 𝑃 = softmax(𝑆): the partials", r"P = \operatorname{softmax}(S)"),
+    ("∂𝐽/∂𝑆 = 𝑃 ∘ (∂𝐽/∂𝑃 − rowsum(δ^(2) ∘ 𝑂)) here",
+     r"\partial J/\partial S = P  \circ  (\partial J/\partial P - \operatorname{rowsum}(\delta^{(2)} \circ  O))"),
+    ("so σ′ = 1 − 𝑎² here", r"\sigma' = 1 -  a^2"),
+    ("ℎ_t and its error", "h_{t}"),
+])
+def test_a_formula_with_function_names_and_nested_groups_is_one_formula(sentence, formula):
+    assert formula in [r.tex for r in paragraph(sentence).runs if isinstance(r, Math)]
+
+
+def test_a_word_alone_or_a_remark_in_parentheses_stays_words():
+    assert paragraph("a tanh layer").runs == (Text("a tanh layer"),)
+    runs = paragraph("a pair (𝑥, 𝑦) and (the 𝑎 value)").runs
+    assert Math("(x, y)") in runs and Text(" and (the ") in runs

@@ -25,13 +25,21 @@ LETTERS = "".join(ITALIC) + "δΘΔλασηεθγβμ"
 MARKS: dict[str, bool] = {"✓": True, "✗": False}
 """verdict marks: each format draws a check mark or a cross mark (never a times sign)"""
 
+FUNCTION_WORDS = ("tanh", "rowsum", "softmax", "ReLU")
+"""function names a catalogue writes inside a formula — tanh′ = 1 − tanh², rowsum(𝑃), softmax(𝑆): set as
+operators with the formula (a word alone, "the softmax", stays a word)"""
+_FUNCTION = r"(?<![A-Za-z])(?:%s)(?=[′²(])" % "|".join(FUNCTION_WORDS)
 _SCRIPT = r"\^\([^)]*\)|\^\{[^}]*\}|\^[A-Za-z0-9+]+"
-_GROUP = r"\((?:[^()\u2e80-\uffff]|\([^()\u2e80-\uffff]*\))*\)"
-"""a parenthesised group of mathematics, one level of nesting: (z), (Θ^(l)), (z^(l)); no CJK text"""
-_MATH_GROUP = r"\((?![^()]*[A-Za-z]{2})[^()\u2e80-\uffff]*[%s][^()\u2e80-\uffff]*\)" % LETTERS
-"""a parenthesised formula: (λ/2𝑚), (𝑥, 𝑦), (𝑎 → 0) — a math letter inside, no word"""
-_TOKEN = r"(?:𝟏\[[^\]]*\]|%s|∂[A-Za-z%s]|%s(?=[ᵀ²^])|[%s]|%s|[A-Za-z](?=[₀ᵀ²^′])|\d+(?=[%s]))" % (
-    _MATH_GROUP, LETTERS, _GROUP, "".join(MATH_CHARS), _SCRIPT, LETTERS)
+_GROUP = r"\((?:[^()\u2e80-\uffff]|\((?:[^()\u2e80-\uffff]|\([^()\u2e80-\uffff]*\))*\))*\)"
+"""a parenthesised group of mathematics, two levels of nesting: (z), (Θ^(l)), (∂J/∂P − rowsum(δ^(l) ∘ O)); no
+CJK text"""
+_INNER = r"(?:[^()\u2e80-\uffff]|\((?:[^()\u2e80-\uffff]|\([^()\u2e80-\uffff]*\))*\))"
+_WORD = r"(?<![A-Za-z])(?!(?:%s)(?![A-Za-z]))[A-Za-z]{2}" % "|".join(FUNCTION_WORDS)
+_MATH_GROUP = r"\((?!%s*?%s)%s*[%s]%s*\)" % (_INNER, _WORD, _INNER, LETTERS, _INNER)
+"""a parenthesised formula: (λ/2𝑚), (𝑥, 𝑦), (𝑎 → 0), (∂𝐽/∂𝑃 − rowsum(δ ∘ 𝑂)) — a math letter inside, no
+word but a function's name"""
+_TOKEN = r"(?:𝟏\[[^\]]*\]|%s|%s|∂[A-Za-z%s]|%s(?=[ᵀ²^])|[%s]|%s|[A-Za-z](?=[₀ᵀ²^′])|\d+(?=[%s]))" % (
+    _FUNCTION, _MATH_GROUP, LETTERS, _GROUP, "".join(MATH_CHARS), _SCRIPT, LETTERS)
 _RUN = re.compile(r"%s(?:%s|_[A-Za-z0-9]+|/(?=%s)|(?<=[′A-Za-z)%s])%s)*" % (_TOKEN, _TOKEN, _TOKEN, LETTERS,
                                                                             _GROUP))
 """a stretch of math: symbols, scripts and the letters carrying them (∂b^3 is one stretch, never $…$$…$), a
@@ -98,9 +106,17 @@ def _numbers(runs: list[Run]) -> list[Run]:
     for run in _bound(runs):
         if isinstance(run, Math) and out and isinstance(out[-1], Math):
             out[-1] = Math(out[-1].tex + run.tex)
+        elif isinstance(run, Math) and len(out) > 1 and isinstance(out[-1], Text) and not out[-1].text.strip() \
+                and isinstance(out[-2], Math) and (_STARTS_WITH_OPERATOR.match(run.tex)
+                                                   or _ENDS_IN_OPERATOR.search(out[-2].tex)):
+            out.pop()  # 𝑎 = 1 − 𝑏: a formula and the operator that continues it, one formula
+            out[-1] = Math(out[-1].tex + " " + run.tex)  # type: ignore[union-attr]
         else:
             out.append(run)
     return out
+
+
+_STARTS_WITH_OPERATOR = re.compile(r"^\s*(?:[=<>+\-/]|\\(?:neq|to|leq|geq|times|cdot|circ)(?![A-Za-z]))")
 
 
 def _name(word: str) -> str:
@@ -145,9 +161,11 @@ def math(run: str) -> str:
     run = re.sub(r"\^([A-Za-z0-9+]+)", r"^{\1}", run)
     run = re.sub(r"_([A-Za-z0-9]+)", r"_{\1}", run)
     tex = re.sub(r" (?=[\^_'])", "", "".join(MATH_CHARS.get(c, c) for c in run)).strip()
+    tex = _NAMES.sub(lambda m: _name(m.group(0)), tex)
     return _ROOT.sub(r"\\sqrt{\1}", tex)
 
 
+_NAMES = re.compile(r"(?<![A-Za-z\\{])(?:%s)(?![A-Za-z])" % "|".join(FUNCTION_WORDS))
 _ROOT = re.compile(r"\\surd\s*([A-Za-z](?:_\{[^}]*\})?)")
 """√ before one letter (with its subscript): the root drawn over it, √𝑑_k as \\sqrt{d_k}"""
 
