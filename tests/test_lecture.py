@@ -230,3 +230,10 @@ def test_a_stuck_worker_is_stopped_and_its_group_built_here(monkeypatch):
     monkeypatch.setattr(lecture, "WORKER_PATIENCE", 1.0)
     monkeypatch.setattr(lecture, "_worker_command", lambda: [sys.executable, "-c", "import time; time.sleep(600)"])
     assert lecture.build(CHEAP, workers=2) == want
+
+
+def test_a_workers_answer_is_read_back_exactly():
+    files = {"a": {".md": "# Σ δ ✓\n", "/b.tex": b"\x00\xff binary"}, "c": {}}
+    assert lecture._decoded(lecture._encoded(files, {"a": 1.5})) == (files, {"a": 1.5})
+    with pytest.raises(ValueError, match="kind"):
+        lecture._decoded(b'{"files": {"a": {".md": ["pickle", "x"]}}, "took": {}}')

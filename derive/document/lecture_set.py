@@ -15,10 +15,10 @@ killed at any moment leaves the old set or the new one under the name.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
-import pickle
 import stat
 import tempfile
 import time
@@ -421,7 +421,7 @@ def _build_in_processes(groups: list[tuple[Entry, ...]], children: int, built: d
                 size = int.from_bytes(_read(worker.stdout, 8), "big")
                 if size == 0:
                     raise EOFError("the worker could not build the group")
-                results, seconds = pickle.loads(_read(worker.stdout, size))
+                results, seconds = _decoded(_read(worker.stdout, size))
             except Exception:  # noqa: BLE001  # a worker that ended or answered nonsense: built here
                 with lock:
                     again.append(group)
@@ -476,6 +476,32 @@ def _close(stream: Any) -> None:
         pass
 
 
+def _encoded(files: Mapping[str, Mapping[str, str | bytes]], took: Mapping[str, float]) -> bytes:
+    """A worker's answer as JSON: every file's text, or its bytes in base64 (a sheet's files)."""
+    def one(data: str | bytes) -> list[str]:
+        return ["text", data] if isinstance(data, str) else ["base64", base64.b64encode(data).decode("ascii")]
+
+    answer = {"files": {name: {suffix: one(data) for suffix, data in made.items()} for name, made in files.items()},
+              "took": dict(took)}
+    return json.dumps(answer, ensure_ascii=False).encode("utf-8")
+
+
+def _decoded(data: bytes) -> tuple[dict[str, dict[str, str | bytes]], dict[str, float]]:
+    """A worker's answer read back (``_encoded``); anything else raises."""
+    answer = json.loads(data)
+
+    def one(kind: str, value: str) -> str | bytes:
+        if kind == "text":
+            return value
+        if kind == "base64":
+            return base64.b64decode(value, validate=True)
+        raise ValueError(f"a worker's file of kind {kind!r}")
+
+    files = {str(name): {str(suffix): one(*pair) for suffix, pair in made.items()}
+             for name, made in answer["files"].items()}
+    return files, {str(name): float(s) for name, s in answer["took"].items()}
+
+
 def _read(stream: Any, size: int) -> bytes:
     data = stream.read(size)
     if len(data) != size:
@@ -498,7 +524,8 @@ def _worker_environment() -> dict[str, str]:
 
 def serve() -> None:
     """A worker of ``build``: reads lines naming entries of the set (a JSON list), builds each line's entries
-    and answers with the length (8 bytes) and the pickle of {entry name: its files}; 0 when the build failed.
+    and answers with the length (8 bytes) and the JSON of its files and durations (``_encoded``); 0 when the
+    build failed.
     Ends at the end of its input."""
     import sys
 
@@ -511,7 +538,7 @@ def serve() -> None:
             took: dict[str, float] = {}
             group = tuple(by_name[name] for name in json.loads(line))
             _build_here(group, results, took, lambda *args: None)
-            data = pickle.dumps((results, took), protocol=pickle.HIGHEST_PROTOCOL)
+            data = _encoded(results, took)
         except Exception:  # noqa: BLE001  # the parent builds the group again and reports the error
             data = b""
         answer.write(len(data).to_bytes(8, "big") + data)

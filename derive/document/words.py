@@ -110,7 +110,9 @@ def _numbers(runs: list[Run]) -> list[Run]:
                 and isinstance(out[-2], Math) and (_STARTS_WITH_OPERATOR.match(run.tex)
                                                    or _ENDS_IN_OPERATOR.search(out[-2].tex)):
             out.pop()  # 𝑎 = 1 − 𝑏: a formula and the operator that continues it, one formula
-            out[-1] = Math(out[-1].tex + " " + run.tex)  # type: ignore[union-attr]
+            before = out.pop()
+            assert isinstance(before, Math)
+            out.append(Math(before.tex + " " + run.tex))
         else:
             out.append(run)
     return out
