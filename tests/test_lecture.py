@@ -148,6 +148,8 @@ WORKERS_THAT_FAIL = {
     "cannot build": _EACH_LINE + "sys.stdout.buffer.write(bytes(8)); sys.stdout.flush()",
     "answers garbage": _EACH_LINE + "sys.stdout.buffer.write(b'\\x00' * 7 + b'\\x05xxxxx'); sys.stdout.flush()",
     "answers half": "import sys\nsys.stdin.buffer.readline(); sys.stdout.buffer.write(b'\\x00' * 7 + b'\\x50abc')",
+    "answers for nothing": _EACH_LINE + "a = b'{\"files\": {}, \"took\": {}}'; "
+                           "sys.stdout.buffer.write(len(a).to_bytes(8, 'big') + a); sys.stdout.flush()",
 }
 
 

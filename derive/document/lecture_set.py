@@ -422,6 +422,8 @@ def _build_in_processes(groups: list[tuple[Entry, ...]], children: int, built: d
                 if size == 0:
                     raise EOFError("the worker could not build the group")
                 results, seconds = _decoded(_read(worker.stdout, size))
+                if set(results) != {e.name for e in group}:
+                    raise ValueError("the worker answered for other entries")
             except Exception:  # noqa: BLE001  # a worker that ended or answered nonsense: built here
                 with lock:
                     again.append(group)
@@ -524,9 +526,8 @@ def _worker_environment() -> dict[str, str]:
 
 def serve() -> None:
     """A worker of ``build``: reads lines naming entries of the set (a JSON list), builds each line's entries
-    and answers with the length (8 bytes) and the JSON of its files and durations (``_encoded``); 0 when the
-    build failed.
-    Ends at the end of its input."""
+    and answers with the length (8 bytes) and the JSON of its files and durations (``_encoded``), or with the
+    length 0 when the build failed. Ends at the end of its input."""
     import sys
 
     answer = os.fdopen(os.dup(1), "wb")
