@@ -181,7 +181,9 @@ def test_the_generic_chains_are_derived_once_and_checked_by_every_network(monkey
     from derive.errors import CheckError
 
     _derive(3)
-    (recipes, result) = coupled_output._generic("cross_entropy", ACTIVATIONS["softmax"])
+    from derive.model.losses import LOSSES
+
+    (recipes, result) = coupled_output._generic(LOSSES["cross_entropy"], ACTIVATIONS["softmax"])
     calls = coupled_output._generic.cache_info().hits
     _derive(4)
     assert coupled_output._generic.cache_info().hits == calls + 1  # the same chains, not derived again
@@ -210,3 +212,14 @@ def test_a_sum_over_concrete_units_is_written_out_as_doit_gives_it(body):
         assert sp.expand(_written_out(s).doit() - s.doit()) == 0
     symbolic = sp.Sum(body, (k, 1, sp.Symbol("K")))
     assert _written_out(symbolic) == symbolic.doit()
+
+
+def test_a_loss_registered_again_under_its_name_is_derived_afresh(monkeypatch):
+    from derive.model.losses import LOSSES, Loss
+
+    before = _derive(3, loss="squared_error").results.output_delta
+    doubled = Loss("squared_error", lambda a, y, g: (a - y) ** 2, outputs=LOSSES["squared_error"].outputs,
+                   targets=LOSSES["squared_error"].targets)
+    monkeypatch.setitem(LOSSES, "squared_error", doubled)
+    after = _derive(3, loss="squared_error").results.output_delta
+    assert sp.simplify(after - 2 * before) == 0

@@ -19,7 +19,7 @@ from derive.engine.calculus import indexed_identity, tidy
 from derive.engine.derivation import Chain, Checker, Section, section
 from derive.engine.expressions import Indicator, Partial, Product, hadamard_form
 from derive.model.activations import Activation
-from derive.model.losses import LOSSES
+from derive.model.losses import LOSSES, Loss
 from derive.model.network import Network
 from derive.model.notation import q
 
@@ -110,7 +110,7 @@ def output_delta(net: Network, g: Activation, ck: Checker) -> tuple[Section, tup
     for k in range(1, K + 1):
         ck.define(q("delta", L, k), Partial(J, zs[k - 1]))
 
-    recipes, result = _generic(net.loss, g)
+    recipes, result = _generic(loss, g)
     chains = []
     for recipe in recipes:
         chain = _Generic(layer, ck, recipe.id, recipe.lhs, recipe.names, recipe.units)
@@ -153,12 +153,12 @@ class _Recipe:
 
 
 @lru_cache(maxsize=32)
-def _generic(loss_name: str, g: Activation) -> tuple[tuple[_Recipe, ...], sp.Expr]:
+def _generic(loss: Loss, g: Activation) -> tuple[tuple[_Recipe, ...], sp.Expr]:
     """The chains of δ_i for a generic unit i of a layer of SIZE units — ∂J/∂a_k, ∂a_i/∂z_k and δ_i by the
-    chain rule — and δ_i itself: the same for every network with this loss and output activation."""
+    chain rule — and δ_i itself: the same for every network with this loss and output activation (the registry
+    entries themselves: one registered again under its name is derived afresh)."""
     definition = g.layer
     assert definition is not None
-    loss = LOSSES[loss_name]
 
     def value(unit: sp.Expr) -> sp.Expr:
         return definition(Z, unit, SIZE)
@@ -169,7 +169,7 @@ def _generic(loss_name: str, g: Activation) -> tuple[tuple[_Recipe, ...], sp.Exp
     # ∂J/∂a_k: the loss is a sum over the units, and only its k-th term holds a_k
     example = sp.Sum(loss.term(A[S_], Y[S_], g), (S_, 1, SIZE))
     dJda = _Recipe("output_delta.loss", Partial(J, A[K_]), "k", units)
-    dJda.then("definition_loss", sp.Derivative(example, A[K_]), loss=loss_name)
+    dJda.then("definition_loss", sp.Derivative(example, A[K_]), loss=loss.name)
     dJda.then("derivative_log" if example.has(sp.log) else "derivative_sum", sp.diff(example, A[K_]))
     dJda.then("indicator_sum", _sum_indicators(dJda.last))
     dJda.then("simplify", tidy(dJda.last))
