@@ -82,6 +82,14 @@ def test_sections_choose_what_is_printed(tmp_path, capsys):
     assert not (tmp_path / "x.tex").exists()
 
 
+def test_every_format_at_once_prints_what_each_format_alone_prints():
+    from derive.render import render_all
+
+    settings = {"sections": ["forward", "summary"], "language": "zh", "notation": "nielsen", "title": "Δ"}
+    together = render_all(_slides(), ["latex", "markdown", "html", "json"], **settings)
+    assert together == {fmt: render(_slides(), fmt, **settings) for fmt in together}
+
+
 @pytest.mark.pdflatex
 def test_handout_has_no_overlays_and_compiles(tmp_path):
     deck = render(_small(), "beamer", handout=True)

@@ -339,7 +339,7 @@ def test_parallel_and_serial_variants_are_the_same_bytes(monkeypatch):
     net = Network.from_dict(NETWORKS["squared"])
     engine = Engine(net)
     sheet = make_sheet(net, count=18, seed=2, engine=engine)
-    monkeypatch.setattr(sheet_files_module, "_cores", lambda: 2)  # two workers, on any machine
+    monkeypatch.setattr(sheet_files_module, "usable_cores", lambda: 2)  # two workers, on any machine
     parallel = sheet_files_module.sheet_files(sheet, engine=engine)
     monkeypatch.setattr(sheet_files_module, "PARALLEL_FROM", 10_000)
     assert sheet_files_module.sheet_files(sheet, engine=engine) == parallel

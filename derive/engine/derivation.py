@@ -26,6 +26,7 @@ from sympy.core.function import AppliedUndef
 
 from derive.engine.expressions import Partial
 from derive.errors import CheckError
+from derive.io.output import append_to_cache, cache_folder
 
 if TYPE_CHECKING:
     from derive.model.network import Network
@@ -279,8 +280,6 @@ class ProvenBefore:
         self._full = False
 
     def _file(self) -> Path | None:
-        from derive.io.output import cache_folder
-
         folder = cache_folder()
         return None if folder is None else folder / f"checks-{_fingerprint()}.txt"
 
@@ -304,8 +303,6 @@ class ProvenBefore:
         return bool(known) and (digest := _digest(key)) is not None and digest in known
 
     def add(self, key: tuple[Any, ...]) -> None:
-        from derive.io.output import append_to_cache
-
         path = self._file()
         digest = None if path is None else _digest(key)
         if path is None or digest is None or digest in self._known(path):

@@ -288,19 +288,12 @@ def cache_folder() -> Path | None:
 
 
 def replace_in_cache(path: Path, data: bytes) -> None:
-    """Put ``data`` in the cache file ``path`` whole (a temporary file renamed over it), creating its folder; a
-    folder that cannot be written is not used: nothing is raised."""
+    """Put ``data`` in the cache file ``path`` whole (``write_atomic``), creating its folder; a folder that
+    cannot be written is not used: nothing is raised."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError:
+        write_atomic(path, data)
+    except (OSError, InputError):
         pass
 
 

@@ -56,11 +56,7 @@ def document(product: Any, **presentation: Any) -> Document:
 
 def render(product: Any, fmt: str, **settings: Any) -> str:
     """The product as a document in ``fmt`` (one of FORMATS), with the printer's settings."""
-    from .printer import PRESENTATION
-
-    printer = printer_class(fmt)(**settings)
-    given = {k: printer.settings[k] for k in PRESENTATION if printer.settings[k] not in (None, "")}
-    return printer.doprint(document(product, **given))
+    return render_all(product, [fmt], **settings)[fmt]
 
 
 def render_all(product: Any, formats: Iterable[str], **settings: Any) -> dict[str, str]:
@@ -69,11 +65,13 @@ def render_all(product: Any, formats: Iterable[str], **settings: Any) -> dict[st
     from .printer import PRESENTATION
 
     printers = {fmt: printer_class(fmt)(**settings) for fmt in formats}
-    docs: dict[tuple[tuple[str, Any], ...], Document] = {}
+    built: list[tuple[dict[str, Any], Document]] = []  # the presentation settings (lists among them) and their Document
     out = {}
     for fmt, printer in printers.items():
-        given = tuple((k, printer.settings[k]) for k in PRESENTATION if printer.settings[k] not in (None, ""))
-        if given not in docs:
-            docs[given] = document(product, **dict(given))
-        out[fmt] = printer.doprint(docs[given])
+        given = {k: printer.settings[k] for k in PRESENTATION if printer.settings[k] not in (None, "")}
+        doc = next((d for g, d in built if g == given), None)
+        if doc is None:
+            doc = document(product, **given)
+            built.append((given, doc))
+        out[fmt] = printer.doprint(doc)
     return out

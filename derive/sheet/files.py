@@ -92,7 +92,7 @@ def _each(sheet: Sheet, engine: Engine, settings: dict[str, Any]) -> Iterator[di
     """Each variant's files, in order: in forked processes for many variants, here otherwise."""
     global _shared
     numbers = [v.number for v in sheet.variants]
-    workers = min(_cores(), MAX_WORKERS)
+    workers = min(usable_cores(), MAX_WORKERS)
     if len(numbers) < PARALLEL_FROM or workers < 2 or "fork" not in _start_methods():
         yield from (variant_files(sheet, engine, v, settings) for v in sheet.variants)
         return
@@ -106,10 +106,6 @@ def _each(sheet: Sheet, engine: Engine, settings: dict[str, Any]) -> Iterator[di
             yield from pool.map(_one, numbers, chunksize=max(1, len(numbers) // (4 * workers)))
     finally:
         _shared = None
-
-
-def _cores() -> int:
-    return usable_cores()
 
 
 def _start_methods() -> Sequence[str]:
