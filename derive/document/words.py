@@ -25,7 +25,9 @@ LETTERS = "".join(ITALIC) + "δΘΔλασηεθγβμ"
 MARKS: dict[str, bool] = {"✓": True, "✗": False}
 """verdict marks: each format draws a check mark or a cross mark (never a times sign)"""
 
-FUNCTION_WORDS = ("tanh", "rowsum", "softmax", "ReLU")
+OPERATOR_NAMES = frozenset({"tanh", "exp", "log", "sin", "cos"})
+"""function names LaTeX sets as operators (\\tanh); another word is an \\operatorname, a letter stays a letter"""
+FUNCTION_WORDS = (*sorted(OPERATOR_NAMES), "rowsum", "softmax", "ReLU")
 """function names a catalogue writes inside a formula — tanh′ = 1 − tanh², rowsum(𝑃), softmax(𝑆): set as
 operators with the formula (a word alone, "the softmax", stays a word)"""
 _FUNCTION = r"(?<![A-Za-z])(?:%s)(?=[′²(])" % "|".join(FUNCTION_WORDS)
@@ -104,8 +106,6 @@ _ENDS_IN_OPERATOR = re.compile(r"(?:\\neq|\\to|\\leq|\\geq|[=<>+\-/])\s*$")
 
 
 _FUNCTION_NAME = re.compile(r"[A-Za-z]+|\d+(?:\.\d+)?")
-OPERATOR_NAMES = frozenset({"tanh", "exp", "log", "sin", "cos"})
-"""function names LaTeX sets as operators (\\tanh); another word is an \\operatorname, a letter stays a letter"""
 
 
 def _numbers(runs: list[Run]) -> list[Run]:
