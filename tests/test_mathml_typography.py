@@ -105,3 +105,20 @@ def test_a_solidus_is_ordinary():
     root = ET.fromstring(fragment(r"\partial J/\partial a"))
     (slash,) = [e for e in root.iter(M + "mo") if e.text == "/"]
     assert slash.get("lspace") == slash.get("rspace") == "0"
+
+
+@pytest.mark.parametrize("tex", [r"\partial J/\partial S", r"\frac{\partial J}{\partial a}", r"x \partial y"])
+def test_the_partial_sign_is_ordinary(tex):
+    """∂ is an ordinary symbol in TeX: a <mo> takes operator space around it in Chromium ("∂J/ ∂S")."""
+    root = ET.fromstring(fragment(tex))
+    assert not [e for e in root.iter(M + "mo") if e.text == "∂"]
+    partials = [e for e in root.iter(M + "mi") if e.text == "∂"]
+    assert partials and all(e.get("mathvariant") == "normal" for e in partials)
+
+
+def test_an_operator_name_of_our_own_is_a_name_applied_to_its_argument():
+    row = _row(r"P \circ \operatorname{rowsum}(\delta \circ O)")
+    (n,) = [n for n, e in enumerate(row) if e.text == "rowsum"]
+    assert _tag(row[n]) == "mi"
+    assert _tag(row[n + 1]) == "mo" and row[n + 1].text == "\u2061" and row[n + 1].get("rspace") == "0"
+    assert not [e for e in ET.fromstring(fragment(r"\operatorname{rowsum}(P)")).iter(M + "mo") if e.text == "rowsum"]

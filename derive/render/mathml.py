@@ -67,8 +67,9 @@ def _tag(element: ET.Element) -> str:
 
 def _spacing(root: ET.Element) -> None:
     """What latex2mathml leaves to the renderer, set as TeX sets it: a leading sign is a prefix operator (no
-    space after it), an operator name applies to its argument (U+2061, a thin space on each side), and the
-    columns of cases are left-aligned (Chromium reads a style, not columnalign), a solidus takes no space."""
+    space after it), an operator name (\\log or \\operatorname) applies to its argument (U+2061, a thin space on
+    each side), ∂ and the solidus take no space (both ordinary in TeX), and the columns of cases are left-aligned
+    (Chromium reads a style, not columnalign)."""
     for parent in list(root.iter()):
         if _tag(parent) in _ROWS:
             children = list(parent)
@@ -83,7 +84,13 @@ def _spacing(root: ET.Element) -> None:
             parent.set("lspace", "0")   # a solidus is ordinary in TeX: ∂J/∂a, λ/m
             parent.set("rspace", "0")
         for n, child in reversed(list(enumerate(parent))):
-            if _tag(child) == "mi" and child.text in FUNCTIONS:
+            named = _tag(child) == "mo" and (child.text or "").isalpha() and len(child.text or "") > 1
+            if named:  # \operatorname{rowsum}: a name, not an operator (latex2mathml makes it <mo>)
+                child.tag = f"{{{MATHML}}}mi"
+            if _tag(child) == "mo" and (child.text or "").strip() == "\u2202":
+                child.tag = f"{{{MATHML}}}mi"  # ∂ is an ordinary symbol in TeX: ∂J/∂a, no operator space
+                child.set("mathvariant", "normal")
+            if _tag(child) == "mi" and (child.text in FUNCTIONS or named):
                 after = parent[n + 1] if n + 1 < len(parent) else None
                 fence = after is not None and _tag(after) == "mo" and (after.text or "").strip() in "([{"
                 apply = ET.Element(f"{{{MATHML}}}mo", {"lspace": "0", "rspace": "0" if fence else THIN})
