@@ -410,6 +410,50 @@ def test_a_class_file_as_csv_with_reveal(net_file, tmp_path, capsys):
     assert rows[0]["expected"].startswith("a^{(3)}")
 
 
+def test_the_command_offers_every_report_format():
+    from derive.cli.commands import grade
+    from derive.grading.report import DOCUMENTS, FORMATS
+
+    assert set(grade.FORMATS) == set(FORMATS) and grade.DOCUMENTS == DOCUMENTS
+
+
+def test_the_verdicts_are_worded_in_the_language_and_notation_asked_for(net_file, capsys):
+    answer = ["--target", "delta[3][1]", "--answer", "a[3][1]-y[1]"]
+    assert main(["grade", net_file, *answer, "--language", "zh"]) == 1
+    zh = capsys.readouterr().out
+    assert zh.startswith("错误") and "漏掉了激活函数的导数" in zh
+    assert main(["grade", net_file, *answer, "--notation", "nielsen", "--format", "json", "--reveal"]) == 1
+    nielsen = json.loads(capsys.readouterr().out)
+    assert main(["grade", net_file, *answer, "--format", "json", "--reveal"]) == 1
+    ng = json.loads(capsys.readouterr().out)
+    assert nielsen["mistake"] == ng["mistake"] == "missing_activation_derivative"
+    assert nielsen["expected"] != ng["expected"] and "^{3}" in nielsen["expected"] and "^{(3)}" in ng["expected"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_class_report_as_a_document_with_its_title(net_file, tmp_path, capsys, language):
+    from html.parser import HTMLParser
+
+    class Rows(HTMLParser):
+        rows = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.rows += tag == "tr"
+
+    out = tmp_path / "report.html"
+    assert main(["grade", net_file, "--answers", _class_file(tmp_path), "--format", "html", "--language", language,
+                 "--title", "Quiz 3 & more", "--author", "T. Lee", "--date", "2026-12-03", "-o", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    parser = Rows()
+    parser.feed(page)
+    assert "<title>Quiz 3 &amp; more</title>" in page and "T. Lee" in page and "2026-12-03" in page
+    assert f'<html lang="{language}"' in page
+    assert parser.rows == 1 + len(CLASS.strip().splitlines()) - 1  # the header and one row per answer
+    assert ("正确" in page) == (language == "zh")
+    assert main(["grade", net_file, "--target", "delta[3][1]", "--answer", "a[3][1]-y[1]", "--format", "markdown"]) == 1
+    assert "| " in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("text", ["", "name,answer\nx,y\n", "id,target,answer\n\"unclosed\n"])
 def test_a_bad_class_file_is_exit_2(net_file, tmp_path, capsys, text):
     out = tmp_path / "report.json"

@@ -85,11 +85,11 @@ def as_text(net: Network, graded: Iterable[Graded], *, reveal: bool = False) -> 
 
 def as_document(fmt: str) -> Callable[..., str]:
     """The report in one of the document formats: its Document (derive.document.report) printed in ``fmt``."""
-    def write(net: Network, graded: Iterable[Graded], *, reveal: bool = True) -> str:
+    def write(net: Network, graded: Iterable[Graded], *, reveal: bool = True, **settings: str) -> str:
         from ..document.report import Report
         from ..render import render
 
-        return render(Report(net, tuple(graded), reveal), fmt)
+        return render(Report(net, tuple(graded), reveal), fmt, **settings)
     return write
 
 
