@@ -164,3 +164,21 @@ def test_no_frame_shrinks_its_mathematics(artifacts):
     assert len(sizes) >= 10
     for wide, high, deep, line, text in (tuple(map(float, s)) for s in sizes):
         assert wide <= line and high + deep <= 0.72 * text, (wide, high, deep, line, text)
+
+
+@pytest.mark.parametrize(("words", "kept"), [
+    ("改写为该层的反向传播规则", r"\mbox{传播规则}"),                      # a rule label: no lone 则
+    ("求和遍历批量中特征 𝑗 的 𝑚 个值 𝑟。", r"\mbox{值 $r$。}"),            # a short formula counts as one character
+    ("偏置的梯度就是误差本身：∂𝐽/∂𝑏^(2) = δ^(3)。", r"\mbox{。}"),          # a long one is never boxed
+])
+def test_the_last_characters_of_a_chinese_line_stay_together(words, kept):
+    from derive.document.words import paragraph
+    from derive.render.beamer import PRINTER
+
+    printer = PRINTER()
+    printer.language = "zh"
+    tex = printer.kept(paragraph(words))
+    assert tex.endswith(kept) and tex.count(r"\mbox") == 1
+    assert tex.replace(r"\mbox{", "").replace("}", "") == printer.runs(paragraph(words)).replace("}", "")
+    printer.language = "en"
+    assert r"\mbox" not in printer.kept(paragraph("rewritten as the layer's backward rule"))

@@ -128,3 +128,16 @@ def test_chinese_sentences_use_full_width_punctuation():
     ascii_by_chinese = re.compile(r"[\u4e00-\u9fff][,;:()]|[,;:()][\u4e00-\u9fff]")
     for path, text in sentences(table):
         assert not ascii_by_chinese.search(re.sub(r"\{[^}]*\}", "", text)), f"zh{path}: {text}"
+
+
+def test_every_layer_kind_is_named_in_every_language():
+    """A heading names a layer by its kind (Layer 1 (self-attention) …): each kind of the registry has its
+    words in every catalogue, never the registry id set in a Chinese sentence."""
+    import derive.layers  # noqa: F401  (registers the kinds)
+    from derive.layers.registry import KINDS
+
+    for language in LANGUAGES:
+        names = catalogue(language).table["names"]
+        assert not set(KINDS) - set(names), (language, sorted(set(KINDS) - set(names)))
+    zh = catalogue("zh").table["names"]
+    assert all(not zh[k].isascii() for k in KINDS if k not in ("lstm",)), zh

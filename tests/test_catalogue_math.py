@@ -31,6 +31,9 @@ TEXT_MATH = [
     ("a minus between quantities", re.compile(r"(?<![A-Za-z])[A-Za-z0-9] ?− ?[A-Za-z0-9](?![A-Za-z])")),
     ("a subscript or superscript", re.compile(r"[A-Za-z0-9)]_\w|\^")),
 ]
+OPERAND_MISSING = re.compile(r"\s*(?:\\circ|\\times|\\cdot|=)(?![A-Za-z])\s*\S")
+"""a formula that starts with a binary operator: its left side was words ("the next step's error ∘ 𝑔′"); an
+operator alone between words ("5 nodes × 2 parameters") is words about a product"""
 LONE = re.compile(r"(?<![A-Za-z0-9'’\-_./])([A-Za-z])(?![A-Za-z0-9'’\-_])")
 """a letter standing alone: a quantity (m, j, K, x), unless it is the English article a (or I)"""
 
@@ -56,6 +59,9 @@ def test_no_mathematics_as_text(language, text):
         for what, pattern in TEXT_MATH:
             assert not pattern.search(run.text), f"{what} set as text: {run.text!r} in {text!r}"
         after_run = runs[runs.index(run) + 1:runs.index(run) + 2]
+        if run.text.strip() and after_run and isinstance(after_run[0], Math):
+            assert not OPERAND_MISSING.match(after_run[0].tex), \
+                f"an operator with words for its left side: {run.text!r} {after_run[0].tex!r} in {text!r}"
         if run.text[-1:].isascii() and run.text[-1:].isalpha() and after_run and isinstance(after_run[0], Math):
             assert not after_run[0].tex[:1].isalpha(), f"a word cut into text and mathematics: {run.text!r}"
         for m in LONE.finditer(run.text):
@@ -81,6 +87,11 @@ def test_math_letters_become_math():
      r"\partial J/\partial S = P  \circ  (\partial J/\partial P - \operatorname{rowsum}(\delta^{(2)} \circ  O))"),
     ("so σ′ = 1 − 𝑎² here", r"\sigma' = 1 -  a^2"),
     ("ℎ_t and its error", "h_{t}"),
+    ("(𝑊^(1))ᵀ (δℎ^(1)_(t+1) ∘ 𝑔′(𝑧^(1)_(t+1))); after",
+     r"(W^{(1)})^{\mathsf{T}}  (\delta h^{(1)}_{t+1} \circ  g'(z^{(1)}_{t+1}))"),
+    ("𝑢 × 𝑛_in entries", r"u  \times  n_{\mathrm{in}}"),
+    ("the bias 𝑏_ih", r"b_{\mathrm{ih}}"),
+    ("for every Θ_ij", r"\Theta_{ij}"),
 ])
 def test_a_formula_with_function_names_and_nested_groups_is_one_formula(sentence, formula):
     assert formula in [r.tex for r in paragraph(sentence).runs if isinstance(r, Math)]

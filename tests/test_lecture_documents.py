@@ -221,18 +221,38 @@ def test_the_attention_documents_write_their_mathematics_as_their_equations_do(b
         assert tex.index("O = a^{(2)} = P  V") < tex.index(r"\partial J/\partial O")
         assert not re.search(r"(\)|(?<![\\A-Za-z])[A-Za-z])\^\{T\}", tex), "a transpose as an italic T (the T of Σ^T)"
         assert r"(K^{(1)})^{\mathsf{T}}" in tex
-        assert "_{i,v}" not in tex and "{W_{v}^{(1)}}_{i,c}" in tex
+        assert "_{i,v}" not in tex and "(W_{v}^{(1)})_{i,c}" in tex  # an element's indices clear of W_v^(1)
+        assert not re.search(r"\{W_\{[qkv]\}\^\{\(1\)\}\}_", tex)
 
 
-def test_every_deck_names_its_topic_and_recalls_its_goal_legibly(built):
+TITLE_WIDTH = 62
+"""the widest frame title, in Latin characters (a Chinese one counts two, a formula five), that fits on one line
+of a deck's frame: longer ones wrapped "(continued)" alone onto a second line"""
+
+
+def _title_width(title: str) -> int:
+    plain = re.sub(r"\$[^$]*\$", "xxxxx", title)
+    plain = re.sub(r"\\[a-zA-Z]+\{?|[{}]", "", plain)
+    return sum(2 if ord(c) > 0x2E80 else 1 for c in plain)
+
+
+def test_every_frame_title_fits_on_one_line(built):
     _, files = built
-    decks = {n: t for n, t in files.items() if n.startswith("slides-") and n.endswith(".tex")}
-    titles = {n: re.search(r"\\title\{(.*)\}", t).group(1) for n, t in decks.items()}
-    assert titles["slides-attention.tex"] == "Backpropagation through self-attention"
-    assert titles["slides-cnn.tex"] == "Backpropagation through convolution and max pooling"
-    assert titles["slides-sigmoid-cross-entropy.tex"] == "Backpropagation through a fully connected network"
-    assert len(set(titles.values())) == len(titles), titles
-    goals = re.findall(r"\\framesubtitle\{(.*)\}", decks["slides-attention.tex"])
-    goals = [g for g in goals if "Goal" in g]
-    assert goals and all(g == r"\small Goal: $\displaystyle \delta^{(3)}_{i} = \frac{\partial J}{\partial "
-                                r"z^{(3)}_{i}}$" for g in goals), goals
+    for name, tex in files.items():
+        if name.startswith("slides-") and name.endswith(".tex"):
+            for title in re.findall(r"\\begin\{frame\}(?:\[[^]]*\])?\{(.*)\}", tex):
+                assert _title_width(title) <= TITLE_WIDTH, f"{name}: {title!r}"
+
+
+def test_a_layers_frames_are_titled_by_its_short_heading_and_its_notes_by_the_full_one(built):
+    documents, files = built
+    for name, short, full, later in (("attention", "Layer 1 (self-attention): its backward rule",
+                                      "Layer 1 (self-attention, input", " (continued)"),
+                                     ("attention-zh", "第 1 层（自注意力）：反向规则", "第 1 层（自注意力，输入",
+                                      "（续）")):
+        section = next(s for s in documents[name].sections if s.id == "layer1")
+        assert plain(section.short) == short and plain(section.heading).startswith(full)
+        assert "\\section*{%s" % full in files[name + ".tex"]
+        deck = files["slides-" + name + ".tex"]
+        assert "\\begin{frame}{%s}" % short in deck and "\\begin{frame}{%s%s}" % (short, later) in deck
+        assert full not in deck

@@ -159,6 +159,9 @@ class Section:
     blocks: tuple[Block, ...]
     repeats: bool = False
     """a summary: its lines repeat lines shown before (the JSON form leaves it out)"""
+    short: Paragraph | None = None
+    """a shorter heading, for the frames of a slide deck: Layer 1 (attention): its backward rule (the layer's
+    shapes, which the full heading names, are on its first frame)"""
 
     @property
     def equations(self) -> tuple[Equation, ...]:

@@ -18,7 +18,7 @@ import sympy as sp
 from derive.catalogue import Catalogue, catalogue
 from derive.engine.derivation import Derivation, Step
 from derive.model.network import LANGUAGES, NOTATIONS, Network
-from derive.model.notation import PROFILES, Profile, section_title, step_text, word
+from derive.model.notation import PROFILES, Profile, section_title, short_title, step_text, word
 
 from ..errors import InputError
 from ..render.tex import MathPrinter
@@ -91,7 +91,9 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
         blocks: tuple[Any, ...] = _blocks(section.id, equations, stated)
         if section.id == "forward" and layered is None:  # a layered network's forward notes give its shapes
             blocks += (shapes(net, printer, words),)
-        parts.append(Section(section.id, paragraph(section_title(net.notation, words, section)), blocks))
+        short = short_title(net.notation, words, section)
+        parts.append(Section(section.id, paragraph(section_title(net.notation, words, section)), blocks,
+                             short=paragraph(short) if short else None))
     gathered = summary(parts, words)  # of every result, whichever sections are printed
     if gathered.equations:
         parts.append(gathered)

@@ -202,8 +202,9 @@ def layer_shapes(net: Any, layer: Any, printer: MathPrinter, words: Catalogue) -
     texts += [member(tensor(printer, symbol(layer.kind, name), n), shape) for name, shape in layer.parameters]
     texts.append(member(tensor(printer, "delta", n + 1), layer.output))
     key = "shapes_batch" if layer.kind == "batchnorm" else "shapes"  # batch norm couples the examples
+    example = tensor(printer, symbol(layer.kind, layer.parameters[0][0]) if layer.parameters else "a", n)
     return sentence(words.word("layered", key, tensors="{tensors}", gradient="{gradient}", T="{T}"),
-                    tensors=r",\ ".join(texts), gradient=r"\partial J/\partial T", T="T")
+                    tensors=r",\ ".join(texts), gradient=r"\partial J/\partial %s" % example, T=example)
 
 
 def conv_notation(layer: Any, printer: MathPrinter, words: Catalogue) -> Paragraph:

@@ -22,6 +22,10 @@ MATH_CHARS.update({**ITALIC, "𝟏": r"\mathbf{1}", "½": r"\tfrac{1}{2}"})
 LETTERS = "".join(ITALIC) + "δΘΔλασηεθγβμ"
 """letters that are only ever mathematics"""
 
+LABELS = frozenset({"in", "out", "ih", "hh", "max", "min"})
+"""subscripts that are words, not indices (𝑛_in, 𝑏_ih, 𝐶_out): set upright, as the equations set them; a pair of
+index letters (Θ_ij) stays italic"""
+
 MARKS: dict[str, bool] = {"✓": True, "✗": False}
 """verdict marks: each format draws a check mark or a cross mark (never a times sign)"""
 
@@ -45,9 +49,10 @@ _MATH_GROUP = r"\((?!%s*?%s)%s*[%s]%s*\)" % (_INNER, _WORD, _INNER, LETTERS, _IN
 word but a function's name"""
 _TOKEN = r"(?:𝟏\[[^\]]*\]|%s|%s|∂[A-Za-z%s]|%s(?=[ᵀ²^])|[%s]|%s|[A-Za-z](?=[₀ᵀ²^′])|\d+(?=[%s]))" % (
     _FUNCTION, _MATH_GROUP, LETTERS, _GROUP, "".join(MATH_CHARS), _SCRIPT, LETTERS)
-_RUN = re.compile(r"%s(?:%s|_[A-Za-z0-9]+|/(?=%s)|(?<=[′A-Za-z)%s])%s)*" % (_TOKEN, _TOKEN, _TOKEN, LETTERS,
+_RUN = re.compile(r"%s(?:%s|_[A-Za-z0-9]+|_\([^()]*\)|/(?=%s)|(?<=[′A-Za-z)%s])%s)*" % (_TOKEN, _TOKEN, _TOKEN, LETTERS,
                                                                             _GROUP))
-"""a stretch of math: symbols, scripts and the letters carrying them (∂b^3 is one stretch, never $…$$…$), a
+"""a stretch of math: symbols, scripts and the letters carrying them (∂b^3 is one stretch, never $…$$…$; a
+subscript of more than a letter in parentheses, ℎ_(t−1), is set as ℎ_{t−1}), a
 quotient ∂J/∂a, a group raised to a power (Θ^(l))ᵀ, and the argument of a function g′(z)"""
 _BETWEEN = re.compile(r" (?:[=·∘×+−] )?")
 """what joins two stretches into one formula: a space, or a binary operator between spaces"""
@@ -170,7 +175,9 @@ def math(run: str) -> str:
     """A stretch of catalogue mathematics as LaTeX."""
     run = re.sub(r"\^\(([^)]*)\)", r"^{(\1)}", run)
     run = re.sub(r"\^([A-Za-z0-9+]+)", r"^{\1}", run)
-    run = re.sub(r"_([A-Za-z0-9]+)", r"_{\1}", run)
+    run = re.sub(r"_\(([^()]*)\)", r"_{\1}", run)
+    run = re.sub(r"_([A-Za-z0-9]+)", lambda m: r"_{\mathrm{%s}}" % m.group(1) if m.group(1) in LABELS
+                 else "_{%s}" % m.group(1), run)
     tex = re.sub(r" (?=[\^_'])", "", "".join(MATH_CHARS.get(c, c) for c in run)).strip()
     tex = _NAMES.sub(lambda m: _name(m.group(0)), tex)
     return _ROOT.sub(r"\\sqrt{\1}", tex)

@@ -120,8 +120,8 @@ class ElementOf(sp.Indexed):
 
     def _latex(self, printer: Any) -> str:
         base = printer._print(self.base)
-        if "_" in str(self.base.label).split("^")[0]:  # a letter with its own subscript (W_q): braced, not W_q^(1)_ij
-            base = "{%s}" % base
+        if "_" in str(self.base.label).split("^")[0]:  # a letter with its own subscript: (W_q^(1))_{i,j}, the
+            base = "(%s)" % base  # indices clear of the letter's own q and layer
         return "%s_{%s}" % (base, ",".join(printer._print(i) for i in self.indices))
 
 

@@ -268,6 +268,13 @@ def section_title(profile: str | Profile, words: Catalogue, section: Section) ->
     return word(profile, words, "sections", re.sub(r"\d+$", "", section.id), **dict(section.args))
 
 
+def short_title(profile: str | Profile, words: Catalogue, section: Section) -> str | None:
+    """A section's shorter heading (short_sections.<id without its layer number>), or None where it has none."""
+    key = re.sub(r"\d+$", "", section.id)
+    return word(profile, words, "short_sections", key, **dict(section.args)) \
+        if key in words.table.get("short_sections", {}) else None
+
+
 def step_text(profile: str | Profile, words: Catalogue, step: Step) -> str:
     """A step's explanation: the rule's name, then its note (in the profile's wording) if it has one."""
     text = word(profile, words, "rules", step.rule, **dict(step.args))

@@ -11,11 +11,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from derive.catalogue import catalogue
 
-from ..document import Document, Equation, EquationGroup, Figure, Line, Notes, Paragraph, Section, Table, Text
+from ..document import (
+    Document,
+    Equation,
+    EquationGroup,
+    Figure,
+    Line,
+    Math,
+    Notes,
+    Paragraph,
+    Run,
+    Section,
+    Table,
+    Text,
+)
 from .latex import LatexPrinter, engine, escape
 
 CLASSES: dict[str, str] = {
@@ -56,7 +70,9 @@ BREAKS_ANYWHERE = frozenset({"zh"})
 """languages whose lines may break between any two characters"""
 
 KEPT = 4
-"""the characters a note's last line keeps together in such a language"""
+"""the characters the last line of a note or a rule label keeps together in such a language"""
+SHORT_FORMULA = 24
+"""the longest formula (characters of LaTeX) kept on that line with them"""
 
 ALGORITHM_LINES = 7
 """at most this many lines of the algorithm on a frame"""
@@ -103,12 +119,13 @@ class BeamerPrinter(LatexPrinter):
 
     def section_frames(self, section: Section) -> list[str]:
         """One frame for a section of one-line definitions; one per equation (or piece of one) otherwise."""
-        heading = self.runs(section.heading)
+        heading = self.runs(section.short or section.heading)  # the shapes a long heading names are on the frame
+        later = self.continued(heading)
         equations = section.equations
         other = [b for b in section.blocks if not isinstance(b, EquationGroup | Notes)]
         if PACKED.fullmatch(section.id) and other and all(isinstance(b, Paragraph) for b in other):
             lead = "".join("\\framesubtitle{%s}\n" % self.runs(b) for b in other if isinstance(b, Paragraph))
-            return self.packed_frames(heading, equations, lead)
+            return self.packed_frames(heading, later, equations, lead)
         if other:  # a table, a paragraph: one frame of their own, before the equations
             # a table keeps its natural width (up to twice the frame's), then the box shrinks it to the frame;
             # words are set at the frame's width
@@ -117,16 +134,16 @@ class BeamerPrinter(LatexPrinter):
             frames = [self.frame(heading, "\\centering\n\\adjustbox{max width=\\linewidth, max totalheight=0.8"
                                           "\\textheight}{\\begin{%s}{%s}\n%s\\end{%s}}\n"
                                  % (box, width, "".join(LatexPrinter._print(self, b) for b in other), box))]
-            return frames + (self.section_frames(Section(section.id, section.heading,
-                                                         tuple(b for b in section.blocks if b not in other)))
+            return frames + (self.section_frames(replace(section, blocks=tuple(b for b in section.blocks
+                                                                               if b not in other)))
                              if equations else [])
         if all(len(eq.lines) == 1 for eq in equations):
             defined = [(eq.lhs, eq.lines[0], eq.tag) for eq in equations]
-            return [self.frame(heading if start == 0 else self.continued(heading),
+            return [self.frame(heading if start == 0 else later,
                                self.align(defined[start:start + LINES_PER_FRAME], section.notes if start == 0 else ()))
                     for start in range(0, len(defined), LINES_PER_FRAME)]
         if PACKED.fullmatch(section.id):
-            return self.packed_frames(heading, equations)
+            return self.packed_frames(heading, later, equations)
         frames = []
         goal = self.goal(equations)
         reminder = "\\framesubtitle{\\small %s$\\displaystyle %s = %s$}\n" % (
@@ -143,7 +160,7 @@ class BeamerPrinter(LatexPrinter):
                 notes = tuple(dict.fromkeys(line.note for line in chunk if line.note))
                 if frames:  # the others recall the goal (not where it is itself shown from its start)
                     recalled = "" if eq is goal and start == 0 else reminder
-                    frames.append(self.frame(self.continued(heading), recalled + self.align(rows, notes)))
+                    frames.append(self.frame(later, recalled + self.align(rows, notes)))
                 else:
                     frames.append(self.frame(heading, self.align(rows, notes)))
         return frames
@@ -154,11 +171,11 @@ class BeamerPrinter(LatexPrinter):
         (the output error's section derives ∂J/∂a and ∂a/∂z on the way), otherwise its first equation."""
         return next((eq for eq in equations if eq.lines[0].rule == "definition_delta"), equations[0])
 
-    def packed_frames(self, heading: str, equations: Sequence[Equation], lead: str = "") -> list[str]:
+    def packed_frames(self, heading: str, later: str, equations: Sequence[Equation], lead: str = "") -> list[str]:
         """A layer's rules (SPEC §9), its short equations together: the equations of one quantity (∂J/∂K: the
         chain rule for one element, then the lecturer's form of the whole) stay on one frame, and a frame takes
         such groups while they fit in ``PACKED_LINES`` rows; a longer group is split as in ``section_frames``.
-        ``lead`` (the shapes) is the first frame's subtitle."""
+        ``lead`` (the shapes) is the first frame's subtitle, ``later`` the title of the frames after it."""
         groups: dict[str, list[tuple[str, Line, str | None]]] = {}
         for eq in equations:
             rows = groups.setdefault(".".join(eq.id.split(".")[:2]), [])
@@ -179,8 +196,7 @@ class BeamerPrinter(LatexPrinter):
         frames = []
         for n, rows in enumerate(p for p in pages if p):
             notes = tuple(dict.fromkeys(line.note for _, line, _ in rows if line.note))
-            frames.append(self.frame(self.continued(heading) if n else heading,
-                                     ("" if n else lead) + self.align(rows, notes)))
+            frames.append(self.frame(later if n else heading, ("" if n else lead) + self.align(rows, notes)))
         return frames
 
     @staticmethod
@@ -193,7 +209,7 @@ class BeamerPrinter(LatexPrinter):
         out = []
         for n, (lhs, line, tag) in enumerate(rows, start=1):
             relation = "\\mathrel{:=}" if line.relation == ":=" else "="
-            words = self.runs(line.words)
+            words = self.kept(line.words)
             label = ("\\begin{varwidth}[c]{%s}\\raggedright\\small\\itshape %s\\end{varwidth}" % (LABEL_WIDTH, words)
                      if words else "")
             if tag:
@@ -206,7 +222,8 @@ class BeamerPrinter(LatexPrinter):
                 "\\begin{aligned}\n%s\n\\end{aligned}$}\n"
                 % (self.room(notes), " \\\\[0.8ex]\n".join(out)))
         if notes:
-            math += "\\vfill\n{\\small\n%s\n}\n" % "\n".join("%s\\par" % self.kept(p) for p in notes)
+            math += "\\par\\vspace{1.5ex plus 1fill}\n{\\small\n%s\n}\n" % "\n".join(  # never touching the mathematics
+                "%s\\par" % self.kept(p) for p in notes)
         return "\\centering\n" + math
 
     @staticmethod
@@ -221,13 +238,24 @@ class BeamerPrinter(LatexPrinter):
 
     def kept(self, p: Paragraph) -> str:
         """A note whose last ``KEPT`` characters stay on one line in a language that breaks between any two
-        characters (Chinese): never a lone character wrapped onto a line of its own."""
-        runs = p.runs
+        characters (Chinese): never a lone character wrapped onto a line of its own. A short formula among them
+        (… 的 𝑚 个值 𝑟。) counts as one character and is kept with them."""
+        runs = list(p.runs)
         if self.language not in BREAKS_ANYWHERE or not runs or not isinstance(runs[-1], Text):
             return self.runs(p)
-        text = runs[-1].text
-        return (self.runs(Paragraph((*runs[:-1], Text(text[:-KEPT])))) if text[:-KEPT] or runs[:-1] else "") + \
-            "\\mbox{%s}" % self._print(Text(text[-KEPT:]))
+        tail: list[Run] = []
+        need = KEPT
+        while runs and need > 0:
+            run = runs.pop()
+            if isinstance(run, Text) and len(run.text) > need:
+                runs.append(Text(run.text[:-need]))
+                run = Text(run.text[-need:])
+            elif not isinstance(run, Text) and not (isinstance(run, Math) and len(run.tex) <= SHORT_FORMULA):
+                runs.append(run)
+                break
+            tail.insert(0, run)
+            need -= len(run.text) if isinstance(run, Text) else 1
+        return (self.runs(Paragraph(tuple(runs))) if runs else "") + "\\mbox{%s}" % self.runs(Paragraph(tuple(tail)))
 
     def algorithm_frames(self, doc: Document) -> list[str]:
         """The reference's loop over the examples, its lines the document's own results: Δ := 0; for each
