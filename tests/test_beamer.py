@@ -170,6 +170,7 @@ def test_no_frame_shrinks_its_mathematics(artifacts):
     ("改写为该层的反向传播规则", r"\mbox{传播规则}"),                      # a rule label: no lone 则
     ("求和遍历批量中特征 𝑗 的 𝑚 个值 𝑟。", r"\mbox{值 $r$。}"),            # a short formula counts as one character
     ("偏置的梯度就是误差本身：∂𝐽/∂𝑏^(2) = δ^(3)。", r"\mbox{。}"),          # a long one is never boxed
+    ("该层的输出（定义）", r"\mbox{出（定义）}"),                              # a box never opens with a bracket
 ])
 def test_the_last_characters_of_a_chinese_line_stay_together(words, kept):
     from derive.document.words import paragraph

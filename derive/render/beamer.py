@@ -63,6 +63,8 @@ NOTE_CHARS = 100
 NOTE_LINE = 0.065
 """the height of a line of \\small notes, as a fraction of a frame's text height (with a little to spare)"""
 
+ROW_HEIGHT = 0.13
+"""the height of a row of displayed mathematics with a fraction in it, as a fraction of a frame's text height"""
 SHORT_NOTES = 2
 """notes of at most this many lines leave the mathematics its full height"""
 
@@ -71,6 +73,8 @@ BREAKS_ANYWHERE = frozenset({"zh"})
 
 KEPT = 4
 """the characters the last line of a note or a rule label keeps together in such a language"""
+OPENING = "（「『《〈“‘【"
+"""opening punctuation of Chinese text"""
 SHORT_FORMULA = 24
 """the longest formula (characters of LaTeX) kept on that line with them"""
 
@@ -124,8 +128,7 @@ class BeamerPrinter(LatexPrinter):
         equations = section.equations
         other = [b for b in section.blocks if not isinstance(b, EquationGroup | Notes)]
         if PACKED.fullmatch(section.id) and other and all(isinstance(b, Paragraph) for b in other):
-            lead = "".join("\\framesubtitle{%s}\n" % self.runs(b) for b in other if isinstance(b, Paragraph))
-            return self.packed_frames(heading, later, equations, lead)
+            return self.packed_frames(heading, later, equations, tuple(b for b in other if isinstance(b, Paragraph)))
         if other:  # a table, a paragraph: one frame of their own, before the equations
             # a table keeps its natural width (up to twice the frame's), then the box shrinks it to the frame;
             # words are set at the frame's width
@@ -171,19 +174,28 @@ class BeamerPrinter(LatexPrinter):
         (the output error's section derives ∂J/∂a and ∂a/∂z on the way), otherwise its first equation."""
         return next((eq for eq in equations if eq.lines[0].rule == "definition_delta"), equations[0])
 
-    def packed_frames(self, heading: str, later: str, equations: Sequence[Equation], lead: str = "") -> list[str]:
+    def packed_frames(self, heading: str, later: str, equations: Sequence[Equation],
+                      lead: Sequence[Paragraph] = ()) -> list[str]:
         """A layer's rules (SPEC §9), its short equations together: the equations of one quantity (∂J/∂K: the
         chain rule for one element, then the lecturer's form of the whole) stay on one frame, and a frame takes
-        such groups while they fit in ``PACKED_LINES`` rows; a longer group is split as in ``section_frames``.
-        ``lead`` (the shapes) is the first frame's subtitle, ``later`` the title of the frames after it."""
+        such groups while they fit in ``PACKED_LINES`` rows and, at ``ROW_HEIGHT`` a row, in the height its
+        notes leave (long notes take a group to the next frame rather than shrink the mathematics); a longer
+        group is split as in ``section_frames``. ``lead`` (the shapes) is the first frame's subtitle, ``later``
+        the title of the frames after it."""
         groups: dict[str, list[tuple[str, Line, str | None]]] = {}
         for eq in equations:
             rows = groups.setdefault(".".join(eq.id.split(".")[:2]), [])
             rows += [(eq.lhs if n == 0 else "", line, eq.tag if n == len(eq.lines) - 1 else None)
                      for n, line in enumerate(eq.lines)]
         pages: list[list[tuple[str, Line, str | None]]] = [[]]
+
+        def fits(rows: list[tuple[str, Line, str | None]]) -> bool:
+            notes = [line.note for _, line, _ in rows if line.note]
+            above = lead if len(pages) == 1 else ()
+            return len(rows) <= PACKED_LINES and len(rows) * ROW_HEIGHT <= self.room((*dict.fromkeys(notes), *above))
+
         for rows in groups.values():
-            if pages[-1] and len(pages[-1]) + len(rows) > PACKED_LINES:
+            if pages[-1] and not fits(pages[-1] + rows):
                 pages.append([])
             while len(rows) > PACKED_LINES:
                 pages[-1] = rows[:PACKED_LINES]
@@ -196,7 +208,8 @@ class BeamerPrinter(LatexPrinter):
         frames = []
         for n, rows in enumerate(p for p in pages if p):
             notes = tuple(dict.fromkeys(line.note for _, line, _ in rows if line.note))
-            frames.append(self.frame(later if n else heading, ("" if n else lead) + self.align(rows, notes)))
+            subtitle = "" if n else "".join("\\framesubtitle{\\small %s}\n" % self.runs(p) for p in lead)
+            frames.append(self.frame(later if n else heading, subtitle + self.align(rows, notes)))
         return frames
 
     @staticmethod
@@ -248,6 +261,8 @@ class BeamerPrinter(LatexPrinter):
         while runs and need > 0:
             run = runs.pop()
             if isinstance(run, Text) and len(run.text) > need:
+                if run.text[-need] in OPENING and len(run.text) > need + 1:
+                    need += 1  # never a box that starts with an opening bracket: xeCJK would narrow it
                 runs.append(Text(run.text[:-need]))
                 run = Text(run.text[-need:])
             elif not isinstance(run, Text) and not (isinstance(run, Math) and len(run.tex) <= SHORT_FORMULA):
