@@ -223,6 +223,7 @@ def test_the_attention_documents_write_their_mathematics_as_their_equations_do(b
         assert r"(K^{(1)})^{\mathsf{T}}" in tex
         assert "_{i,v}" not in tex and "(W_{v}^{(1)})_{i,c}" in tex  # an element's indices clear of W_v^(1)
         assert not re.search(r"\{W_\{[qkv]\}\^\{\(1\)\}\}_", tex)
+        assert r"\sum_{n} \frac{\partial J}{\partial a^{(2)}_{n}}" in tex and "a^{(2)}_{k}" not in tex  # not W_k's k
 
 
 TITLE_WIDTH = 62
@@ -256,3 +257,20 @@ def test_a_layers_frames_are_titled_by_its_short_heading_and_its_notes_by_the_fu
         deck = files["slides-" + name + ".tex"]
         assert "\\begin{frame}{%s}" % short in deck and "\\begin{frame}{%s%s}" % (short, later) in deck
         assert full not in deck
+
+
+def test_layers_are_named_in_the_documents_language(built):
+    _, files = built
+    assert "| 1: 卷积 $2 \\times 3 \\times 3$，ReLU |" in files["cnn-zh.md"]
+    assert "| 1: convolution $2 \\times 3 \\times 3$, ReLU |" in files["cnn.md"]
+    intro = files["attention-zh.md"].split("\n", 3)[2]
+    assert "自注意力 $\\to 4 \\times 3$；全连接 $2$，softmax" in intro and "attention" not in intro
+
+
+def test_a_layers_long_notes_take_its_next_equations_to_the_next_frame(built):
+    """The recurrent layer's first frame: its definition and the recursion through time, whose note takes three
+    lines; the chain for ∂J/∂a starts a frame of its own instead of shrinking all of them."""
+    _, files = built
+    frames = files["slides-rnn-bptt.tex"].split(r"\begin{frame}")
+    first = next(f for f in frames[1:] if "Backpropagation through time" in f)
+    assert r"\partial h^{(1)}_{t}" in first and r"\partial a^{(1)}_{i,j}" not in first

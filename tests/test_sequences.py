@@ -3,6 +3,8 @@ the loss summed over the time steps — numbers against PyTorch, the backward ru
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import sympy
@@ -308,3 +310,35 @@ def test_an_lstm_without_the_forget_gate_error_is_refused(monkeypatch: pytest.Mo
     monkeypatch.setitem(registry.KINDS, "lstm", dataclasses.replace(entry, extra={**entry.extra, "trace": forgetful}))
     with pytest.raises(CheckError, match="layer1.sf.time"):
         backprop(LayeredNetwork.from_dict(_recurrent("lstm", "sequence")))
+
+
+def test_a_dense_layer_on_a_sequence_is_shown_with_the_time_steps_as_rows() -> None:
+    """The forms a deck shows for dense at every time step (δ ∈ ℝ^{T×units}, rows the steps): ∂J/∂a = δ W,
+    ∂J/∂W = δᵀ a, ∂J/∂b = Σ_t δ_t — their algebra checked against PyTorch's autograd, their text in the
+    document; the vector forms Wᵀδ and δ aᵀ would not even multiply here."""
+    from derive.document.derivation import build
+    from derive.layers.derivation import backprop
+    from derive.render import render
+
+    rng = np.random.default_rng(3)
+    a = torch.tensor(rng.normal(0, 1, (4, 3)), requires_grad=True)
+    W = torch.tensor(rng.normal(0, 1, (2, 3)), requires_grad=True)
+    b = torch.tensor(rng.normal(0, 1, 2), requires_grad=True)
+    delta = torch.tensor(rng.normal(0, 1, (4, 2)))
+    ((a @ W.T + b) * delta).sum().backward()                                 # J with ∂J/∂z = δ
+    np.testing.assert_allclose((delta @ W).detach().numpy(), a.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose((delta.T @ a).detach().numpy(), W.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(delta.sum(0).numpy(), b.grad.numpy(), rtol=1e-12)
+
+    net = LayeredNetwork.from_dict({"input": [4, 3], "layer": [{"kind": "rnn", "units": 3},
+                                                               {"kind": "dense", "units": 2, "activation": "softmax"}]})
+    d = backprop(net)
+    tex = render(d, "latex")
+    assert r"\frac{\partial J}{\partial a^{(2)}} &= \delta^{(3)} W^{(2)}" in tex
+    assert r"\frac{\partial J}{\partial W^{(2)}} &= (\delta^{(3)})^{\mathsf{T}} a^{(2)}" in tex
+    assert r"\frac{\partial J}{\partial b^{(2)}} &= \sum_{t=1}^{T} \delta^{(3)}_{t}" in tex
+    assert not re.search(r"\(W\^\{\(2\)\}\)\^\{\\mathsf\{T\}\}\s*\\delta\^\{\(3\)\}(?!_)", tex)  # Wᵀδ_t per step only
+    assert r"\frac{\partial J}{\partial a^{(1)}_{t}} &= (U^{(1)})^{\mathsf{T}}" in tex  # the recurrent one, per step
+    assert "summed over the $T = 4$ time steps" in tex
+    zh = build(d, language="zh")
+    assert any("𝑇 = 4" in str(p) or "T = 4" in str(p) for s in zh.sections for p in s.notes)

@@ -35,6 +35,10 @@ class Catalogue:
         text = text.format(**{k: names.get(v, v) if isinstance(v, str) else v for k, v in args.items()})
         return _BETWEEN_CJK.sub("", text)  # a name put in as a word of its own (交叉熵) takes no spaces in Chinese
 
+    def name(self, key: str) -> str:
+        """A registry name (a loss, an activation, a layer kind) in this language's words: cross-entropy, 卷积."""
+        return str(self.table.get("names", {}).get(key, key))
+
     def rule(self, rule: str) -> str:
         return self.word("rules", rule)
 

@@ -103,10 +103,11 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
     listed = spec.get("activation", net.activations)  # a layered network (SPEC §9) lists no single activation
     hidden = listed if isinstance(listed, str) else ", ".join(listed)
     if layered is not None:  # its layers by kind and output shape, not as units per layer
-        kinds = ", ".join(f"{layer.kind} {'×'.join(map(str, layer.output))}" for layer in layered.stack)
+        kinds = ", ".join(f"{words.name(layer.kind)} {'×'.join(map(str, layer.output))}" for layer in layered.stack)
         intro = words.word("document", "layered_network", input="×".join(map(str, layered.input)), layers=kinds,
                            loss=net.loss, reduction=net.reduction, lam=f"{net.lam:g}")
-        subtitle = words.word("beamer", "layered_subtitle", layers=", ".join(layer.kind for layer in layered.stack),
+        subtitle = words.word("beamer", "layered_subtitle", layers=words.word("layered", "comma").join(
+            words.name(layer.kind) for layer in layered.stack),
                               loss=net.loss)
     else:
         intro = words.word("document", "network", layers=", ".join(map(str, net.layers)), activation=hidden,

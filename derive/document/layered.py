@@ -58,13 +58,13 @@ def _said(layer: Any, words: Catalogue) -> list[Run]:
     size = {"conv2d": r"%s \times %s \times %s" % (cfg.get("channels"), cfg.get("kernel"), cfg.get("kernel")),
             "dense": str(cfg.get("units")), "maxpool": r"%s \times %s" % (cfg.get("size"), cfg.get("size")),
             "meanpool": r"%s \times %s" % (cfg.get("size"), cfg.get("size"))}.get(layer.kind)
-    runs: list[Run] = [Text(layer.kind + (" " if size else ""))]
+    runs: list[Run] = [Text(words.name(layer.kind) + (" " if size else ""))]
     runs += [Math(size)] if size else []
     for key, default in (("stride", 1), ("padding", 0)):
         if layer.kind == "conv2d" and cfg.get(key, default) != default:
-            runs.append(Text(f", {key} {cfg[key]}"))
+            runs.append(Text(f"{words.word('layered', 'comma')}{key} {cfg[key]}"))
     if layer.activation and layer.activation != "linear":
-        runs.append(Text(", " + words.table.get("names", {}).get(layer.activation, layer.activation)))
+        runs.append(Text(words.word("layered", "comma") + words.name(layer.activation)))
     return runs
 
 
@@ -110,7 +110,7 @@ def finish(doc: Document, net: Any, printer: MathPrinter, words: Catalogue) -> D
         out.append(gathered)
     arrows: list[Run] = []
     for layer in net.stack:
-        arrows += [Text("; ")] if arrows else []
+        arrows += [Text(words.word("layered", "separator"))] if arrows else []
         arrows += [*_said(layer, words), Text(" "), Math(r"\to " + dims(layer.output))]
     intro = sentence(words.word("layered", "network", input="{input}", layers="{layers}", loss=net.loss,
                                 reduction=net.reduction, lam="{lam}"),

@@ -176,8 +176,9 @@ def _cost(net: LayeredNetwork) -> Section:
     reg = q("lambda") * scale / 2 * sp.Add(*(Operation("sumsq", w) for w in weights)) if weights else 0
     note = "layered_cost_sequence" if net.sequence_output else "layered_cost"
     note += "_norm" if any(layer.kind in NORMS for layer in net.stack) else ""  # γ, β named only where they are
+    steps: dict[str, Any] = {"steps": net.output_shape[0]} if net.sequence_output else {}  # T = 4 in the note
     return section("cost", definition("cost.J", J, sp.Add(data, reg, evaluate=False), note=note,
-                                      loss=net.loss, reduction=net.reduction))
+                                      loss=net.loss, reduction=net.reduction, **steps))
 
 
 def _output_delta(net: LayeredNetwork, max_units: int) -> tuple[Section, sp.Expr]:
@@ -331,7 +332,8 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     names = KINDS[layer.kind].extra.get("indices", {}).get(name)
     # one example's element (no e), unless the kind names its own indices
     idx = sp.symbols(names)[: T.ndim] if names else _indices(layer.kind, name, T.ndim - 1 if name == "a" else T.ndim)
-    k = sp.Symbol("k")
+    subscripts = {symbol(layer.kind, p).partition("_")[2] for p, _ in layer.parameters}
+    k = sp.Symbol("n" if "k" in subscripts else "k")  # Σ over the outputs by a letter no parameter carries (W_k)
     z_k, d_k = indexed(letter, n + 1)[k], indexed("delta", n + 1)[k]
     if layer.kind == "batchnorm":  # example i (r in the sums) and feature j: the batch's statistics couple examples
         i, j, k = sp.symbols("i j r")
@@ -348,7 +350,8 @@ def _target_chain(ck: Checker, cases: list | None, layer: Layer, name: str, T: A
     rule.then("definition_delta", over_k(Product(d_k, Partial(z_k, element))),
               instances=[derived[e] for e in sample])
     extra = KINDS[layer.kind].extra
-    whole = Partial(J, element if "pattern" in extra or layer.kind == "batchnorm" else
+    of = extra["lecturer_of"](name, n) if "lecturer_of" in extra else None  # a time step's form: ∂J/∂x_t
+    whole = Partial(J, of if of is not None else element if "pattern" in extra or layer.kind == "batchnorm" else
                     _example_element(layer, name) if layer.kind in NORMS and name == "a" else
                     TensorName(symbol(layer.kind, name), n))
     form = Chain(_plain(ck, cases), f"layer{n}.{name}.tensor", whole, instances=[derived[e] for e in elements])
@@ -370,6 +373,8 @@ def _note(layer: Layer, name: str) -> str:
     """The note of a layer's rule: a convolution's says dilation by the stride and the padding only where the
     layer has them."""
     note = f"{layer.kind}_{name}"
+    if layer.kind == "dense" and len(layer.input) == 2:
+        note = f"dense_sequence_{name}"
     if layer.kind == "conv2d" and name in ("a", "K"):
         note += "_stride" if layer.config.get("stride", 1) > 1 else ""
         note += "_padding" if layer.config.get("padding", 0) > 0 else ""
@@ -512,6 +517,10 @@ def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
         ("layernorm", "beta"): Operation("sum", delta),
         **_attention_forms(n, delta),
     }
+    if layer.kind == "dense" and len(layer.input) == 2:  # on a sequence: one row per time step, the same W and b
+        forms.update({("dense", "a"): delta * TensorName("W", n),
+                      ("dense", "W"): Operation("transpose", delta) * a,
+                      ("dense", "b"): Operation("sum_t", delta)})
     if (layer.kind, name) not in forms:
         raise NotSupportedError(f"layer {n} ({layer.kind}): no lecturer's form for ∂J/∂{name}")
     return forms[(layer.kind, name)]

@@ -50,6 +50,7 @@ FORMS: dict[str, Any] = {
                                                                                      _arg(p, d)),
     "upsample": lambda p, d, s: r"\operatorname{up}_{%s}\left(%s\right)" % (_size(p, s), _arg(p, d)),
     "sum": lambda p, a: r"\sum %s" % _group(p, a),
+    "sum_t": lambda p, a: r"\sum_{t=1}^{T} %s_{t}" % _arg(p, a),  # over the time steps: row t of a sequence's δ
     "sumsq": lambda p, a: r"\left\lVert %s\right\rVert^{2}" % _arg(p, a),
 }
 """how a lecturer writes each named operation (LaTeX); one not listed prints as \\operatorname{name}(…)"""

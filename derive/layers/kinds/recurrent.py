@@ -274,7 +274,7 @@ def _lstm_instance(shape: Shape, cfg: Config) -> tuple[Shape, dict[str, Any], in
 # --- the lecturer's forms, shown in the derivation (the proofs compare the array code above, element by element)
 @cache
 def _shown(kind: str) -> Any:
-    """(through_time, lecturer) display hooks of a recurrent kind, for derive.layers.derivation."""
+    """(through_time, lecturer, lecturer_of) display hooks of a recurrent kind, for derive.layers.derivation."""
     from derive.engine.expressions import Applied, Hadamard, Indicator, Partial
     from derive.model.notation import q
 
@@ -323,7 +323,12 @@ def _shown(kind: str) -> Any:
         other = {"W": Transposed(Timed("h", n, t - 1)), "U": Transposed(Timed("a", n, t)), "b": sp.Integer(1)}[name]
         return sp.Sum(error(n, t) * other, (t, 1, T))
 
-    return through_time, lecturer
+    def lecturer_of(name: str, n: int) -> Any:
+        """What the lecturer's form is the gradient of: x_t for ∂J/∂x_t = Uᵀ ε_t (one time step), the whole
+        tensor otherwise (None)."""
+        return Timed("a", n, t) if name == "a" else None
+
+    return through_time, lecturer, lecturer_of
 
 
 def _extra(kind: str, definition: Any, backward: Any) -> dict[str, Any]:
@@ -334,7 +339,11 @@ def _extra(kind: str, definition: Any, backward: Any) -> dict[str, Any]:
     def lecturer(name: str, n: int, cfg: Config) -> Any:
         return _shown(kind)[1](name, n, cfg)
 
-    return {"nudged": definition, "trace": backward, "through_time": through_time, "lecturer": lecturer}
+    def lecturer_of(name: str, n: int) -> Any:
+        return _shown(kind)[2](name, n)
+
+    return {"nudged": definition, "trace": backward, "through_time": through_time, "lecturer": lecturer,
+            "lecturer_of": lecturer_of}
 
 
 _RETURNS = Key("choice", "sequence", choices=RETURNS)
