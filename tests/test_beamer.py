@@ -91,7 +91,8 @@ def test_command_line_writes_a_deck(tmp_path):
 
 def _frames(deck: str) -> list[tuple[str, str]]:
     """(title, body) of every frame with a title."""
-    return re.findall(r"\\begin\{frame\}\{((?:[^{}]|\{[^{}]*\})*)\}\n(.*?)\\end\{frame\}", deck, re.S)
+    return re.findall(r"\\begin\{frame\}\{((?:[^{}]|\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\})*)\}\n(.*?)\\end\{frame\}",
+                      deck, re.S)
 
 
 @pytest.mark.parametrize("spec", [{}, {"language": "zh", "notation": "nielsen", "loss": "squared_error"},
@@ -129,7 +130,7 @@ def test_continued_frames_say_so_and_recall_the_goal():
     words = catalogue("en")
     frames = _frames(deck)
     titles = [t for t, _ in frames]
-    heading = r"The output error $\delta^{(3)}$"
+    heading = r"The output error ${\delta^{(3)}}$"
     assert titles.count(heading) == 1 and titles.count(words.word("beamer", "continued", title=heading)) >= 2
     for title, body in frames:
         if title.startswith("The output error") and title != heading:
@@ -168,7 +169,7 @@ def test_no_frame_shrinks_its_mathematics(artifacts):
 
 @pytest.mark.parametrize(("words", "kept"), [
     ("改写为该层的反向传播规则", r"\mbox{传播规则}"),                      # a rule label: no lone 则
-    ("求和遍历批量中特征 𝑗 的 𝑚 个值 𝑟。", r"\mbox{值 $r$。}"),            # a short formula counts as one character
+    ("求和遍历批量中特征 𝑗 的 𝑚 个值 𝑟。", r"\mbox{值 ${r}$。}"),            # a short formula counts as one character
     ("偏置的梯度就是误差本身：∂𝐽/∂𝑏^(2) = δ^(3)。", r"\mbox{。}"),          # a long one is never boxed
     ("该层的输出（定义）", r"\mbox{出（定义）}"),                              # a box never opens with a bracket
 ])

@@ -156,4 +156,4 @@ def test_each_claim_line_names_its_quantity_and_the_computed_value_with_a_minus_
     lines = [line for line in tex.splitlines() if "computed" in line]
     assert len(lines) == 2 and "claimed" not in tex
     assert lines[0].startswith("a^{(2)}_{2}") and "is wrong (computed 0.55" in lines[0]
-    assert lines[1].startswith("\\delta^{(3)}_{1}") and "computed $- 0." in lines[1]
+    assert lines[1].startswith("\\delta^{(3)}_{1}") and "computed ${- 0." in lines[1]  # a sign, set as math

@@ -106,19 +106,20 @@ def test_latex_body_from_the_command_line(tmp_path):
 
 @pytest.mark.parametrize(("words", "latex"), [
     ("chain rule", "chain rule"),
-    ("The output error δ^(4)", r"The output error $\delta^{(4)}$"),
+    ("The output error δ^(4)", r"The output error ${\delta^{(4)}}$"),
     ("Row 0 of (Θ^(3))ᵀδ is dropped.", r"Row 0 of $(\Theta^{(3)})^{\mathsf{T}}\delta$ is dropped."),
-    ("The bias unit a₀ = 1", r"The bias unit $a_0 = 1$"),  # the relation and its number: one formula
-    ("for j ≠ 0 (50% of cross_entropy)", r"for j $\neq 0$ (50\% of cross\_entropy)"),
-    ("BP1: the output error δ^4", r"BP1: the output error $\delta^{4}$"),
+    ("The bias unit a₀ = 1", r"The bias unit ${a_0 = 1}$"),  # the relation and its number: one formula
+    ("for j ≠ 0 (50% of cross_entropy)", r"for j ${\neq 0}$ (50\% of cross\_entropy)"),
+    ("BP1: the output error δ^4", r"BP1: the output error ${\delta^{4}}$"),
     ("代入 a = g(z)", "代入 a = g(z)"),
-    ("δ = ∂J/∂a · ∂a/∂z，g′(z)", r"$\delta = \partial J/\partial a  \cdot  \partial a/\partial z$，$g'(z)$"),
+    ("δ = ∂J/∂a · ∂a/∂z，g′(z)", r"$\delta = \partial J/\partial a  \cdot  \partial a/\partial z$，${g'(z)}$"),
     ("即 Σ_k Θ^(l)_ki δ^(l+1)_k。", r"即 $\sum_{k}  \Theta^{(l)}_{ki}  \delta^{(l+1)}_{k}$。"),
-    ("α(按步长)", r"$\alpha$(按步长)"),
+    ("α(按步长)", r"${\alpha}$(按步长)"),
     ("∂E/∂Θ^(3)_ij, not cross_entropy", r"$\partial E/\partial \Theta^{(3)}_{ij}$, not cross\_entropy"),
     ("Column 0 is ∂C/∂b^3 = δ^3 itself", r"Column 0 is $\partial C/\partial b^{3} = \delta^{3}$ itself"),
 ])
 def test_catalogue_text_becomes_latex(words, latex):
+    """(A formula of at most UNBROKEN characters is braced: a line never breaks inside it.)"""
     assert text(words) == latex
 
 

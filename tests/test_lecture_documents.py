@@ -263,6 +263,7 @@ def test_layers_are_named_in_the_documents_language(built):
     _, files = built
     assert "| 1: 卷积 $2 \\times 3 \\times 3$，ReLU |" in files["cnn-zh.md"]
     assert "| 1: convolution $2 \\times 3 \\times 3$, ReLU |" in files["cnn.md"]
+    assert "; $\\lambda = 0$." in files["cnn.md"] and "；$\\lambda = 0$。" in files["cnn-zh.md"]  # one formula
     intro = files["attention-zh.md"].split("\n", 3)[2]
     assert "自注意力 $\\to 4 \\times 3$；全连接 $2$，softmax" in intro and "attention" not in intro
 

@@ -339,6 +339,6 @@ def test_a_dense_layer_on_a_sequence_is_shown_with_the_time_steps_as_rows() -> N
     assert r"\frac{\partial J}{\partial b^{(2)}} &= \sum_{t=1}^{T} \delta^{(3)}_{t}" in tex
     assert not re.search(r"\(W\^\{\(2\)\}\)\^\{\\mathsf\{T\}\}\s*\\delta\^\{\(3\)\}(?!_)", tex)  # Wᵀδ_t per step only
     assert r"\frac{\partial J}{\partial a^{(1)}_{t}} &= (U^{(1)})^{\mathsf{T}}" in tex  # the recurrent one, per step
-    assert "summed over the $T = 4$ time steps" in tex
+    assert "summed over the ${T = 4}$ time steps" in tex
     zh = build(d, language="zh")
     assert any("𝑇 = 4" in str(p) or "T = 4" in str(p) for s in zh.sections for p in s.notes)

@@ -439,7 +439,7 @@ def test_formula_questions_reach_the_sheet_the_key_and_the_answers(tmp_path):
     # the sheet asks in mathematics, names the target an answer is typed as, and lists the allowed names once
     student = made["sheet-1.tex"].decode().replace("\\allowbreak{}", "")
     derive_part = student[student.index("Derive"):]
-    assert "$\\delta^{(4)}_{1}$" in derive_part and "answer as \\texttt{delta[4][1]}" in derive_part
+    assert "${\\delta^{(4)}_{1}}$" in derive_part and "answer as \\texttt{delta[4][1]}" in derive_part
     assert student.count("\\texttt{Theta[l][i][j]}") == 1 and "sigmoid" in derive_part
     # the key prints the expected formulas as mathematics, the long one broken inside its sum
     key = made["key-1.tex"].decode()

@@ -76,3 +76,27 @@ def test_every_lecture_document_fits_its_pages(artifacts):
     failures = {name: complaints for name, code, complaints, _ in results if code or complaints}
     assert not failures, failures
     assert all(pages >= 1 for *_, pages in results)
+
+
+def test_a_line_never_breaks_inside_a_short_formula_or_a_shape():
+    """(4 × / 3) and λ / = 0 were split across lines: a short formula is one piece, a long one may break but
+    never inside a shape."""
+    from derive.document import Math
+    from derive.render.latex import LatexPrinter
+
+    printer = LatexPrinter()
+    assert printer._print_Math(Math(r"4 \times 3")) == r"${4 \times 3}$"
+    assert printer._print_Math(Math(r"\lambda = 0")) == r"${\lambda = 0}$"
+    long = printer._print_Math(Math(r"\partial J/\partial V^{(1)} = (P^{(1)})^{\mathsf{T}} \delta^{(2)} (4 \times 3)"))
+    assert long.startswith(r"$\partial J") and long.endswith(r"({4 \times 3})$")
+
+
+def test_a_chinese_note_in_the_notes_keeps_its_last_characters_together():
+    from derive.document import Document, Meta, Notes, Section
+    from derive.document.words import paragraph
+    from derive.render.latex import LatexPrinter
+
+    note = paragraph("每一步共用同一个 𝑊，其中 ℎ_0 = 0；𝑢 × 𝑢。")
+    doc = Document(Meta("t", "zh"), paragraph(""), (Section("s", paragraph("s"), (Notes((note,)),)),))
+    tex = " ".join(LatexPrinter().doprint(doc).split())
+    assert r"其中 \mbox{${h_{0} = 0}$；${u \times u}$。}" in tex  # the line breaks before h_0 = 0, not before u × u

@@ -18,6 +18,7 @@ from derive.catalogue import Catalogue
 from ..layers.derivation import activated, symbol
 from ..render.tex import MathPrinter
 from . import Document, Equation, EquationGroup, Figure, Line, Math, Notes, Paragraph, Run, Section, Table, Text
+from .words import math as tex_of
 from .words import paragraph
 
 REAL = r"\mathbb{R}"
@@ -49,7 +50,18 @@ def sentence(template: str, **math: str | Sequence[Run]) -> Paragraph:
             runs.extend([Math(value)] if isinstance(value, str) else value)
         elif piece:
             runs.extend(paragraph(piece).runs)
-    return Paragraph(tuple(runs))
+    joined: list[Run] = []
+    for run in runs:  # λ = {lam}: the relation and the value given here make one formula with λ
+        before = joined[-2:] if len(joined) > 1 else []
+        if isinstance(run, Math) and before and isinstance(before[0], Math) and isinstance(before[1], Text) \
+                and RELATION.fullmatch(before[1].text):
+            joined[-2:] = [Math("%s %s %s" % (before[0].tex, tex_of(before[1].text.strip()), run.tex))]
+        else:
+            joined.append(run)
+    return Paragraph(tuple(joined))
+
+
+RELATION = re.compile(r" ?[=<>≠≤≥] ?")
 
 
 def _said(layer: Any, words: Catalogue) -> list[Run]:

@@ -22,13 +22,10 @@ from ..document import (
     EquationGroup,
     Figure,
     Line,
-    Math,
     Notes,
     Paragraph,
-    Run,
     Section,
     Table,
-    Text,
 )
 from .latex import LatexPrinter, engine, escape
 
@@ -68,15 +65,6 @@ ROW_HEIGHT = 0.13
 SHORT_NOTES = 2
 """notes of at most this many lines leave the mathematics its full height"""
 
-BREAKS_ANYWHERE = frozenset({"zh"})
-"""languages whose lines may break between any two characters"""
-
-KEPT = 4
-"""the characters the last line of a note or a rule label keeps together in such a language"""
-OPENING = "（「『《〈“‘【"
-"""opening punctuation of Chinese text"""
-SHORT_FORMULA = 24
-"""the longest formula (characters of LaTeX) kept on that line with them"""
 
 ALGORITHM_LINES = 7
 """at most this many lines of the algorithm on a frame"""
@@ -248,29 +236,6 @@ class BeamerPrinter(LatexPrinter):
 
         lines = sum(-(-sum(2 if ord(c) > 0x2E80 else 1 for c in plain(p)) // NOTE_CHARS) for p in notes)
         return min(0.72, 0.72 - NOTE_LINE * (lines - SHORT_NOTES))
-
-    def kept(self, p: Paragraph) -> str:
-        """A note whose last ``KEPT`` characters stay on one line in a language that breaks between any two
-        characters (Chinese): never a lone character wrapped onto a line of its own. A short formula among them
-        (… 的 𝑚 个值 𝑟。) counts as one character and is kept with them."""
-        runs = list(p.runs)
-        if self.language not in BREAKS_ANYWHERE or not runs or not isinstance(runs[-1], Text):
-            return self.runs(p)
-        tail: list[Run] = []
-        need = KEPT
-        while runs and need > 0:
-            run = runs.pop()
-            if isinstance(run, Text) and len(run.text) > need:
-                if run.text[-need] in OPENING and len(run.text) > need + 1:
-                    need += 1  # never a box that starts with an opening bracket: xeCJK would narrow it
-                runs.append(Text(run.text[:-need]))
-                run = Text(run.text[-need:])
-            elif not isinstance(run, Text) and not (isinstance(run, Math) and len(run.tex) <= SHORT_FORMULA):
-                runs.append(run)
-                break
-            tail.insert(0, run)
-            need -= len(run.text) if isinstance(run, Text) else 1
-        return (self.runs(Paragraph(tuple(runs))) if runs else "") + "\\mbox{%s}" % self.runs(Paragraph(tuple(tail)))
 
     def algorithm_frames(self, doc: Document) -> list[str]:
         """The reference's loop over the examples, its lines the document's own results: Δ := 0; for each

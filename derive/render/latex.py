@@ -7,6 +7,7 @@ This module holds derive's one LaTeX escape table (``SPECIAL``); every LaTeX and
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from ..document import (
@@ -20,6 +21,7 @@ from ..document import (
     Math,
     Notes,
     Paragraph,
+    Run,
     Section,
     Table,
     Text,
@@ -45,6 +47,22 @@ COMMON = ("\\usepackage{amsmath,amssymb}\n"
           "\\allowdisplaybreaks\n"
           "\\setlength{\\parindent}{0pt}\n"
           "\\setlength{\\parskip}{0.4em}\n")
+
+BREAKS_ANYWHERE = frozenset({"zh"})
+"""languages whose lines may break between any two characters"""
+
+KEPT = 4
+"""the characters the last line of a note or a rule label keeps together in such a language"""
+OPENING = "（「『《〈“‘【"
+"""opening punctuation of Chinese text"""
+SHORT_FORMULA = 24
+"""the longest formula (characters of LaTeX) kept on that line with them"""
+
+UNBROKEN = 30
+"""the longest inline formula (characters of LaTeX) set as one unbreakable piece"""
+
+SHAPE = re.compile(r"(?<=\()\d+(?:\s*\\times\s*\d+)+(?=\))")
+"""a shape in parentheses inside a formula, (4 \\times 3)"""
 
 WRAP = 62
 """a right-hand side wider than this (in shown symbols) is broken at its top-level + and −"""
@@ -162,10 +180,34 @@ class LatexPrinter(Printer):
         return [*rows, current]
 
     def _print_Notes(self, notes: Notes) -> str:
-        return "{\\small\n%s\n}\n" % "\n\n".join(self.runs(p) for p in notes.paragraphs)
+        return "{\\small\n%s\n}\n" % "\n\n".join(self.kept(p) for p in notes.paragraphs)
 
     def _print_Paragraph(self, p: Paragraph) -> str:
-        return "\n" + self.runs(p) + "\n\n"
+        return "\n" + self.kept(p) + "\n\n"
+
+    def kept(self, p: Paragraph) -> str:
+        """A note whose last ``KEPT`` characters stay on one line in a language that breaks between any two
+        characters (Chinese): never a lone character wrapped onto a line of its own. A short formula among them
+        (… 的 𝑚 个值 𝑟。) counts as one character and is kept with them."""
+        runs = list(p.runs)
+        if self.language not in BREAKS_ANYWHERE or not runs or not isinstance(runs[-1], Text):
+            return self.runs(p)
+        tail: list[Run] = []
+        need = KEPT
+        while runs and need > 0:
+            run = runs.pop()
+            if isinstance(run, Text) and len(run.text) > need:
+                if run.text[-need] in OPENING and len(run.text) > need + 1:
+                    need += 1  # never a box that starts with an opening bracket: xeCJK would narrow it
+                runs.append(Text(run.text[:-need]))
+                run = Text(run.text[-need:])
+            elif not isinstance(run, Text) and not (isinstance(run, Math) and len(run.tex) <= SHORT_FORMULA):
+                runs.append(run)
+                break
+            tail.insert(0, run)
+            need -= len(run.text) if isinstance(run, Text) else 1
+        return (self.runs(Paragraph(tuple(runs))) if runs else "") + "\\mbox{%s}" % self.runs(Paragraph(tuple(tail)))
+
 
     def _print_Table(self, table: Table) -> str:
         columns = len(table.header)
@@ -206,7 +248,10 @@ class LatexPrinter(Printer):
         return "\\texttt{%s}" % "".join(out)
 
     def _print_Math(self, run: Math) -> str:
-        return "$%s$" % run.tex
+        """Inline mathematics; a short formula braced, so that a line never breaks inside it ("(4 ×" / "3)")."""
+        if len(run.tex) <= UNBROKEN:
+            return "${%s}$" % run.tex
+        return "$%s$" % SHAPE.sub(r"{\g<0>}", run.tex)  # a long one breaks, never inside a shape 4 × 3
 
     def _print_Link(self, run: Link) -> str:
         return escape(self.settable(run.text))
