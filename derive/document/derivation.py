@@ -100,20 +100,15 @@ def build(d: Derivation, *, language: str | None = None, notation: str | None = 
     if wanted is not None:
         parts = [p for p in parts if kind(p.id) in wanted or kind(p.id) not in _KINDS]
     spec = net.to_dict()
-    listed = spec.get("activation", net.activations)  # a layered network (SPEC §9) lists no single activation
-    hidden = listed if isinstance(listed, str) else ", ".join(listed)
-    if layered is not None:  # its layers by kind and output shape, not as units per layer
-        kinds = ", ".join(f"{words.name(layer.kind)} {'×'.join(map(str, layer.output))}" for layer in layered.stack)
-        intro = words.word("document", "layered_network", input="×".join(map(str, layered.input)), layers=kinds,
-                           loss=net.loss, reduction=net.reduction, lam=f"{net.lam:g}")
-        subtitle = words.word("beamer", "layered_subtitle", layers=words.word("layered", "comma").join(
-            words.name(layer.kind) for layer in layered.stack),
-                              loss=net.loss)
-    else:
+    if layered is None:
+        listed = spec.get("activation", net.activations)
+        hidden = listed if isinstance(listed, str) else ", ".join(listed)
         intro = words.word("document", "network", layers=", ".join(map(str, net.layers)), activation=hidden,
                            output=net.output, loss=net.loss, reduction=net.reduction, lam=f"{net.lam:g}")
         subtitle = words.word("beamer", "subtitle", layers="–".join(map(str, net.layers)), output=net.output,
                               loss=net.loss)
+    else:  # layered.finish writes a layered network's intro (its layers by kind and shape) and subtitle
+        intro = subtitle = ""
     own = _title_key(d)
     meta = Meta(title if title is not None else words.word("document", own), net.language, author, date, subtitle,
                 title if title is not None else deck_title(layered, words) if own == "title" else "")

@@ -18,7 +18,6 @@ from derive.catalogue import Catalogue
 from ..layers.derivation import activated, symbol
 from ..render.tex import MathPrinter
 from . import Document, Equation, EquationGroup, Figure, Line, Math, Notes, Paragraph, Run, Section, Table, Text
-from .words import math as tex_of
 from .words import paragraph
 
 REAL = r"\mathbb{R}"
@@ -50,18 +49,7 @@ def sentence(template: str, **math: str | Sequence[Run]) -> Paragraph:
             runs.extend([Math(value)] if isinstance(value, str) else value)
         elif piece:
             runs.extend(paragraph(piece).runs)
-    joined: list[Run] = []
-    for run in runs:  # λ = {lam}: the relation and the value given here make one formula with λ
-        before = joined[-2:] if len(joined) > 1 else []
-        if isinstance(run, Math) and before and isinstance(before[0], Math) and isinstance(before[1], Text) \
-                and RELATION.fullmatch(before[1].text):
-            joined[-2:] = [Math("%s %s %s" % (before[0].tex, tex_of(before[1].text.strip()), run.tex))]
-        else:
-            joined.append(run)
-    return Paragraph(tuple(joined))
-
-
-RELATION = re.compile(r" ?[=<>≠≤≥] ?")
+    return Paragraph(tuple(runs))
 
 
 def _said(layer: Any, words: Catalogue) -> list[Run]:
@@ -125,8 +113,8 @@ def finish(doc: Document, net: Any, printer: MathPrinter, words: Catalogue) -> D
         arrows += [Text(words.word("layered", "separator"))] if arrows else []
         arrows += [*_said(layer, words), Text(" "), Math(r"\to " + dims(layer.output))]
     intro = sentence(words.word("layered", "network", input="{input}", layers="{layers}", loss=net.loss,
-                                reduction=net.reduction, lam="{lam}"),
-                     input=dims(net.input), layers=arrows, lam="%g" % net.lam)
+                                reduction=net.reduction, lam="%g" % net.lam),  # λ = 0 read with its words
+                     input=dims(net.input), layers=arrows)
     chain = " → ".join(["×".join(map(str, net.input))] + ["×".join(map(str, layer.output)) for layer in net.stack])
     meta = replace(doc.meta, subtitle=words.word("layered", "subtitle", shapes=chain, loss=net.loss))
     return replace(doc, meta=meta, intro=intro, sections=tuple(out), figure=Figure("layers", net))

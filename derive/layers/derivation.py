@@ -373,12 +373,17 @@ def _note(layer: Layer, name: str) -> str:
     """The note of a layer's rule: a convolution's says dilation by the stride and the padding only where the
     layer has them."""
     note = f"{layer.kind}_{name}"
-    if layer.kind == "dense" and len(layer.input) == 2:
+    if _on_sequence(layer):
         note = f"dense_sequence_{name}"
     if layer.kind == "conv2d" and name in ("a", "K"):
         note += "_stride" if layer.config.get("stride", 1) > 1 else ""
         note += "_padding" if layer.config.get("padding", 0) > 0 else ""
     return note
+
+
+def _on_sequence(layer: Layer) -> bool:
+    """A dense layer applied at every time step of a sequence [T, n]: its rules are written with the steps as rows."""
+    return layer.kind == "dense" and len(layer.input) == 2
 
 
 def _target_shape(layer: Layer, name: str) -> str:
@@ -517,7 +522,7 @@ def _lecturer_display(layer: Layer, name: str) -> sp.Expr:
         ("layernorm", "beta"): Operation("sum", delta),
         **_attention_forms(n, delta),
     }
-    if layer.kind == "dense" and len(layer.input) == 2:  # on a sequence: one row per time step, the same W and b
+    if _on_sequence(layer):  # one row per time step, the same W and b at every step
         forms.update({("dense", "a"): delta * TensorName("W", n),
                       ("dense", "W"): Operation("transpose", delta) * a,
                       ("dense", "b"): Operation("sum_t", delta)})

@@ -263,16 +263,19 @@ def word(profile: str | Profile, words: Catalogue, group: str, key: str, **args:
     return words.word(group, key, **values)
 
 
-def section_title(profile: str | Profile, words: Catalogue, section: Section) -> str:
-    """A section's heading: sections.<id without its layer number>, e.g. "BP1: …" under nielsen."""
-    return word(profile, words, "sections", re.sub(r"\d+$", "", section.id), **dict(section.args))
+def section_title(profile: str | Profile, words: Catalogue, section: Section, group: str = "sections") -> str:
+    """A section's heading: <group>.<id without its layer number>, e.g. "BP1: …" under nielsen."""
+    return word(profile, words, group, _kind(section), **dict(section.args))
 
 
 def short_title(profile: str | Profile, words: Catalogue, section: Section) -> str | None:
-    """A section's shorter heading (short_sections.<id without its layer number>), or None where it has none."""
-    key = re.sub(r"\d+$", "", section.id)
-    return word(profile, words, "short_sections", key, **dict(section.args)) \
-        if key in words.table.get("short_sections", {}) else None
+    """A section's shorter heading, for slides (short_sections.<kind>), or None where it has none."""
+    has = _kind(section) in words.table.get("short_sections", {})
+    return section_title(profile, words, section, "short_sections") if has else None
+
+
+def _kind(section: Section) -> str:
+    return re.sub(r"\d+$", "", section.id)
 
 
 def step_text(profile: str | Profile, words: Catalogue, step: Step) -> str:
